@@ -1,0 +1,36 @@
+/**
+ * The store's schema, as ordered migrations: `user_version` says how many have run, so a newer
+ * Warren opens an older store by running the rest in one transaction.
+ *
+ * records.seq is the insertion order (and the FTS rowid): it is the tiebreaker of every cursor and
+ * what the live stream resumes from. Routing keys are few, so they live in their own table and
+ * patterns are matched against them in code with RabbitMQ's exact semantics, then filtered by key_id.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: the first schema.
+  `
+  CREATE TABLE routing_keys (
+    key_id      INTEGER PRIMARY KEY,
+    routing_key TEXT NOT NULL UNIQUE
+  );
+  CREATE TABLE records (
+    seq      INTEGER PRIMARY KEY,
+    id       TEXT UNIQUE,
+    ts       INTEGER NOT NULL,
+    key_id   INTEGER NOT NULL REFERENCES routing_keys(key_id),
+    facility TEXT NOT NULL,
+    severity INTEGER NOT NULL,
+    host     TEXT,
+    app      TEXT,
+    pid      INTEGER,
+    msg      TEXT NOT NULL,
+    fields   TEXT
+  );
+  CREATE INDEX records_ts ON records(ts, seq);
+  CREATE INDEX records_key_ts ON records(key_id, ts, seq);
+  CREATE INDEX records_host_ts ON records(host, ts, seq) WHERE host IS NOT NULL;
+  CREATE VIRTUAL TABLE records_fts USING fts5(msg, content='records', content_rowid='seq', detail='none');
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,86 @@
+import { ErrorCodes, WarrenError } from './errors.js';
+
+/** Defaults of CONTRACT §5, in one place. */
+export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
+export const DEFAULT_EXCHANGE = 'logs';
+export const DEFAULT_API_URL = 'http://127.0.0.1:8080';
+
+/** Options every command shares; validated once at the edge, then frozen. */
+export interface CommonConfig {
+  readonly amqpUrl: string;
+  readonly exchange: string;
+  readonly apiUrl: string;
+  /** Bearer token for the HTTP API (WARREN_TOKEN); undefined when auth is off. */
+  readonly token: string | undefined;
+}
+
+export interface CommonFlags {
+  amqp?: string | undefined;
+  exchange?: string | undefined;
+  api?: string | undefined;
+}
+
+/** AMQP's own rule for exchange and queue names (letters, digits, - _ . :), up to 255 bytes. */
+const AMQP_NAME = /^[A-Za-z0-9_.:-]{1,200}$/;
+
+export function validateExchangeName(name: string): string {
+  if (!AMQP_NAME.test(name) || name.startsWith('amq.')) {
+    throw new WarrenError(ErrorCodes.BAD_USAGE, `invalid exchange name '${name}'`, {
+      hint: "use letters, digits, '-', '_', '.' or ':' (and not the reserved 'amq.' prefix)",
+    });
+  }
+  return name;
+}
+
+function validateUrl(raw: string, protocols: readonly string[], what: string, flag: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new WarrenError(ErrorCodes.BAD_USAGE, `invalid ${what} URL '${redactUrl(raw)}'`, {
+      hint: `pass ${flag} with a URL such as ${protocols[0]}//127.0.0.1`,
+    });
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new WarrenError(ErrorCodes.BAD_USAGE, `${what} URL must start with ${protocols.join(' or ')}`, {
+      hint: `got '${redactUrl(raw)}' from ${flag}`,
+    });
+  }
+  return raw;
+}
+
+/** Flags beat the environment, which beats the defaults. */
+export function resolveCommonConfig(flags: CommonFlags, env: NodeJS.ProcessEnv = process.env): CommonConfig {
+  const token = env.WARREN_TOKEN;
+  return Object.freeze({
+    amqpUrl: validateUrl(
+      flags.amqp ?? nonEmpty(env.AMQP_URL) ?? DEFAULT_AMQP_URL,
+      ['amqp:', 'amqps:'],
+      'broker',
+      '--amqp or AMQP_URL',
+    ),
+    exchange: validateExchangeName(flags.exchange ?? nonEmpty(env.WARREN_EXCHANGE) ?? DEFAULT_EXCHANGE),
+    apiUrl: validateUrl(
+      flags.api ?? nonEmpty(env.WARREN_API) ?? DEFAULT_API_URL,
+      ['http:', 'https:'],
+      'API',
+      '--api or WARREN_API',
+    ).replace(/\/+$/, ''),
+    token: nonEmpty(token),
+  });
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+/** The URL with its password hidden, for messages and logs. */
+export function redactUrl(raw: string): string {
+  try {
+    const url = new URL(raw);
+    if (url.password !== '') url.password = '***';
+    return url.toString().replace(/\/$/, '');
+  } catch {
+    return raw.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+  }
+}

@@ -1,0 +1,166 @@
+import type { Channel, ChannelModel } from 'amqplib';
+import { ErrorCodes, WarrenError } from './errors.js';
+import { DEFAULT_EXCHANGE } from './config.js';
+
+/** The broker names of one Warren installation (CONTRACT §1); all derive from the exchange's. */
+export interface TopologyNames {
+  readonly exchange: string;
+  readonly unrouted: string;
+  readonly archive: string;
+  readonly dead: string;
+}
+
+export function topologyNames(exchange: string = DEFAULT_EXCHANGE): TopologyNames {
+  return Object.freeze({
+    exchange,
+    unrouted: `${exchange}.unrouted`,
+    archive: `${exchange}.archive`,
+    dead: `${exchange}.dead`,
+  });
+}
+
+/** Header carrying why a record was dead-lettered (CONTRACT §1). */
+export const ERROR_HEADER = 'x-warren-error';
+
+export interface ArchiveQueueOptions {
+  /** Queue name; default `<exchange>.archive`. */
+  queue?: string;
+  /** Quorum instead of classic (`--quorum`). */
+  quorum?: boolean;
+  /** Topic binding keys, already expanded from patterns. */
+  bindings: readonly string[];
+  /** Quorum only: redeliveries before a poison message is dead-lettered (default 20). */
+  deliveryLimit?: number;
+}
+
+export interface TailQueueOptions {
+  bindings: readonly string[];
+  /** Messages kept for a slow terminal before the oldest are dropped (default 10 000). */
+  maxLength?: number;
+  /** Where dropped messages are dead-lettered so they can be counted (optional). */
+  deadLetterExchange?: string;
+  deadLetterRoutingKey?: string;
+}
+
+/** The exchange the queue `name` is dead-lettered to; the collector's archive goes to `<exchange>.dead`. */
+function archiveArguments(names: TopologyNames, options: ArchiveQueueOptions): Record<string, unknown> {
+  const args: Record<string, unknown> = { 'x-dead-letter-exchange': names.dead };
+  if (options.quorum === true) {
+    args['x-queue-type'] = 'quorum';
+    args['x-delivery-limit'] = options.deliveryLimit ?? 20;
+  } else {
+    args['x-queue-type'] = 'classic';
+  }
+  return args;
+}
+
+const CLASH = /inequivalent arg '([^']+)' for (queue|exchange) '([^']+)'[^:]*: received (.+?) but current is (.+)$/;
+
+/**
+ * Turns the broker's bare 406 PRECONDITION_FAILED into an error that names the queue or exchange
+ * and the argument that differs, with what to do about it.
+ */
+export function describeDeclareError(err: unknown): unknown {
+  const message = err instanceof Error ? err.message : String(err);
+  const match = CLASH.exec(message);
+  if (match === null) {
+    if (/PRECONDITION[-_]FAILED/.test(message)) {
+      return new WarrenError(ErrorCodes.TOPOLOGY_CLASH, `the broker refused a declaration: ${message}`, {
+        cause: err,
+        hint: 'an exchange or queue exists with other settings; delete it or use another --exchange/--queue',
+      });
+    }
+    return err;
+  }
+  const [, argument = '', kind = '', name = '', received = '', current = ''] = match;
+  return new WarrenError(
+    ErrorCodes.TOPOLOGY_CLASH,
+    `${kind} '${name}' already exists with ${argument} = ${current.trim()}, but Warren declares ${received.trim()}`,
+    {
+      cause: err,
+      hint:
+        argument === 'x-queue-type'
+          ? `start with${received.includes('quorum') ? '' : 'out'} --quorum to match it, or delete the ${kind} (rabbitmqctl delete_queue ${name}) and let Warren declare it again`
+          : `delete the ${kind} '${name}' so Warren can declare it again, or use another --exchange`,
+      context: { kind, name, argument, received: received.trim(), current: current.trim() },
+    },
+  );
+}
+
+/**
+ * Declarations run on a channel of their own: a 406 closes the channel it happened on, and
+ * callers' publishing or consuming channels must survive a clash report.
+ */
+async function onScratchChannel<T>(connection: ChannelModel, work: (channel: Channel) => Promise<T>): Promise<T> {
+  const channel = await connection.createChannel();
+  // A refused declaration also emits 'error' on the channel; the rejected promise below reports it.
+  channel.on('error', () => undefined);
+  try {
+    return await work(channel);
+  } catch (err) {
+    throw describeDeclareError(err);
+  } finally {
+    await channel.close().catch(() => undefined);
+  }
+}
+
+/** `logs` (topic, with its alternate exchange), `logs.unrouted` and `logs.dead`, each with its queue. */
+export async function declareExchanges(connection: ChannelModel, names: TopologyNames): Promise<void> {
+  await onScratchChannel(connection, async (channel) => {
+    await channel.assertExchange(names.unrouted, 'fanout', { durable: true });
+    await channel.assertQueue(names.unrouted, { durable: true });
+    await channel.bindQueue(names.unrouted, names.unrouted, '');
+    await channel.assertExchange(names.dead, 'fanout', { durable: true });
+    await channel.assertQueue(names.dead, { durable: true });
+    await channel.bindQueue(names.dead, names.dead, '');
+    await channel.assertExchange(names.exchange, 'topic', {
+      durable: true,
+      alternateExchange: names.unrouted,
+    });
+  });
+}
+
+/** The collector's durable queue bound to its patterns; returns the queue name. Idempotent. */
+export async function declareArchiveQueue(
+  connection: ChannelModel,
+  names: TopologyNames,
+  options: ArchiveQueueOptions,
+): Promise<string> {
+  await declareExchanges(connection, names);
+  const queue = options.queue ?? names.archive;
+  await onScratchChannel(connection, async (channel) => {
+    await channel.assertQueue(queue, { durable: true, arguments: archiveArguments(names, options) });
+    for (const binding of options.bindings) await channel.bindQueue(queue, names.exchange, binding);
+  });
+  return queue;
+}
+
+/**
+ * A live tail's own queue: server-named, exclusive, auto-delete and length-capped, so a terminal
+ * that cannot keep up never grows the broker's memory. Declared on the caller's channel because
+ * an exclusive queue belongs to the connection that consumes it.
+ */
+export async function declareTailQueue(
+  channel: Channel,
+  names: TopologyNames,
+  options: TailQueueOptions,
+): Promise<string> {
+  const args: Record<string, unknown> = {
+    'x-max-length': options.maxLength ?? 10_000,
+    'x-overflow': 'drop-head',
+  };
+  if (options.deadLetterExchange !== undefined) {
+    args['x-dead-letter-exchange'] = options.deadLetterExchange;
+    if (options.deadLetterRoutingKey !== undefined) {
+      args['x-dead-letter-routing-key'] = options.deadLetterRoutingKey;
+    }
+  }
+  const { queue } = await channel.assertQueue('', {
+    exclusive: true,
+    autoDelete: true,
+    durable: false,
+    arguments: args,
+  });
+  for (const binding of options.bindings) await channel.bindQueue(queue, names.exchange, binding);
+  return queue;
+}
