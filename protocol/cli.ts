@@ -1,6 +1,6 @@
 import { CommanderError, type Command } from 'commander';
 import { DEFAULT_AMQP_URL, DEFAULT_API_URL, DEFAULT_EXCHANGE } from './config.js';
-import { isWarrenError } from './errors.js';
+import { errorMessage, isWarrenError } from './errors.js';
 
 /** Adds the options every command shares (CONTRACT §5), with their environment variables in the help. */
 export function addCommonOptions(command: Command, which: { amqp?: boolean; api?: boolean } = {}): Command {
@@ -20,11 +20,16 @@ export function collect(value: string, previous: string[] = []): string[] {
 }
 
 /** Prints a user-facing error in one or two lines, never a stack trace (unless WARREN_DEBUG is set). */
-export function reportError(program: string, err: unknown, stderr: NodeJS.WritableStream = process.stderr): 1 | 2 {
+export function reportError(
+  program: string,
+  err: unknown,
+  stderr: NodeJS.WritableStream = process.stderr,
+): 1 | 2 {
   if (isWarrenError(err)) {
     stderr.write(`${program}: ${err.message}\n`);
     if (err.hint !== undefined) stderr.write(`  ${err.hint}\n`);
-    if (process.env.WARREN_DEBUG !== undefined && err.cause !== undefined) stderr.write(`${String(err.cause)}\n`);
+    if (process.env.WARREN_DEBUG !== undefined && err.cause !== undefined)
+      stderr.write(`${errorMessage(err.cause)}\n`);
     return err.exitCode;
   }
   const message = err instanceof Error ? err.message : String(err);

@@ -15,6 +15,13 @@ export const ErrorCodes = {
   STORE_UNAVAILABLE: 'WARREN_STORE_UNAVAILABLE',
   SPOOL_FULL: 'WARREN_SPOOL_FULL',
   SHUTDOWN_INCOMPLETE: 'WARREN_SHUTDOWN_INCOMPLETE',
+  // HTTP API answers (CONTRACT §6): 400 for the first three, 401, 404, 503.
+  BAD_REQUEST: 'WARREN_BAD_REQUEST',
+  BAD_QUERY: 'WARREN_BAD_QUERY',
+  BAD_CURSOR: 'WARREN_BAD_CURSOR',
+  UNAUTHORIZED: 'WARREN_UNAUTHORIZED',
+  NOT_FOUND: 'WARREN_NOT_FOUND',
+  TOO_MANY_STREAMS: 'WARREN_TOO_MANY_STREAMS',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -27,6 +34,9 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCodes.BAD_FACILITY,
   ErrorCodes.BAD_SEVERITY,
   ErrorCodes.BAD_DURATION,
+  ErrorCodes.BAD_REQUEST,
+  ErrorCodes.BAD_QUERY,
+  ErrorCodes.BAD_CURSOR,
 ]);
 
 export interface WarrenErrorOptions {

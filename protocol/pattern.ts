@@ -68,7 +68,11 @@ export function parsePattern(input: string): Pattern {
       );
     }
     if (words.length < 2) {
-      throw badPattern(input, 'a severity range needs a facility pattern before it', 'e.g. *.error+ or kern.warning+');
+      throw badPattern(
+        input,
+        'a severity range needs a facility pattern before it',
+        'e.g. *.error+ or kern.warning+',
+      );
     }
     const prefix = words.slice(0, -1).map((w, i) => checkWord(input, w, i, words.length));
     checkFacilityWord(input, prefix);
@@ -103,7 +107,11 @@ function checkFacilityWord(input: string, words: readonly string[]): void {
   if (words.length !== 1) return;
   const facility = words[0] ?? '';
   if (facility !== '*' && facility !== '#' && !isFacility(facility)) {
-    throw badPattern(input, `facility '${facility}' is longer than 32 characters`, 'facilities are 1 to 32 characters');
+    throw badPattern(
+      input,
+      `facility '${facility}' is longer than 32 characters`,
+      'facilities are 1 to 32 characters',
+    );
   }
 }
 

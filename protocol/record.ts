@@ -105,7 +105,8 @@ export function resolveRecord(
     id: typeof body.id === 'string' && body.id !== '' ? body.id : fallbackId,
     ts: normalizeTs(body.ts, fallbackTs),
     facility:
-      fromKey.facility ?? (bodyFacility !== undefined && isFacility(bodyFacility) ? bodyFacility : DEFAULT_FACILITY),
+      fromKey.facility ??
+      (bodyFacility !== undefined && isFacility(bodyFacility) ? bodyFacility : DEFAULT_FACILITY),
     severity: fromKey.severity ?? bodySeverity ?? DEFAULT_SEVERITY,
     msg: body.msg,
     routing_key: routingKey,

@@ -53,16 +53,24 @@ export function parseRoutingKey(key: string): RoutingKey {
   }
   const [facility = '', severity = ''] = words;
   if (!isFacility(facility)) {
-    throw new WarrenError(ErrorCodes.BAD_ROUTING_KEY, `invalid routing key '${key}': bad facility '${facility}'`, {
-      hint: 'a facility is 1 to 32 characters of a-z, 0-9, _ and -',
-      context: { key },
-    });
+    throw new WarrenError(
+      ErrorCodes.BAD_ROUTING_KEY,
+      `invalid routing key '${key}': bad facility '${facility}'`,
+      {
+        hint: 'a facility is 1 to 32 characters of a-z, 0-9, _ and -',
+        context: { key },
+      },
+    );
   }
   if (!isSeverity(severity)) {
-    throw new WarrenError(ErrorCodes.BAD_ROUTING_KEY, `invalid routing key '${key}': unknown severity '${severity}'`, {
-      hint: `a published severity is one of ${SEVERITIES.join(', ')}`,
-      context: { key },
-    });
+    throw new WarrenError(
+      ErrorCodes.BAD_ROUTING_KEY,
+      `invalid routing key '${key}': unknown severity '${severity}'`,
+      {
+        hint: `a published severity is one of ${SEVERITIES.join(', ')}`,
+        context: { key },
+      },
+    );
   }
   return { facility, severity };
 }

@@ -54,7 +54,8 @@ function archiveArguments(names: TopologyNames, options: ArchiveQueueOptions): R
   return args;
 }
 
-const CLASH = /inequivalent arg '([^']+)' for (queue|exchange) '([^']+)'[^:]*: received (.+?) but current is (.+)$/;
+const CLASH =
+  /inequivalent arg '([^']+)' for (queue|exchange) '([^']+)'[^:]*: received (.+?) but current is (.+)$/;
 
 /**
  * Turns the broker's bare 406 PRECONDITION_FAILED into an error that names the queue or exchange
@@ -91,7 +92,10 @@ export function describeDeclareError(err: unknown): unknown {
  * Declarations run on a channel of their own: a 406 closes the channel it happened on, and
  * callers' publishing or consuming channels must survive a clash report.
  */
-async function onScratchChannel<T>(connection: ChannelModel, work: (channel: Channel) => Promise<T>): Promise<T> {
+async function onScratchChannel<T>(
+  connection: ChannelModel,
+  work: (channel: Channel) => Promise<T>,
+): Promise<T> {
   const channel = await connection.createChannel();
   // A refused declaration also emits 'error' on the channel; the rejected promise below reports it.
   channel.on('error', () => undefined);
