@@ -1,0 +1,100 @@
+/**
+ * `npm start`: the collector with its HTTP API, plus three small demo agents feeding it, so a new
+ * user has something to route, search and tail. Uses the RabbitMQ at AMQP_URL and SQLite in ./data.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { connectBroker, redactUrl, resolveCommonConfig } from '../protocol/index.js';
+import { reportError } from '../protocol/cli.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const bin = (name: string): string => path.join(root, 'bin', `${name}.js`);
+const FACILITIES = ['web', 'kern', 'auth'] as const;
+
+function prefixOutput(child: ChildProcess, label: string): void {
+  for (const stream of [child.stdout, child.stderr]) {
+    if (stream === null) continue;
+    createInterface({ input: stream }).on('line', (line) => process.stderr.write(`[${label}] ${line}\n`));
+  }
+}
+
+async function main(): Promise<number> {
+  const config = resolveCommonConfig({});
+  // Fail in one line, before starting anything, when there is no broker to talk to.
+  const probe = await connectBroker(config.amqpUrl, { name: 'warren-demo-probe' });
+  await probe.close();
+
+  const dataDir = path.join(root, 'data');
+  mkdirSync(dataDir, { recursive: true });
+  const listen = process.env.WARREN_LISTEN ?? '127.0.0.1:8080';
+  const children: ChildProcess[] = [];
+
+  const collector = spawn(
+    process.execPath,
+    [bin('logcollect'), '--db', path.join(dataDir, 'warren.db'), '--listen', listen],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  prefixOutput(collector, 'collector');
+  children.push(collector);
+
+  for (const facility of FACILITIES) {
+    const generator = spawn(
+      process.execPath,
+      [path.join(root, 'dist', 'scripts', 'demo-logs.js'), '--facility', facility, '--rate', '5'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const agent = spawn(
+      process.execPath,
+      [bin('logship'), '--facility', facility, '--spool', path.join(dataDir, 'spool', facility)],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    if (generator.stdout !== null && agent.stdin !== null) generator.stdout.pipe(agent.stdin);
+    prefixOutput(agent, `agent:${facility}`);
+    children.push(generator, agent);
+  }
+
+  process.stderr.write(
+    [
+      '',
+      `Warren demo: collector on http://${listen}, broker ${redactUrl(config.amqpUrl)}, store ${path.join('data', 'warren.db')}`,
+      'Try, in another terminal:',
+      "  npx logtail '*.critical'                         live tail of critical records",
+      "  npx logtail --since 10m 'auth.warning+'          history, then live",
+      `  curl 'http://${listen}/api/logs?pattern=kern.%23&limit=5'`,
+      `  open http://${listen}/docs                        the API, documented`,
+      'Ctrl-C stops the demo (the agents flush first).',
+      '',
+    ].join('\n'),
+  );
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (): void => {
+      if (stopping) {
+        for (const child of children) child.kill('SIGKILL');
+        return;
+      }
+      stopping = true;
+      process.stderr.write('\nstopping: agents flush, then the collector commits and closes\n');
+      for (const child of children) if (child !== collector) child.kill('SIGTERM');
+      setTimeout(() => collector.kill('SIGTERM'), 2_000);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    collector.on('exit', (code) => {
+      if (!stopping) {
+        process.stderr.write(`the collector exited (code ${code ?? 'signal'}); stopping the demo\n`);
+        stop();
+      }
+      resolve(stopping && (code === 0 || code === null) ? 0 : 1);
+    });
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => process.exit(reportError('warren demo', err)),
+);
