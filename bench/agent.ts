@@ -1,0 +1,125 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ConsumeMessage } from 'amqplib';
+import { declareExchanges, topologyNames } from '../protocol/index.js';
+import { connect, deleteTopology, uniqueName } from './lib/broker.js';
+import { setFigure, type BenchContext } from './lib/context.js';
+import { progress } from './lib/progress.js';
+import { binAvailable, freePort, waitUntil, writeAll } from './lib/process.js';
+import { startAgent } from './lib/pipeline.js';
+import { median } from './lib/stats.js';
+import { feedLines } from './e2e.js';
+
+/** Records in a queue of agent batches (NDJSON lines), consumed and removed. */
+async function drainRecords(queue: string, expected: number, timeoutMs: number): Promise<number> {
+  const connection = await connect('bench-agent-drain');
+  try {
+    const channel = await connection.createChannel();
+    await channel.prefetch(200);
+    let records = 0;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      void channel.consume(queue, (message: ConsumeMessage | null) => {
+        if (message === null) return;
+        const body = message.content.toString('utf8');
+        records +=
+          message.properties.contentType === 'application/x-ndjson'
+            ? body.split('\n').filter((l) => l !== '').length
+            : 1;
+        channel.ack(message);
+        if (records >= expected) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    return records;
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
+/**
+ * `logship` alone: stdin lines (200 bytes) to confirmed on the broker, timed from the first
+ * line written to the agent's exit (it exits only once every record is confirmed or spooled, so
+ * the records are then counted in the queue to be sure they were confirmed, not spooled).
+ * Then its memory while a million records back up into the spool with the broker unreachable.
+ */
+export async function agentBench(context: BenchContext): Promise<void> {
+  if (!binAvailable('logship')) {
+    context.notes.agent_confirmed_per_s = 'not measured: logship is not built yet';
+    context.notes.agent_spool_rss_mb = context.notes.agent_confirmed_per_s;
+    return;
+  }
+  const exchange = uniqueName('bench-agent');
+  const names = topologyNames(exchange);
+  const queue = `${exchange}.sink`;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'warren-bench-agent-'));
+  const connection = await connect('bench-agent-setup');
+  try {
+    await declareExchanges(connection, names);
+    const channel = await connection.createChannel();
+    await channel.assertQueue(queue, { durable: true });
+    await channel.bindQueue(queue, exchange, '#');
+    const count = context.quick ? 100_000 : 500_000;
+    const rates: number[] = [];
+    for (let run = -1; run < context.repeats; run++) {
+      const agent = startAgent({ exchange, spool: path.join(dir, `spool-${run + 1}`) });
+      const stdin = agent.process.stdin;
+      if (stdin === null) throw new Error('logship has no stdin');
+      // Connected and warm before the clock starts: one record confirmed into the queue.
+      await writeAll(stdin, 'agent probe\n');
+      await waitUntil(
+        'the probe batch',
+        async () => (await channel.checkQueue(queue)).messageCount >= 1,
+        30_000,
+        20,
+      );
+      const started = performance.now();
+      await feedLines(stdin, `agent r${run}`, count);
+      stdin.end();
+      const code = await agent.exited;
+      const rate = count / ((performance.now() - started) / 1000);
+      if (code !== 0) throw new Error(`logship exited with ${String(code)}: ${agent.stderrTail()}`);
+      const delivered = await drainRecords(queue, count + 1, 60_000);
+      if (delivered !== count + 1) throw new Error(`logship confirmed ${delivered - 1} of ${count} records`);
+      progress(
+        `agent ${run < 0 ? 'warm-up' : `run ${run + 1}/${context.repeats}`}: ${Math.round(rate)} logs/s confirmed, RSS ${agent.peakRssMb().toFixed(0)} MiB`,
+      );
+      if (run >= 0) rates.push(rate);
+    }
+    setFigure(context, 'agent_confirmed_per_s', median(rates), rates);
+    await channel.deleteQueue(queue);
+
+    // Broker unreachable (a closed port): every record backs up into the spool.
+    const spooled = context.quick ? 200_000 : 1_000_000;
+    const closedPort = await freePort();
+    const agent = startAgent({
+      exchange,
+      spool: path.join(dir, 'spool-down'),
+      amqpUrl: `amqp://guest:guest@127.0.0.1:${closedPort}`,
+    });
+    const stdin = agent.process.stdin;
+    if (stdin === null) throw new Error('logship has no stdin');
+    const started = performance.now();
+    await feedLines(stdin, 'spool', spooled);
+    stdin.end();
+    // It exits once everything read is spooled; if it waits for the broker instead, stop it.
+    const exited = await Promise.race([
+      agent.exited,
+      new Promise((resolve) => setTimeout(() => resolve('still running'), 60_000)),
+    ]);
+    const rss = agent.peakRssMb();
+    progress(
+      `agent spool: ${spooled} records in ${((performance.now() - started) / 1000).toFixed(1)} s, exit ${String(exited)}, peak RSS ${rss.toFixed(0)} MiB`,
+    );
+    await agent.stop(10_000);
+    setFigure(context, 'agent_spool_rss_mb', rss);
+    if (context.quick) context.notes.agent_spool_rss_mb = `${spooled} records (--quick)`;
+  } finally {
+    await connection.close().catch(() => undefined);
+    await deleteTopology(exchange, [queue]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

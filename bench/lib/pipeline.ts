@@ -1,0 +1,167 @@
+import { existsSync } from 'node:fs';
+import type Database from 'better-sqlite3';
+import { topologyNames } from '../../protocol/index.js';
+import { AMQP_URL, withChannel } from './broker.js';
+import { startBin, waitUntil, type Child, type StartOptions } from './process.js';
+import { openReader } from './store.js';
+
+/**
+ * The real components as a user runs them (child processes of the compiled CLIs), with the
+ * knobs the benchmarks and chaos scenarios need. Each gets its own exchange and store.
+ */
+export interface CollectorOptions {
+  exchange: string;
+  db: string;
+  port: number;
+  amqpUrl?: string;
+  args?: string[];
+  start?: StartOptions;
+}
+
+export function startCollector(options: CollectorOptions): Child {
+  return startBin(
+    'logcollect',
+    [
+      '--amqp',
+      options.amqpUrl ?? AMQP_URL,
+      '--exchange',
+      options.exchange,
+      '--db',
+      options.db,
+      '--listen',
+      `127.0.0.1:${options.port}`,
+      ...(options.args ?? []),
+    ],
+    { stdin: 'ignore', ...options.start },
+  );
+}
+
+export interface AgentOptions {
+  exchange: string;
+  spool: string;
+  amqpUrl?: string;
+  facility?: string;
+  severity?: string;
+  args?: string[];
+  start?: StartOptions;
+}
+
+export function startAgent(options: AgentOptions): Child {
+  return startBin(
+    'logship',
+    [
+      '--amqp',
+      options.amqpUrl ?? AMQP_URL,
+      '--exchange',
+      options.exchange,
+      '--spool',
+      options.spool,
+      '--facility',
+      options.facility ?? 'bench',
+      '--severity',
+      options.severity ?? 'info',
+      ...(options.args ?? []),
+    ],
+    { stdout: 'ignore', ...options.start },
+  );
+}
+
+/** Consumers on the collector's archive queue (0 if the queue is not there yet). */
+export async function archiveConsumers(
+  exchange: string,
+  queue = topologyNames(exchange).archive,
+): Promise<number> {
+  try {
+    return await withChannel(
+      'warren-proof-probe',
+      async (channel) => (await channel.checkQueue(queue)).consumerCount,
+    );
+  } catch {
+    return 0;
+  }
+}
+
+/** Waits until the collector consumes its queue; fails early with its stderr if it died. */
+export async function waitCollectorReady(
+  collector: Child,
+  exchange: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  await waitUntil(
+    'logcollect to consume its queue',
+    async () => {
+      if (collector.hasExited()) {
+        throw new Error(`logcollect exited (${String(await collector.exited)}): ${collector.stderrTail()}`);
+      }
+      return (await archiveConsumers(exchange)) > 0;
+    },
+    timeoutMs,
+    100,
+  );
+}
+
+/** Reads a store the collector writes, from outside (as the HTTP API would). */
+export class StoreReader {
+  private db: Database.Database | null = null;
+  constructor(readonly file: string) {}
+
+  private open(): Database.Database | null {
+    if (this.db === null && existsSync(this.file)) {
+      try {
+        this.db = openReader(this.file);
+      } catch {
+        this.db = null;
+      }
+    }
+    return this.db;
+  }
+
+  /** Rows committed so far (0 before the store exists or while it is being created). */
+  count(): number {
+    const db = this.open();
+    if (db === null) return 0;
+    try {
+      return (db.prepare('SELECT count(*) FROM records').pluck().get() as number | undefined) ?? 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Highest seq committed: O(1), for fast polling while ingest runs. */
+  maxSeq(): number {
+    const db = this.open();
+    if (db === null) return 0;
+    try {
+      return (
+        (db.prepare('SELECT coalesce(max(seq), 0) FROM records').pluck().get() as number | undefined) ?? 0
+      );
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Rows after `seq`, oldest first. */
+  after(seq: number, limit = 10_000): { seq: number; msg: string; id: string | null }[] {
+    const db = this.open();
+    if (db === null) return [];
+    try {
+      return db
+        .prepare('SELECT seq, msg, id FROM records WHERE seq > ? ORDER BY seq LIMIT ?')
+        .all(seq, limit) as { seq: number; msg: string; id: string | null }[];
+    } catch {
+      return [];
+    }
+  }
+
+  /** Every message text stored, for reconciliation. */
+  allMessages(): string[] {
+    const db = this.open();
+    if (db === null) return [];
+    return db.prepare('SELECT msg FROM records').pluck().all() as string[];
+  }
+
+  close(): void {
+    this.db?.close();
+    this.db = null;
+  }
+}

@@ -1,0 +1,185 @@
+import { fmt } from './stats.js';
+
+/** A pass/fail target from the issues, printed next to its figure. */
+export interface Target {
+  op: '>=' | '<=';
+  value: number;
+  /** Where the target comes from, e.g. "issue 4". */
+  source: string;
+}
+
+export interface FigureSpec {
+  key: string;
+  label: string;
+  unit: string;
+  target?: Target;
+}
+
+export type Results = Record<string, number | null>;
+
+/** Every figure the suite reports, in table order, with the issues' targets. */
+export const FIGURES: readonly FigureSpec[] = [
+  {
+    key: 'amqp_ceiling_msgs_per_s',
+    label: 'raw amqplib persistent+confirm publish -> consume, 300 B',
+    unit: 'msg/s',
+  },
+  {
+    key: 'raw_publish_msgs_per_s',
+    label: 'raw amqplib persistent+confirm publish only, 300 B',
+    unit: 'msg/s',
+  },
+  { key: 'sqlite_ceiling_rows_per_s', label: 'raw better-sqlite3 batched insert, no FTS', unit: 'rows/s' },
+  { key: 'sqlite_fts_ceiling_rows_per_s', label: 'raw better-sqlite3 batched insert + FTS', unit: 'rows/s' },
+  {
+    key: 'naive_logs_per_s',
+    label: 'naive peer: msg per record, prefetch 1, insert+ack each',
+    unit: 'logs/s',
+  },
+  {
+    key: 'e2e_logs_per_s',
+    label: 'Warren e2e: logship stdin -> broker -> logcollect -> SQLite+FTS',
+    unit: 'logs/s',
+    target: { op: '>=', value: 50_000, source: 'issue 7' },
+  },
+  {
+    key: 'e2e_vs_amqp_ceiling',
+    label: 'e2e / amqp ceiling',
+    unit: 'x',
+    target: { op: '>=', value: 2, source: 'issue 7' },
+  },
+  {
+    key: 'e2e_vs_naive',
+    label: 'e2e / naive peer',
+    unit: 'x',
+    target: { op: '>=', value: 40, source: 'issue 7' },
+  },
+  { key: 'e2e_p50_ms', label: 'publish-to-queryable p50 at 10,000 logs/s', unit: 'ms' },
+  {
+    key: 'e2e_p99_ms',
+    label: 'publish-to-queryable p99 at 10,000 logs/s',
+    unit: 'ms',
+    target: { op: '<=', value: 1_000, source: 'issue 4' },
+  },
+  {
+    key: 'collector_rss_mb',
+    label: 'logcollect peak RSS during e2e',
+    unit: 'MiB',
+    target: { op: '<=', value: 250, source: 'issue 4' },
+  },
+  {
+    key: 'agent_rss_mb',
+    label: 'logship peak RSS during e2e',
+    unit: 'MiB',
+    target: { op: '<=', value: 150, source: 'issue 3' },
+  },
+  {
+    key: 'agent_confirmed_per_s',
+    label: 'logship stdin -> confirmed on broker, 200 B lines',
+    unit: 'logs/s',
+    target: { op: '>=', value: 100_000, source: 'issue 3' },
+  },
+  {
+    key: 'agent_vs_raw_publish',
+    label: 'logship / raw per-message confirm publish',
+    unit: 'x',
+    target: { op: '>=', value: 5, source: 'issue 3' },
+  },
+  {
+    key: 'agent_spool_rss_mb',
+    label: 'logship peak RSS, 1M records into the spool (broker down)',
+    unit: 'MiB',
+    target: { op: '<=', value: 150, source: 'issue 3' },
+  },
+  {
+    key: 'collector_batched_per_s',
+    label: 'logcollect from pre-filled queue, NDJSON batches',
+    unit: 'logs/s',
+    target: { op: '>=', value: 50_000, source: 'issue 4' },
+  },
+  {
+    key: 'collector_single_per_s',
+    label: 'logcollect from pre-filled queue, one record per msg',
+    unit: 'logs/s',
+    target: { op: '>=', value: 20_000, source: 'issue 4' },
+  },
+  {
+    key: 'collector_vs_sqlite_fts',
+    label: 'collector batched / raw sqlite+FTS ceiling',
+    unit: 'x',
+    target: { op: '>=', value: 0.5, source: 'issue 4' },
+  },
+  {
+    key: 'collector_alone_rss_mb',
+    label: 'logcollect peak RSS, pre-filled queue',
+    unit: 'MiB',
+    target: { op: '<=', value: 250, source: 'issue 4' },
+  },
+  { key: 'query_records', label: 'records in the query store (7 days, 40 facilities)', unit: 'rows' },
+  {
+    key: 'query_critical_1h_p99_ms',
+    label: 'GET /api/logs?pattern=*.critical&since=1h p99',
+    unit: 'ms',
+    target: { op: '<=', value: 50, source: 'issue 5' },
+  },
+  {
+    key: 'query_kern_7d_p99_ms',
+    label: 'GET /api/logs?pattern=kern.%23&since=7d&limit=100 p99',
+    unit: 'ms',
+    target: { op: '<=', value: 50, source: 'issue 5' },
+  },
+  {
+    key: 'query_p99_ms',
+    label: 'query p99 (worst of the two above)',
+    unit: 'ms',
+    target: { op: '<=', value: 50, source: 'issue 5' },
+  },
+  {
+    key: 'fts_p99_ms',
+    label: 'GET /api/logs?q=<rare word>&since=7d p99',
+    unit: 'ms',
+    target: { op: '<=', value: 200, source: 'issue 5' },
+  },
+  {
+    key: 'tail_p99_ms',
+    label: 'publish -> logtail --json stdout p99 at 1,000/s',
+    unit: 'ms',
+    target: { op: '<=', value: 100, source: 'issue 6' },
+  },
+  { key: 'tail_p50_ms', label: 'publish -> logtail --json stdout p50 at 1,000/s', unit: 'ms' },
+];
+
+export function passes(value: number | null | undefined, target: Target | undefined): boolean | null {
+  if (target === undefined || value === null || value === undefined || !Number.isFinite(value)) return null;
+  return target.op === '>=' ? value >= target.value : value <= target.value;
+}
+
+/** The side-by-side table: figure, value, target and verdict; `notes` say why a figure is missing. */
+export function renderTable(results: Results, notes: Record<string, string>): string {
+  const rows: string[][] = [['figure', 'value', 'unit', 'target', 'verdict', 'what']];
+  for (const spec of FIGURES) {
+    const value = results[spec.key];
+    const verdict = passes(value, spec.target);
+    rows.push([
+      spec.key,
+      value === null || value === undefined ? 'n/a' : fmt(value),
+      spec.unit,
+      spec.target === undefined ? '' : `${spec.target.op} ${fmt(spec.target.value)} (${spec.target.source})`,
+      verdict === null ? (spec.target === undefined ? '' : 'n/a') : verdict ? 'PASS' : 'FAIL',
+      notes[spec.key] !== undefined ? `${spec.label} [${notes[spec.key]}]` : spec.label,
+    ]);
+  }
+  const widths =
+    rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+  return rows
+    .map((row, index) => {
+      const line = row
+        .map((cell, column) =>
+          column === 1 ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0),
+        )
+        .join('  ')
+        .trimEnd();
+      return index === 0 ? `${line}\n${'-'.repeat(line.length)}` : line;
+    })
+    .join('\n');
+}

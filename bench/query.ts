@@ -1,0 +1,200 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SEVERITIES, formatRoutingKey } from '../protocol/index.js';
+import { MIGRATIONS } from '../collector/store/schema.js';
+import { deleteTopology, uniqueName } from './lib/broker.js';
+import { setFigure, type BenchContext } from './lib/context.js';
+import { progress } from './lib/progress.js';
+import { binAvailable, freePort, waitUntil } from './lib/process.js';
+import { startCollector } from './lib/pipeline.js';
+import { FACILITIES, filler, rng } from './lib/records.js';
+import { createStore } from './lib/store.js';
+import { median, percentile } from './lib/stats.js';
+
+/** A word that appears in only a handful of records, for the full-text figure. */
+export const RARE_WORD = 'zyzzyva';
+const RARE_EVERY = 500_000;
+const DAY_MS = 24 * 3600 * 1000;
+/** A cached store is reused while its newest hour is still mostly inside `since=1h`. */
+const CACHE_MAX_AGE_MS = 20 * 60 * 1000;
+
+function cacheFile(count: number): string {
+  const schema = createHash('sha1').update(MIGRATIONS.join('\n')).digest('hex').slice(0, 12);
+  const dir = path.join(os.tmpdir(), 'warren-bench-cache');
+  mkdirSync(dir, { recursive: true });
+  return path.join(dir, `query-${schema}-${count}.db`);
+}
+
+/**
+ * `count` records spread evenly over the last 7 days, 40 facilities and every severity, written
+ * straight into Warren's schema in big transactions (as the collector would have stored them).
+ */
+export function generateStore(file: string, count: number, now = Date.now()): void {
+  const db = createStore(file);
+  db.pragma('synchronous = OFF');
+  const keyIds = new Map<string, number>();
+  const insertKey = db.prepare('INSERT INTO routing_keys (routing_key) VALUES (?)');
+  for (const facility of FACILITIES) {
+    for (const severity of SEVERITIES) {
+      const key = formatRoutingKey(facility, severity);
+      keyIds.set(key, Number(insertKey.run(key).lastInsertRowid));
+    }
+  }
+  const insert = db.prepare(
+    'INSERT INTO records (id, ts, key_id, facility, severity, host, app, pid, msg, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  const insertFts = db.prepare('INSERT INTO records_fts (rowid, msg) VALUES (?, ?)');
+  const random = rng(42);
+  const start = now - 7 * DAY_MS;
+  const step = (7 * DAY_MS) / count;
+  const CHUNK = 20_000;
+  const chunk = db.transaction((from: number, to: number) => {
+    for (let n = from; n < to; n++) {
+      const facility = FACILITIES[Math.floor(random() * FACILITIES.length)] ?? 'kern';
+      const rank = Math.floor(random() * SEVERITIES.length);
+      const severity = SEVERITIES[rank] ?? 'info';
+      const prefix = n % RARE_EVERY === 123 ? `#${n} ${RARE_WORD}` : `#${n}`;
+      const msg = filler(prefix, 60 + Math.floor(random() * 80), random);
+      const info = insert.run(
+        `gen:${n}`,
+        Math.floor(start + n * step),
+        keyIds.get(formatRoutingKey(facility, severity)) ?? 1,
+        facility,
+        rank,
+        `host-${n % 50}`,
+        'gen',
+        1000 + (n % 500),
+        msg,
+        n % 10 === 0 ? JSON.stringify({ request: n, ms: n % 997 }) : null,
+      );
+      insertFts.run(info.lastInsertRowid, msg);
+    }
+  });
+  const began = Date.now();
+  for (let n = 0; n < count; n += CHUNK) {
+    chunk(n, Math.min(count, n + CHUNK));
+    if ((n / CHUNK) % 25 === 0)
+      progress(
+        `query store: ${n.toLocaleString('en-US')} of ${count.toLocaleString('en-US')} records (${Math.round(n / Math.max(1, (Date.now() - began) / 1000))}/s)`,
+      );
+  }
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.exec('ANALYZE');
+  db.close();
+}
+
+/** The query store for this size, from the cache if it is fresh enough, else generated. */
+export function queryStore(count: number): string {
+  const file = cacheFile(count);
+  // The store's own mtime moves whenever a collector opens it; the sidecar keeps when it was generated.
+  const stamp = `${file}.generated`;
+  const generatedAt = existsSync(stamp) && existsSync(file) ? Number(readFileSync(stamp, 'utf8')) : 0;
+  if (Date.now() - generatedAt < CACHE_MAX_AGE_MS) {
+    progress(
+      `query store: reusing ${file} (generated ${Math.round((Date.now() - generatedAt) / 60_000)} min ago)`,
+    );
+    return file;
+  }
+  for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true });
+  const partial = `${file}.partial`;
+  for (const suffix of ['', '-wal', '-shm']) rmSync(`${partial}${suffix}`, { force: true });
+  const now = Date.now();
+  generateStore(partial, count, now);
+  renameSync(partial, file);
+  writeFileSync(stamp, String(now));
+  return file;
+}
+
+async function timedGet(url: string): Promise<{ ms: number; body: string }> {
+  const started = performance.now();
+  const response = await fetch(url);
+  const body = await response.text();
+  const ms = performance.now() - started;
+  if (!response.ok) throw new Error(`GET ${url} → ${response.status}: ${body.slice(0, 200)}`);
+  return { ms, body };
+}
+
+/** p99 of `requests` sequential GETs, median over the repeats, after a warm-up round. */
+async function p99Of(
+  base: string,
+  query: string,
+  requests: number,
+  repeats: number,
+  label: string,
+): Promise<{ value: number; samples: number[] }> {
+  const url = `${base}/api/logs?${query}`;
+  // A query that finds nothing would be fast for the wrong reason.
+  const first = JSON.parse((await timedGet(url)).body) as { records?: unknown[] };
+  if (!Array.isArray(first.records) || first.records.length === 0)
+    throw new Error(`GET ${url} found no records`);
+  progress(`${label}: ${first.records.length} records per response`);
+  for (let i = 0; i < Math.min(20, requests); i++) await timedGet(url);
+  const samples: number[] = [];
+  for (let run = 0; run < repeats; run++) {
+    const times: number[] = [];
+    for (let i = 0; i < requests; i++) times.push((await timedGet(url)).ms);
+    const p99 = percentile(times, 99);
+    progress(
+      `${label} run ${run + 1}/${repeats}: p50 ${percentile(times, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms`,
+    );
+    samples.push(p99);
+  }
+  return { value: median(samples), samples };
+}
+
+/** The HTTP API of a real `logcollect` over a generated store of 7 days (issue 5's figures). */
+export async function queryBench(context: BenchContext): Promise<void> {
+  if (!binAvailable('logcollect')) {
+    for (const key of ['query_records', 'query_critical_1h_p99_ms', 'query_kern_7d_p99_ms', 'fts_p99_ms']) {
+      context.notes[key] = 'not measured: logcollect is not built yet';
+    }
+    return;
+  }
+  const count = context.quick ? 300_000 : 5_000_000;
+  const file = queryStore(count);
+  setFigure(context, 'query_records', count);
+  if (context.quick) context.notes.query_records = 'scaled down in --quick; the full run uses 5,000,000';
+  const exchange = uniqueName('bench-query');
+  const port = await freePort();
+  const collector = startCollector({ exchange, db: file, port });
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    await waitUntil(
+      'the HTTP API',
+      async () => {
+        if (collector.hasExited()) throw new Error(`logcollect exited: ${collector.stderrTail()}`);
+        try {
+          return (await fetch(`${base}/healthz`)).ok;
+        } catch {
+          return false;
+        }
+      },
+      60_000,
+      100,
+    );
+    const requests = context.quick ? 50 : 200;
+    const critical = await p99Of(
+      base,
+      'pattern=*.critical&since=1h',
+      requests,
+      context.repeats,
+      'query *.critical 1h',
+    );
+    setFigure(context, 'query_critical_1h_p99_ms', critical.value, critical.samples);
+    const kern = await p99Of(
+      base,
+      'pattern=kern.%23&since=7d&limit=100',
+      requests,
+      context.repeats,
+      'query kern.# 7d',
+    );
+    setFigure(context, 'query_kern_7d_p99_ms', kern.value, kern.samples);
+    const fts = await p99Of(base, `q=${RARE_WORD}&since=7d`, requests, context.repeats, 'fts rare word');
+    setFigure(context, 'fts_p99_ms', fts.value, fts.samples);
+  } finally {
+    await collector.stop(15_000);
+    await deleteTopology(exchange);
+  }
+}
