@@ -22,6 +22,7 @@ export const ErrorCodes = {
   UNAUTHORIZED: 'WARREN_UNAUTHORIZED',
   NOT_FOUND: 'WARREN_NOT_FOUND',
   TOO_MANY_STREAMS: 'WARREN_TOO_MANY_STREAMS',
+  INTERNAL: 'WARREN_INTERNAL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

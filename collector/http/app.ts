@@ -1,0 +1,311 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import type { Logger } from 'pino';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { ErrorCodes, isWarrenError, type ErrorCode } from '../../protocol/index.js';
+import type { CollectorStatus } from '../status.js';
+import { openQueryStore, type QueryStore } from '../store/query.js';
+import { registerLogRoutes } from './logs.js';
+import { ErrorBody, Health, LogRecord, Ready } from './schemas.js';
+import { registerStatsRoute } from './stats.js';
+import { DEFAULT_STREAM_OPTIONS, StreamHub, type StreamOptions } from './stream.js';
+
+export interface ApiDeps {
+  /** The store; the API opens its OWN read-only connection (WAL allows concurrent readers). */
+  dbPath: string;
+  /** The collector emits 'stored' with { lastSeq: number } after every committed batch. */
+  events: EventEmitter;
+  status: () => CollectorStatus;
+  /** The collector's metrics; served at /metrics, with the API's own added. */
+  registry: Registry;
+  logger: Logger;
+  /** WARREN_TOKEN: when set, /api and /metrics require `Authorization: Bearer <token>`. */
+  token?: string | undefined;
+  /** Live stream tuning (tests shorten the heartbeat). */
+  stream?: Partial<StreamOptions> | undefined;
+  /** The clock relative times (`since=15m`) are measured from. */
+  now?: (() => Date) | undefined;
+}
+
+export type Api = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+/** HTTP status for each code the API answers with; anything unlisted is a 500. */
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  [ErrorCodes.BAD_USAGE]: 400,
+  [ErrorCodes.BAD_REQUEST]: 400,
+  [ErrorCodes.BAD_PATTERN]: 400,
+  [ErrorCodes.BAD_DURATION]: 400,
+  [ErrorCodes.BAD_SEVERITY]: 400,
+  [ErrorCodes.BAD_FACILITY]: 400,
+  [ErrorCodes.BAD_ROUTING_KEY]: 400,
+  [ErrorCodes.BAD_QUERY]: 400,
+  [ErrorCodes.BAD_CURSOR]: 400,
+  [ErrorCodes.UNAUTHORIZED]: 401,
+  [ErrorCodes.NOT_FOUND]: 404,
+  [ErrorCodes.TOO_MANY_STREAMS]: 503,
+  [ErrorCodes.STORE_UNAVAILABLE]: 503,
+};
+
+export function sendError(
+  reply: FastifyReply,
+  status: number,
+  code: string,
+  message: string,
+  hint?: string,
+): FastifyReply {
+  return reply.code(status).send({ error: hint === undefined ? { code, message } : { code, message, hint } });
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/**
+ * Builds the HTTP API (not listening: the collector calls listen()). Routes are schema-first, so
+ * validation, the OpenAPI document at /docs and response serialisation come from one definition.
+ */
+export async function buildApi(deps: ApiDeps): Promise<Api> {
+  const streamOptions: StreamOptions = Object.freeze({ ...DEFAULT_STREAM_OPTIONS, ...deps.stream });
+  const now = deps.now ?? (() => new Date());
+  const store: QueryStore = openQueryStore(deps.dbPath);
+  const metrics = apiMetrics(deps.registry);
+
+  const httpLogger: FastifyBaseLogger = deps.logger.child({ component: 'http' });
+  const app = Fastify({
+    loggerInstance: httpLogger,
+    // Headers (and so the bearer token) are never logged: only method, url and address.
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false },
+    },
+    bodyLimit: 16 * 1024,
+    return503OnClosing: true,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const hub = new StreamHub(store, streamOptions, deps.logger.child({ component: 'stream' }), {
+    sent: (n) => metrics.streamed.inc(n),
+    dropped: (n) => metrics.dropped.inc(n),
+  });
+  const onStored = (): void => hub.notify();
+  deps.events.on('stored', onStored);
+  app.addHook('preClose', (done) => {
+    deps.events.off('stored', onStored);
+    hub.close();
+    done();
+  });
+  app.addHook('onClose', (_app, done) => {
+    store.close();
+    done();
+  });
+
+  app.addSchema(ErrorBody);
+  app.addSchema(LogRecord);
+
+  const tokenDigest = deps.token === undefined || deps.token === '' ? undefined : digest(deps.token);
+  app.addHook('onRequest', (req, reply, done) => {
+    const protectedRoute =
+      req.url === '/metrics' || req.url.startsWith('/metrics?') || req.url.startsWith('/api');
+    if (tokenDigest === undefined || !protectedRoute) return done();
+    const header = req.headers.authorization ?? '';
+    const match = /^Bearer\s+(.+)$/i.exec(header);
+    // Equal-length digests make the comparison constant-time whatever the caller sends.
+    if (match?.[1] !== undefined && timingSafeEqual(digest(match[1].trim()), tokenDigest)) return done();
+    void reply.header('www-authenticate', 'Bearer realm="warren"');
+    void sendError(
+      reply,
+      401,
+      ErrorCodes.UNAUTHORIZED,
+      header === ''
+        ? 'this API needs a bearer token'
+        : 'the bearer token is not the one this collector expects',
+      "send Authorization: Bearer <token> with the collector's WARREN_TOKEN",
+    );
+  });
+
+  app.addHook('onResponse', (req, reply, done) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.requests.inc({ route, method: req.method, status: String(reply.statusCode) });
+    metrics.duration.observe({ route }, reply.elapsedTime / 1000);
+    done();
+  });
+
+  app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+    if (isWarrenError(err)) {
+      const status = STATUS[err.code] ?? 500;
+      if (status >= 500) req.log.error({ err }, 'request failed');
+      return sendError(reply, status, err.code, err.message, err.hint);
+    }
+    if (err.validation !== undefined) {
+      return sendError(reply, 400, ErrorCodes.BAD_REQUEST, err.message.replace(/^querystring\/?/, 'query '));
+    }
+    if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+      return sendError(reply, err.statusCode, ErrorCodes.BAD_REQUEST, err.message);
+    }
+    req.log.error({ err }, 'request failed');
+    return sendError(reply, 500, ErrorCodes.INTERNAL, 'internal error; the collector log has the details');
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendError(
+      reply,
+      404,
+      ErrorCodes.NOT_FOUND,
+      `no route ${req.method} ${req.url.split('?')[0] ?? ''}`,
+      'see /docs',
+    ),
+  );
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Warren log API',
+        version: '1',
+        description:
+          'Query, stream and operate the Warren collector. With WARREN_TOKEN set, /api/* and /metrics need `Authorization: Bearer <token>`; /healthz, /readyz and /docs stay open.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) =>
+        typeof json.$id === 'string' ? json.$id : `def-${i}`,
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  const errors = {
+    400: { $ref: 'Error#' },
+    401: { $ref: 'Error#' },
+    500: { $ref: 'Error#' },
+    503: { $ref: 'Error#' },
+  };
+  const security = tokenDigest === undefined ? [] : [{ bearer: [] }];
+
+  app.get(
+    '/healthz',
+    { schema: { summary: 'The process is alive (never needs a token)', response: { 200: Health } } },
+    () => ({ status: 'ok' }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        summary: 'Ready: consuming from the broker and able to write the store (503 otherwise)',
+        response: { 200: Ready, 503: Ready },
+      },
+    },
+    (_req, reply) => {
+      const status = deps.status();
+      const problems: string[] = [];
+      if (!status.brokerConnected) problems.push('not connected to the broker');
+      if (!status.storeWritable) problems.push('the store is not writable');
+      const body = {
+        ready: problems.length === 0,
+        broker_connected: status.brokerConnected,
+        store_writable: status.storeWritable,
+        problems,
+      };
+      void reply.code(body.ready ? 200 : 503);
+      return body;
+    },
+  );
+
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        summary: 'Prometheus metrics (text exposition format)',
+        security,
+        produces: ['text/plain'],
+        response: { 200: { type: 'string' }, 401: { $ref: 'Error#' } },
+      },
+    },
+    async (_req, reply) => {
+      metrics.streams.set(hub.size);
+      const text = await deps.registry.metrics();
+      return reply.header('content-type', deps.registry.contentType).send(text);
+    },
+  );
+
+  registerLogRoutes(app, { store, hub, now, errors, security });
+  registerStatsRoute(app, { store, status: deps.status, now, errors, security });
+
+  return app;
+}
+
+interface ApiMetrics {
+  requests: Counter;
+  duration: Histogram;
+  streams: Gauge;
+  streamed: Counter;
+  dropped: Counter;
+}
+
+/** The API's metrics on the collector's registry; reused when an API is built twice on one registry. */
+function apiMetrics(registry: Registry): ApiMetrics {
+  const reuse = <T>(name: string, make: () => T): T =>
+    (registry.getSingleMetric(name) as T | undefined) ?? make();
+  return {
+    requests: reuse(
+      'warren_http_requests_total',
+      () =>
+        new Counter({
+          name: 'warren_http_requests_total',
+          help: 'HTTP requests answered, by route, method and status',
+          labelNames: ['route', 'method', 'status'],
+          registers: [registry],
+        }),
+    ),
+    duration: reuse(
+      'warren_http_request_duration_seconds',
+      () =>
+        new Histogram({
+          name: 'warren_http_request_duration_seconds',
+          help: 'Time to answer an HTTP request, by route',
+          labelNames: ['route'],
+          buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+          registers: [registry],
+        }),
+    ),
+    streams: reuse(
+      'warren_http_streams',
+      () => new Gauge({ name: 'warren_http_streams', help: 'Open live streams', registers: [registry] }),
+    ),
+    streamed: reuse(
+      'warren_http_streamed_records_total',
+      () =>
+        new Counter({
+          name: 'warren_http_streamed_records_total',
+          help: 'Records sent on live streams',
+          registers: [registry],
+        }),
+    ),
+    dropped: reuse(
+      'warren_http_stream_skipped_records_total',
+      () =>
+        new Counter({
+          name: 'warren_http_stream_skipped_records_total',
+          help: 'Records too-slow stream clients skipped (each told with an event: dropped)',
+          registers: [registry],
+        }),
+    ),
+  };
+}

@@ -1,0 +1,163 @@
+import { Type, type Static } from 'typebox';
+import { SEVERITIES } from '../../protocol/index.js';
+
+/** Limits on what one request may ask for: a query is bounded before it reaches SQLite. */
+export const MAX_LIMIT = 10_000;
+export const DEFAULT_LIMIT = 100;
+export const MAX_PATTERNS = 32;
+export const MAX_PATTERN_LENGTH = 256;
+export const MAX_Q_LENGTH = 1024;
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String({ description: 'A stable WARREN_* code, e.g. WARREN_BAD_PATTERN' }),
+      message: Type.String({ description: 'What is wrong, in words' }),
+      hint: Type.Optional(Type.String({ description: 'What to do about it' })),
+    }),
+  },
+  { $id: 'Error', description: 'Every error answer has this shape' },
+);
+
+const Time = Type.String({
+  maxLength: 64,
+  description: 'ISO 8601 (2026-11-21T22:00:00Z) or a duration ago (15m, 2h, 7d, 1h30m)',
+});
+
+/** The filters shared by /api/logs and /api/logs/stream. */
+const filterProperties = {
+  pattern: Type.Optional(
+    Type.Array(Type.String({ minLength: 1, maxLength: MAX_PATTERN_LENGTH }), {
+      maxItems: MAX_PATTERNS,
+      description:
+        'Routing-key pattern (repeatable, OR-ed): AMQP topic syntax (* one word, # zero or more) plus severity ranges (*.error+ = error and more severe). Default #.',
+    }),
+  ),
+  q: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: MAX_Q_LENGTH,
+      description:
+        'Full text. By default plain words: records containing every word (case-insensitive), word* for a prefix. With syntax=fts, an FTS5 query (AND, OR, NOT, parentheses, prefix*; no phrases).',
+    }),
+  ),
+  syntax: Type.Optional(
+    Type.Enum(['words', 'fts'], {
+      default: 'words',
+      description: 'How q is read: plain words, or FTS5 syntax',
+    }),
+  ),
+  since: Type.Optional(Time),
+  until: Type.Optional(Time),
+  host: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'Exact host name' })),
+};
+
+export const LogsQuery = Type.Object(
+  {
+    ...filterProperties,
+    limit: Type.Integer({
+      minimum: 1,
+      maximum: MAX_LIMIT,
+      default: DEFAULT_LIMIT,
+      description: 'Records per page',
+    }),
+    cursor: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 256, description: 'The `next` of the previous page, opaque' }),
+    ),
+    order: Type.Enum(['desc', 'asc'], {
+      default: 'desc',
+      description: 'desc: newest first (default); asc: oldest first',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type LogsQuery = Static<typeof LogsQuery>;
+
+export const StreamQuery = Type.Object(
+  {
+    ...filterProperties,
+    cursor: Type.Optional(
+      Type.String({
+        pattern: '^[0-9]{1,16}$',
+        description:
+          "Resume after this event id (or a page answer's stream_cursor); the Last-Event-ID header wins. Default: only records stored from now on.",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type StreamQuery = Static<typeof StreamQuery>;
+
+export const LogRecord = Type.Object(
+  {
+    id: Type.Union([Type.String(), Type.Null()]),
+    ts: Type.String({ format: 'date-time' }),
+    facility: Type.String(),
+    severity: Type.Enum([...SEVERITIES]),
+    host: Type.Optional(Type.String()),
+    app: Type.Optional(Type.String()),
+    pid: Type.Optional(Type.Integer()),
+    msg: Type.String(),
+    fields: Type.Optional(Type.Object({}, { additionalProperties: true })),
+    routing_key: Type.String(),
+  },
+  { $id: 'LogRecord', description: 'A stored record (CONTRACT §4) with the routing key it arrived with' },
+);
+
+export const LogsPage = Type.Object({
+  records: Type.Array(Type.Ref('LogRecord')),
+  next: Type.Union([Type.String(), Type.Null()], {
+    description: 'Pass as cursor for the next page; null when there is none',
+  }),
+  stream_cursor: Type.String({
+    description:
+      'The store position this answer (and every page after it) was read at: pass it as Last-Event-ID or cursor to /api/logs/stream to continue live with no gap and no duplicate',
+  }),
+});
+
+export const StatsQuery = Type.Object(
+  {
+    since: Type.Optional(Type.String({ ...Time, default: '1h' })),
+    until: Type.Optional(Time),
+  },
+  { additionalProperties: false },
+);
+export type StatsQuery = Static<typeof StatsQuery>;
+
+const nullableNumber = Type.Union([Type.Number(), Type.Null()]);
+const nullableTime = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
+
+export const Stats = Type.Object({
+  since: Type.String({ format: 'date-time' }),
+  until: Type.String({ format: 'date-time' }),
+  total: Type.Integer({ description: 'Records with ts in [since, until)' }),
+  counts: Type.Record(Type.String(), Type.Record(Type.String(), Type.Integer()), {
+    description: 'facility → severity → records in the window',
+  }),
+  by_severity: Type.Record(Type.String(), Type.Integer()),
+  by_facility: Type.Record(Type.String(), Type.Integer()),
+  ingest_rate: Type.Number({ description: 'Records committed per second over the last few seconds' }),
+  collector: Type.Object({
+    broker_connected: Type.Boolean(),
+    store_writable: Type.Boolean(),
+    stored: Type.Integer({ description: 'Records committed since the collector started' }),
+    duplicates: Type.Integer(),
+    dead_lettered: Type.Integer(),
+  }),
+  queue: Type.Object({ name: Type.String(), depth: nullableNumber }),
+  dead_letter_depth: nullableNumber,
+  unrouted_depth: nullableNumber,
+  store: Type.Object({
+    size_bytes: Type.Integer(),
+    oldest: nullableTime,
+    newest: nullableTime,
+  }),
+});
+
+export const Health = Type.Object({ status: Type.String() });
+export const Ready = Type.Object({
+  ready: Type.Boolean(),
+  broker_connected: Type.Boolean(),
+  store_writable: Type.Boolean(),
+  problems: Type.Array(Type.String()),
+});
