@@ -1,0 +1,108 @@
+import { Command, Option } from 'commander';
+import pino from 'pino';
+import { addCommonOptions, collect, runMain } from '../protocol/cli.js';
+import { createCollector } from './collector.js';
+import { COLLECTOR_DEFAULTS, resolveCollectorConfig } from './config.js';
+
+const program = new Command('logcollect')
+  .description(
+    'Consume log records from RabbitMQ into a SQLite store, and serve them over HTTP (search, live stream, stats, metrics).',
+  )
+  .option(
+    '--bind <pattern>',
+    `topic pattern to archive, repeatable; severity ranges like '*.error+' allowed (default '${COLLECTOR_DEFAULTS.bind}')`,
+    collect,
+  )
+  .option('--queue <name>', 'durable queue to consume (default <exchange>.archive)')
+  .option('--db <file>', `SQLite store; its directory is created (default ${COLLECTOR_DEFAULTS.db})`)
+  .option('--listen <host:port>', `HTTP API address (default ${COLLECTOR_DEFAULTS.listen})`)
+  .option('--quorum', 'declare the queue as a quorum queue (replicated; with a delivery limit)')
+  .option(
+    '--delivery-limit <n>',
+    `quorum only: redeliveries before a message is dead-lettered (default ${COLLECTOR_DEFAULTS.deliveryLimit})`,
+  )
+  .option(
+    '--retention <pattern=duration>',
+    "delete records older than DURATION whose routing key matches PATTERN; repeatable, first match wins, unmatched kept (e.g. '*.debug=1d' '#=30d')",
+    collect,
+  )
+  .option('--batch-records <n>', `records per transaction (default ${COLLECTOR_DEFAULTS.batchRecords})`)
+  .option('--batch-messages <n>', `messages per transaction (default ${COLLECTOR_DEFAULTS.batchMessages})`)
+  .option('--linger-ms <ms>', `longest wait for a partial batch (default ${COLLECTOR_DEFAULTS.lingerMs})`)
+  .option(
+    '--prefetch <n>',
+    `unacked messages the broker may send ahead (default ${COLLECTOR_DEFAULTS.prefetch})`,
+  )
+  .option(
+    '--max-message-bytes <n>',
+    `larger bodies are dead-lettered whole (default ${COLLECTOR_DEFAULTS.maxMessageBytes})`,
+  )
+  .option(
+    '--connection-name <name>',
+    'name shown by rabbitmqctl list_connections (default logcollect@HOST:PID)',
+  )
+  .addOption(
+    new Option('--log-level <level>', 'log level of the JSON log on stderr')
+      .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
+  );
+addCommonOptions(program, { amqp: true });
+program.addHelpText(
+  'after',
+  `
+Environment: AMQP_URL, WARREN_EXCHANGE, WARREN_TOKEN (when set, the HTTP API requires "Authorization: Bearer <token>").
+Records that cannot be decoded go to <exchange>.dead with the reason in the x-warren-error header.
+SIGTERM or Ctrl-C commits and acks the batch in hand, then exits; a second one exits at once.
+
+Examples:
+  logcollect
+  logcollect --bind 'kern.*' --bind '*.error+' --retention '*.debug=1d' --retention '#=30d'
+  logcollect --quorum --db /var/lib/warren/warren.db --listen 0.0.0.0:8080`,
+);
+
+interface CliOptions {
+  bind?: string[];
+  queue?: string;
+  db?: string;
+  listen?: string;
+  quorum?: boolean;
+  deliveryLimit?: string;
+  retention?: string[];
+  batchRecords?: string;
+  batchMessages?: string;
+  lingerMs?: string;
+  prefetch?: string;
+  maxMessageBytes?: string;
+  connectionName?: string;
+  logLevel: string;
+  amqp?: string;
+  exchange?: string;
+}
+
+runMain('logcollect', async () => {
+  program.exitOverride();
+  program.parse();
+  const options = program.opts<CliOptions>();
+  const config = resolveCollectorConfig(options);
+  const logger = pino({ name: 'logcollect', level: options.logLevel }, pino.destination(2));
+  const collector = createCollector(config, { logger });
+  await collector.start();
+
+  // Wait for a signal; the first shuts down gracefully, a second exits at once.
+  await new Promise<void>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      signals++;
+      if (signals > 1) {
+        logger.warn({ signal }, 'second signal: exiting now; unacked messages are redelivered');
+        process.exit(1);
+      }
+      logger.info({ signal }, 'shutting down: committing the batch in hand');
+      resolve();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  await collector.close();
+  return 0;
+});

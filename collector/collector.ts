@@ -1,0 +1,147 @@
+import { EventEmitter } from 'node:events';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { ErrorCodes, WarrenError, errorMessage } from '../protocol/index.js';
+import type { CollectorConfig } from './config.js';
+import { createConsumer, type Consumer } from './consumer.js';
+import { buildApi } from './http/app.js';
+import { createMetrics, RateMeter, type CollectorMetrics } from './metrics.js';
+import type { CollectorStatus } from './status.js';
+import { closeDatabase, startCheckpoints } from './store/checkpoint.js';
+import { openDatabase, type Db } from './store/database.js';
+import { createRetention, startRetention } from './store/retention.js';
+import { createBatchWriter } from './store/writer.js';
+
+export interface CollectorDeps {
+  readonly logger: Logger;
+  /** The clock (ms since the epoch), for retention, lag and rates. */
+  readonly now?: () => number;
+  readonly registry?: Registry;
+  /** An already opened store (tests use it to make the disk "full"); otherwise config.dbPath is opened. */
+  readonly db?: Db;
+}
+
+export interface Collector {
+  start(): Promise<void>;
+  /** Graceful: stop consuming, commit and ack the batch in hand, close the API and the store. */
+  close(): Promise<void>;
+  status(): CollectorStatus;
+  /** Emits 'stored' with { lastSeq } after every committed batch. */
+  readonly events: EventEmitter;
+  readonly metrics: CollectorMetrics;
+  /** `http://host:port` once the API listens; null without one. */
+  url(): string | null;
+}
+
+export function createCollector(config: CollectorConfig, deps: CollectorDeps): Collector {
+  const logger = deps.logger;
+  const now = deps.now ?? Date.now;
+  const metrics = createMetrics(deps.registry);
+  const events = new EventEmitter();
+  // Every live stream of the API listens here; a dozen terminals must not look like a leak.
+  events.setMaxListeners(0);
+  const rate = new RateMeter(now);
+  const state: CollectorStatus = {
+    brokerConnected: false,
+    storeWritable: false,
+    queue: config.queue,
+    queueDepth: null,
+    deadLetterDepth: null,
+    unroutedDepth: null,
+    ingestRate: 0,
+    stored: 0,
+    duplicates: 0,
+    deadLettered: 0,
+    dbPath: config.dbPath,
+  };
+  const status = (): CollectorStatus => ({ ...state, ingestRate: rate.rate() });
+
+  let db: Db | null = null;
+  let consumer: Consumer | null = null;
+  let retention: { stop(): Promise<void> } | null = null;
+  let checkpoints: { stop(): void } | null = null;
+  let api: FastifyInstance | null = null;
+  let url: string | null = null;
+  let started = false;
+
+  async function shutdown(): Promise<void> {
+    if (consumer !== null) await consumer.close();
+    consumer = null;
+    if (retention !== null) await retention.stop();
+    retention = null;
+    checkpoints?.stop();
+    checkpoints = null;
+    if (api !== null)
+      await api.close().catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'HTTP close'));
+    api = null;
+    if (db !== null && deps.db === undefined) closeDatabase(db, logger);
+    db = null;
+  }
+
+  return {
+    events,
+    metrics,
+    status,
+    url: () => url,
+
+    async start() {
+      if (started) throw new Error('collector already started');
+      started = true;
+      const store = deps.db ?? openDatabase(config.dbPath);
+      db = store;
+      try {
+        const writer = createBatchWriter(store);
+        consumer = createConsumer({
+          config,
+          writer,
+          metrics,
+          status: state,
+          logger,
+          now,
+          onStored: (result) => {
+            rate.add(result.stored);
+            if (result.stored > 0) events.emit('stored', { lastSeq: result.lastSeq });
+          },
+        });
+        await consumer.start();
+        retention = startRetention(
+          createRetention(store, { rules: config.retention, now }),
+          config.retentionIntervalMs,
+          logger,
+          (count) => metrics.retentionDeleted.inc(count),
+        );
+        checkpoints = startCheckpoints(store, config.dbPath, config.checkpointIntervalMs, logger);
+        if (config.listen !== null) {
+          const app = await buildApi({
+            dbPath: config.dbPath,
+            events,
+            status,
+            registry: metrics.registry,
+            logger,
+            token: config.token,
+          });
+          api = app;
+          try {
+            url = await app.listen({ host: config.listen.host, port: config.listen.port });
+          } catch (err) {
+            throw new WarrenError(
+              ErrorCodes.BAD_USAGE,
+              `cannot listen on ${config.listen.host}:${config.listen.port}: ${errorMessage(err)}`,
+              { cause: err, hint: 'is another logcollect running? pick another --listen HOST:PORT' },
+            );
+          }
+          logger.info({ url }, 'HTTP API listening');
+        }
+      } catch (err) {
+        await shutdown();
+        throw err;
+      }
+    },
+
+    async close() {
+      await shutdown();
+      logger.info({ stored: state.stored, deadLettered: state.deadLettered }, 'collector stopped');
+    },
+  };
+}

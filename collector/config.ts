@@ -1,0 +1,242 @@
+import { hostname } from 'node:os';
+import {
+  ErrorCodes,
+  WarrenError,
+  parseDuration,
+  parsePattern,
+  parsePatterns,
+  bindingsFor,
+  resolveCommonConfig,
+  topologyNames,
+  type CommonFlags,
+  type Pattern,
+  type TopologyNames,
+} from '../protocol/index.js';
+
+/** Every default of `logcollect` in one place; `--help` prints these. */
+export const COLLECTOR_DEFAULTS = Object.freeze({
+  /** CONTRACT §5: everything. */
+  bind: '#',
+  db: './data/warren.db',
+  listen: '127.0.0.1:8080',
+  /** Records per transaction: large enough to amortise the commit, small enough to stay quick. */
+  batchRecords: 5000,
+  /** Messages per transaction, for one-record messages. */
+  batchMessages: 1000,
+  /** How long a partial batch may wait for more before it is committed anyway. */
+  lingerMs: 50,
+  /** Unacked messages the broker may send ahead: two batches, so one fills while the other commits. */
+  prefetch: 2000,
+  /** A message body larger than this is dead-lettered whole rather than decoded (RabbitMQ's own cap is 16 MiB). */
+  maxMessageBytes: 8 * 1024 * 1024,
+  /** Quorum queues: redeliveries before the broker dead-letters a message that keeps failing. */
+  deliveryLimit: 20,
+  /** How often queue depths are polled. */
+  pollMs: 3000,
+  /** How often retention looks for expired records. */
+  retentionIntervalMs: 10_000,
+  /** How often the WAL size is checked and, when over its bound, truncated. */
+  checkpointIntervalMs: 30_000,
+});
+
+export interface RetentionRule {
+  /** As given, e.g. `*.debug`. */
+  readonly source: string;
+  readonly bindings: readonly string[];
+  /** Records older than this are deleted. */
+  readonly maxAgeMs: number;
+}
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface CollectorConfig {
+  readonly amqpUrl: string;
+  readonly names: TopologyNames;
+  /** The archive queue consumed. */
+  readonly queue: string;
+  readonly patterns: readonly Pattern[];
+  /** Broker binding keys the patterns expand to. */
+  readonly bindings: readonly string[];
+  readonly quorum: boolean;
+  readonly deliveryLimit: number;
+  readonly dbPath: string;
+  /** Where the HTTP API listens; null runs the collector without it (tests, embedding). */
+  readonly listen: ListenAddress | null;
+  readonly token: string | undefined;
+  readonly retention: readonly RetentionRule[];
+  readonly batchRecords: number;
+  readonly batchMessages: number;
+  readonly lingerMs: number;
+  readonly prefetch: number;
+  readonly maxMessageBytes: number;
+  /** Shown by `rabbitmqctl list_connections`. */
+  readonly connectionName: string;
+  readonly pollMs: number;
+  readonly retentionIntervalMs: number;
+  readonly checkpointIntervalMs: number;
+}
+
+/** What the command line (or a test) gives; anything missing takes its default. */
+export interface CollectorFlags extends CommonFlags {
+  bind?: readonly string[] | undefined;
+  queue?: string | undefined;
+  db?: string | undefined;
+  listen?: string | false | undefined;
+  quorum?: boolean | undefined;
+  deliveryLimit?: number | string | undefined;
+  retention?: readonly string[] | undefined;
+  batchRecords?: number | string | undefined;
+  batchMessages?: number | string | undefined;
+  lingerMs?: number | string | undefined;
+  prefetch?: number | string | undefined;
+  maxMessageBytes?: number | string | undefined;
+  connectionName?: string | undefined;
+  pollMs?: number | string | undefined;
+  retentionIntervalMs?: number | string | undefined;
+  checkpointIntervalMs?: number | string | undefined;
+}
+
+function usage(message: string, hint: string): WarrenError {
+  return new WarrenError(ErrorCodes.BAD_USAGE, message, { hint });
+}
+
+function integer(
+  value: number | string | undefined,
+  fallback: number,
+  flag: string,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined) return fallback;
+  const n = typeof value === 'number' ? value : Number(value.trim());
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw usage(
+      `${flag} must be a whole number from ${min} to ${max}, got '${String(value)}'`,
+      `e.g. ${flag} ${fallback}`,
+    );
+  }
+  return n;
+}
+
+/** `HOST:PORT`, `:PORT` or `[::1]:PORT`. */
+export function parseListen(text: string): ListenAddress {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text.trim());
+  const port = match === null ? NaN : Number(match[3]);
+  if (match === null || !Number.isInteger(port) || port > 65535) {
+    throw usage(
+      `invalid --listen '${text}'`,
+      'use HOST:PORT, e.g. --listen 127.0.0.1:8080 (port 0 picks a free one)',
+    );
+  }
+  const host = match[1] ?? match[2] ?? '';
+  return Object.freeze({ host: host === '' ? '127.0.0.1' : host, port });
+}
+
+/** `PATTERN=DURATION`, e.g. `*.debug=1d`; the pattern may be a severity range (`*.info-`is not one). */
+export function parseRetentionRule(text: string): RetentionRule {
+  const at = text.lastIndexOf('=');
+  if (at <= 0 || at === text.length - 1) {
+    throw usage(
+      `invalid --retention '${text}'`,
+      'use PATTERN=DURATION, e.g. --retention "*.debug=1d" --retention "#=30d"',
+    );
+  }
+  const pattern = parsePattern(text.slice(0, at).trim());
+  const maxAgeMs = parseDuration(text.slice(at + 1).trim());
+  if (maxAgeMs <= 0) {
+    throw usage(`--retention '${text}' keeps nothing`, 'give a positive duration, e.g. 1h, 7d');
+  }
+  return Object.freeze({ source: pattern.source, bindings: pattern.bindings, maxAgeMs });
+}
+
+/** Validates everything once, at the edge; below this nothing re-checks or reads the environment. */
+export function resolveCollectorConfig(
+  flags: CollectorFlags,
+  env: NodeJS.ProcessEnv = process.env,
+): CollectorConfig {
+  const common = resolveCommonConfig(flags, env);
+  // Patterns first: an invalid one is reported before anything is bound (CONTRACT §3).
+  const patterns = parsePatterns(
+    flags.bind === undefined || flags.bind.length === 0 ? [COLLECTOR_DEFAULTS.bind] : flags.bind,
+  );
+  const retention = (flags.retention ?? []).map(parseRetentionRule);
+  const names = topologyNames(common.exchange);
+  const queue = flags.queue ?? names.archive;
+  if (!/^[A-Za-z0-9_.:-]{1,200}$/.test(queue) || queue.startsWith('amq.')) {
+    throw usage(
+      `invalid queue name '${queue}'`,
+      "use letters, digits, '-', '_', '.' or ':' (not the reserved 'amq.' prefix)",
+    );
+  }
+  const dbPath = flags.db ?? COLLECTOR_DEFAULTS.db;
+  if (dbPath.trim() === '') throw usage('--db is empty', `give a file, e.g. --db ${COLLECTOR_DEFAULTS.db}`);
+  const batchMessages = integer(
+    flags.batchMessages,
+    COLLECTOR_DEFAULTS.batchMessages,
+    '--batch-messages',
+    1,
+    100_000,
+  );
+  const prefetch = integer(flags.prefetch, COLLECTOR_DEFAULTS.prefetch, '--prefetch', 1, 65_535);
+  if (prefetch < batchMessages) {
+    throw usage(
+      `--prefetch ${prefetch} is smaller than --batch-messages ${batchMessages}`,
+      'a batch can only fill up to the prefetch; use a prefetch of about twice the batch',
+    );
+  }
+  return Object.freeze({
+    amqpUrl: common.amqpUrl,
+    names,
+    queue,
+    patterns: Object.freeze(patterns),
+    bindings: Object.freeze(bindingsFor(patterns)),
+    quorum: flags.quorum === true,
+    deliveryLimit: integer(
+      flags.deliveryLimit,
+      COLLECTOR_DEFAULTS.deliveryLimit,
+      '--delivery-limit',
+      1,
+      10_000,
+    ),
+    dbPath,
+    listen: flags.listen === false ? null : parseListen(flags.listen ?? COLLECTOR_DEFAULTS.listen),
+    token: common.token,
+    retention: Object.freeze(retention),
+    batchRecords: integer(
+      flags.batchRecords,
+      COLLECTOR_DEFAULTS.batchRecords,
+      '--batch-records',
+      1,
+      1_000_000,
+    ),
+    batchMessages,
+    lingerMs: integer(flags.lingerMs, COLLECTOR_DEFAULTS.lingerMs, '--linger-ms', 0, 60_000),
+    prefetch,
+    maxMessageBytes: integer(
+      flags.maxMessageBytes,
+      COLLECTOR_DEFAULTS.maxMessageBytes,
+      '--max-message-bytes',
+      1024,
+      512 * 1024 * 1024,
+    ),
+    connectionName: flags.connectionName ?? `logcollect@${hostname()}:${process.pid}`,
+    pollMs: integer(flags.pollMs, COLLECTOR_DEFAULTS.pollMs, '--poll-ms', 10, 3_600_000),
+    retentionIntervalMs: integer(
+      flags.retentionIntervalMs,
+      COLLECTOR_DEFAULTS.retentionIntervalMs,
+      'retention interval',
+      10,
+      86_400_000,
+    ),
+    checkpointIntervalMs: integer(
+      flags.checkpointIntervalMs,
+      COLLECTOR_DEFAULTS.checkpointIntervalMs,
+      'checkpoint interval',
+      10,
+      86_400_000,
+    ),
+  });
+}

@@ -1,0 +1,89 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { ErrorCodes, WarrenError, errorMessage } from '../../protocol/index.js';
+import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+
+export type Db = Database.Database;
+
+export interface OpenOptions {
+  /** Page cache per connection, MiB (default 32): enough for the hot index pages of ingest. */
+  cacheMb?: number;
+  /** Memory-mapped I/O, MiB (default 64); mapped pages count in RSS, so it stays modest. */
+  mmapMb?: number;
+  /** WAL frames before SQLite checkpoints on commit (default 4000 pages ≈ 16 MiB). */
+  walAutocheckpointPages?: number;
+}
+
+/** What the WAL file is truncated back to after a checkpoint resets it. */
+export const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * Opens (creating if needed) the store for writing: WAL so the HTTP API reads while we write,
+ * synchronous=NORMAL because a commit in the WAL survives a process crash (what acks rely on)
+ * and fsync per batch would cap ingest; then brings the schema up to date.
+ */
+export function openDatabase(path: string, options: OpenOptions = {}): Db {
+  let db: Db;
+  try {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    db = new Database(path);
+  } catch (err) {
+    throw new WarrenError(
+      ErrorCodes.STORE_UNAVAILABLE,
+      `cannot open the store ${path}: ${errorMessage(err)}`,
+      {
+        cause: err,
+        hint: 'check that the directory of --db exists or can be created and is writable',
+      },
+    );
+  }
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma(`cache_size = ${-1024 * (options.cacheMb ?? 32)}`);
+    db.pragma(`mmap_size = ${1024 * 1024 * (options.mmapMb ?? 64)}`);
+    db.pragma('temp_store = MEMORY');
+    db.pragma('busy_timeout = 5000');
+    db.pragma(`wal_autocheckpoint = ${options.walAutocheckpointPages ?? 4000}`);
+    db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
+    migrate(db);
+    return db;
+  } catch (err) {
+    db.close();
+    if (err instanceof WarrenError) throw err;
+    throw new WarrenError(
+      ErrorCodes.STORE_UNAVAILABLE,
+      `cannot use the store ${path}: ${errorMessage(err)}`,
+      {
+        cause: err,
+        hint: 'is it a Warren SQLite file, on a writable disk with free space?',
+      },
+    );
+  }
+}
+
+export function schemaVersion(db: Db): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/**
+ * Runs the migrations the file has not seen, all in one transaction, so a newer Warren opens an
+ * older store and a failure leaves it as it was. A store from a newer Warren is refused, not guessed at.
+ */
+export function migrate(db: Db): number {
+  const from = schemaVersion(db);
+  if (from > SCHEMA_VERSION) {
+    throw new WarrenError(
+      ErrorCodes.STORE_UNAVAILABLE,
+      `the store has schema version ${from}, newer than this Warren understands (${SCHEMA_VERSION})`,
+      { hint: 'upgrade Warren, or point --db at another file' },
+    );
+  }
+  if (from === SCHEMA_VERSION) return from;
+  db.transaction(() => {
+    for (let version = from; version < SCHEMA_VERSION; version++) db.exec(MIGRATIONS[version] ?? '');
+    db.pragma(`user_version = ${SCHEMA_VERSION}`);
+  })();
+  return from;
+}

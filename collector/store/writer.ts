@@ -1,0 +1,87 @@
+import { severityRank, type StoredRecord } from '../../protocol/index.js';
+import type { Db } from './database.js';
+
+/** What one committed batch did. */
+export interface WriteResult {
+  /** Rows inserted (new ids, or records without id). */
+  stored: number;
+  /** Records whose id was already stored: a redelivery after a crash between commit and ack. */
+  duplicates: number;
+  /** Highest seq committed so far (the live stream resumes from it); 0 for an empty store. */
+  lastSeq: number;
+  /** Newest record time in this batch, ms since the epoch; null when nothing was stored. */
+  newestTs: number | null;
+}
+
+export interface BatchWriter {
+  /** Stores the records in ONE synchronous transaction; throws (and stores nothing) on failure. */
+  write(records: readonly StoredRecord[]): WriteResult;
+}
+
+/**
+ * Prepared statements, one transaction per batch. Routing keys are few: their ids are cached, and a
+ * key first seen in a batch enters the cache only once that batch commits (a rollback forgets it).
+ */
+export function createBatchWriter(db: Db): BatchWriter {
+  const insertRecord = db.prepare(
+    `INSERT OR IGNORE INTO records (id, ts, key_id, facility, severity, host, app, pid, msg, fields)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const insertFts = db.prepare('INSERT INTO records_fts (rowid, msg) VALUES (?, ?)');
+  const insertKey = db.prepare('INSERT OR IGNORE INTO routing_keys (routing_key) VALUES (?)');
+  const selectKey = db.prepare('SELECT key_id FROM routing_keys WHERE routing_key = ?').pluck();
+  const maxSeq = db.prepare('SELECT coalesce(max(seq), 0) FROM records').pluck();
+
+  const keyIds = new Map<string, number>();
+  let lastSeq = maxSeq.get() as number;
+
+  const run = db.transaction(
+    (records: readonly StoredRecord[], newKeys: Map<string, number>): WriteResult => {
+      let stored = 0;
+      let duplicates = 0;
+      let newestTs: number | null = null;
+      let seq = lastSeq;
+      for (const record of records) {
+        const key = record.routing_key;
+        let keyId = keyIds.get(key) ?? newKeys.get(key);
+        if (keyId === undefined) {
+          insertKey.run(key);
+          keyId = selectKey.get(key) as number;
+          newKeys.set(key, keyId);
+        }
+        const ts = Date.parse(record.ts);
+        const info = insertRecord.run(
+          record.id,
+          ts,
+          keyId,
+          record.facility,
+          severityRank(record.severity),
+          record.host ?? null,
+          record.app ?? null,
+          record.pid ?? null,
+          record.msg,
+          record.fields === undefined ? null : JSON.stringify(record.fields),
+        );
+        if (info.changes === 0) {
+          duplicates++;
+          continue;
+        }
+        seq = Number(info.lastInsertRowid);
+        insertFts.run(seq, record.msg);
+        stored++;
+        if (newestTs === null || ts > newestTs) newestTs = ts;
+      }
+      return { stored, duplicates, lastSeq: seq, newestTs };
+    },
+  );
+
+  return {
+    write(records) {
+      const newKeys = new Map<string, number>();
+      const result = run(records, newKeys);
+      for (const [key, id] of newKeys) keyIds.set(key, id);
+      lastSeq = result.lastSeq;
+      return result;
+    },
+  };
+}
