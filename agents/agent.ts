@@ -1,0 +1,102 @@
+import type { Logger } from 'pino';
+import { errorMessage } from '../protocol/index.js';
+import { createFileInput } from './inputs/file.js';
+import type { Input, InputContext } from './inputs/input.js';
+import { createStreamInput } from './inputs/stdin.js';
+import { createSyslogInput } from './inputs/syslog.js';
+import type { AgentConfig } from './options.js';
+import { Shipper, resolveShipperConfig, type CloseResult } from './shipper.js';
+import type { Stats } from './stats.js';
+
+export interface Agent {
+  readonly shipper: Shipper;
+  start(): Promise<void>;
+  /** Resolves when every input that can end (stdin) has ended. */
+  readonly inputsEnded: Promise<void>;
+  /** Stops inputs, then flushes to the broker or the spool; idempotent. */
+  close(): Promise<CloseResult>;
+  statsLine(): string;
+}
+
+export function formatStats(stats: Stats, spoolBytes: number): string {
+  const mb = (spoolBytes / (1024 * 1024)).toFixed(1);
+  return `read=${stats.read} published=${stats.published} confirmed=${stats.confirmed} spooled=${stats.spooled} dropped=${stats.dropped} spool=${mb}MiB state=${stats.state}`;
+}
+
+/** logship as an object: the inputs of the config feeding one shipper. */
+export function createAgent(
+  config: AgentConfig,
+  logger: Logger,
+  stdin: NodeJS.ReadableStream = process.stdin,
+): Agent {
+  const shipper = new Shipper(
+    resolveShipperConfig({
+      amqpUrl: config.amqpUrl,
+      exchange: config.exchange,
+      spoolDir: config.spoolDir,
+      spoolMaxBytes: config.spoolMaxBytes,
+      batch: config.batch,
+      window: config.window,
+      memoryBytes: config.memoryBytes,
+      facility: config.facility,
+      severity: config.severity,
+      host: config.host,
+      app: config.app,
+      shutdownTimeoutMs: config.shutdownTimeoutMs,
+      logger,
+    }),
+  );
+  const context: InputContext = {
+    sink: shipper,
+    logger,
+    text: { json: config.json, multiline: config.multiline, maxLineBytes: config.maxLineBytes },
+  };
+  const inputs: Input[] = [];
+  if (config.stdin) inputs.push(createStreamInput(context, stdin as NodeJS.ReadStream));
+  if (config.files.length > 0) {
+    inputs.push(
+      createFileInput(context, {
+        patterns: config.files,
+        fromStart: config.fromStart,
+        stateFile: config.stateFile,
+      }),
+    );
+  }
+  for (const address of config.syslog) inputs.push(createSyslogInput(context, address, config.maxLineBytes));
+  const endable = inputs.filter((input) => input.name === 'stdin');
+  const inputsEnded =
+    endable.length === 0
+      ? new Promise<void>(() => undefined)
+      : Promise.all(endable.map((i) => i.ended)).then(() => undefined);
+  let closing: Promise<CloseResult> | undefined;
+
+  async function close(): Promise<CloseResult> {
+    for (const input of inputs) {
+      await input
+        .stop()
+        .catch((err: unknown) => logger.warn({ err: errorMessage(err) }, `cannot stop ${input.name}`));
+    }
+    const result = await shipper.close();
+    for (const input of inputs) input.persist?.();
+    return result;
+  }
+
+  return {
+    shipper,
+    inputsEnded,
+    async start(): Promise<void> {
+      await shipper.start();
+      try {
+        for (const input of inputs) await input.start();
+      } catch (err) {
+        await close();
+        throw err;
+      }
+    },
+    close(): Promise<CloseResult> {
+      closing ??= close();
+      return closing;
+    },
+    statsLine: () => formatStats(shipper.stats, shipper.spoolBytes),
+  };
+}

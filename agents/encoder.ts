@@ -1,0 +1,57 @@
+import type { Severity } from '../protocol/index.js';
+import type { ParsedRecord } from './record.js';
+
+/** Where records come from when they do not say: this host, program and process. */
+export interface Origin {
+  readonly host: string;
+  readonly app: string;
+  readonly pid: number;
+}
+
+/**
+ * Writes one record as its NDJSON line (CONTRACT §4) by string building: JSON.stringify of a
+ * fresh object per record would cost more than the rest of the hot path together.
+ */
+export class RecordEncoder {
+  private readonly originTail: string;
+  private lastMs = -1;
+  private lastIso = '';
+
+  constructor(
+    private readonly agentId: string,
+    private readonly origin: Origin,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.originTail = `,"host":${JSON.stringify(origin.host)},"app":${JSON.stringify(origin.app)},"pid":${origin.pid}`;
+  }
+
+  /** The time now as ISO 8601, computed once per millisecond. */
+  isoNow(): string {
+    const ms = this.now();
+    if (ms !== this.lastMs) {
+      this.lastMs = ms;
+      this.lastIso = new Date(ms).toISOString();
+    }
+    return this.lastIso;
+  }
+
+  encode(seq: number, record: ParsedRecord, facility: string, severity: Severity): string {
+    const origin =
+      record.host === undefined && record.app === undefined && record.pid === undefined
+        ? this.originTail
+        : `,"host":${JSON.stringify(record.host ?? this.origin.host)},"app":${JSON.stringify(record.app ?? this.origin.app)},"pid":${record.pid ?? this.origin.pid}`;
+    const fields = record.fields === undefined ? '' : `,"fields":${safeStringify(record.fields)}`;
+    return `{"id":"${this.agentId}:${seq}","ts":"${record.ts ?? this.isoNow()}","facility":"${facility}","severity":"${severity}"${origin},"msg":${JSON.stringify(record.msg)}${fields}}`;
+  }
+}
+
+/** Fields from applications may hold cycles or BigInts; they become a note instead of a crash. */
+function safeStringify(fields: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(fields, (_key, value: unknown) =>
+      typeof value === 'bigint' ? value.toString() : value,
+    );
+  } catch (err) {
+    return JSON.stringify({ unserializable: err instanceof Error ? err.message : String(err) });
+  }
+}

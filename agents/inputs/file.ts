@@ -1,0 +1,276 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { glob, isDynamicPattern } from 'tinyglobby';
+import { errorMessage } from '../../protocol/index.js';
+import { TextPipeline } from '../parse/text.js';
+import type { Input, InputContext } from './input.js';
+import { PositionStore, type FilePosition } from './positions.js';
+
+export interface FileInputOptions {
+  /** Paths or globs (`/var/log/*.log`). */
+  patterns: readonly string[];
+  /** Read files seen for the first time from the start instead of the end. */
+  fromStart: boolean;
+  /** State file of positions. */
+  stateFile: string;
+  /** How often files are checked for growth and rotation (default 200 ms). */
+  pollMs?: number;
+  /** How often globs are expanded again to find new files (default 2 s). */
+  globMs?: number;
+}
+
+const READ_CHUNK = 256 * 1024;
+/** Positions are saved this often (only what is confirmed or fsync'd in the spool). */
+const SAVE_MS = 1000;
+
+interface Checkpoint {
+  /** Records logged before this point have sequences below `seq`. */
+  seq: number;
+  ino: number;
+  dev: number;
+  offset: number;
+}
+
+/**
+ * Follows one path like `tail -F`: reads what is appended; when the path is renamed away and
+ * re-created it finishes the old file and continues with the new one from its start; when the
+ * file shrinks (copytruncate) it starts again from 0.
+ */
+class Follower {
+  private fd: number | undefined;
+  private ino = 0;
+  private dev = 0;
+  private offset = 0;
+  private readonly pipeline: TextPipeline;
+  private checkpoints: Checkpoint[] = [];
+  private durable: FilePosition | undefined;
+  private readonly buf = Buffer.allocUnsafe(READ_CHUNK);
+  private missingReported = false;
+
+  constructor(
+    readonly file: string,
+    private readonly context: InputContext,
+  ) {
+    this.pipeline = new TextPipeline(context.text, (record) => context.sink.log(record));
+  }
+
+  /** Opens the file at the saved position, its end, or its start. */
+  open(saved: FilePosition | undefined, fromStart: boolean): void {
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(this.file);
+    } catch {
+      // Not there yet: it is read from its start once it appears.
+      return;
+    }
+    if (!stat.isFile()) return;
+    this.openFd(stat);
+    if (
+      saved !== undefined &&
+      saved.ino === stat.ino &&
+      saved.dev === stat.dev &&
+      saved.offset <= stat.size
+    ) {
+      this.offset = saved.offset;
+    } else if (saved !== undefined) {
+      // A different file under the name: it was rotated while we were away; all of it is new.
+      this.offset = 0;
+    } else {
+      this.offset = fromStart ? 0 : stat.size;
+    }
+    this.pipeline.reset(this.offset);
+    this.mark();
+  }
+
+  private openFd(stat: fs.Stats): void {
+    this.fd = fs.openSync(this.file, 'r');
+    this.ino = stat.ino;
+    this.dev = stat.dev;
+    this.offset = 0;
+    this.missingReported = false;
+  }
+
+  /** Reads what is available; returns true if it read anything (poll again soon). */
+  poll(): boolean {
+    let stat: fs.Stats | undefined;
+    try {
+      stat = fs.statSync(this.file);
+    } catch {
+      stat = undefined;
+    }
+    if (this.fd === undefined) {
+      if (stat === undefined || !stat.isFile()) {
+        if (!this.missingReported)
+          this.context.logger.debug({ file: this.file }, 'waiting for the file to appear');
+        this.missingReported = true;
+        return false;
+      }
+      this.openFd(stat);
+      this.pipeline.reset(0);
+    }
+    const fd = this.fd!;
+    if (stat !== undefined && (stat.ino !== this.ino || stat.dev !== this.dev)) {
+      // Renamed away and re-created: finish the old file, then switch.
+      const got = this.readAvailable(fd);
+      if (got) return true;
+      this.pipeline.end();
+      this.mark();
+      fs.closeSync(fd);
+      this.fd = undefined;
+      this.context.logger.info({ file: this.file }, 'file was rotated; following the new one');
+      this.openFd(stat);
+      this.pipeline.reset(0);
+      this.mark();
+      return true;
+    }
+    const size = fs.fstatSync(fd).size;
+    if (size < this.offset) {
+      // copytruncate: the same file was cut back; what is there now is new.
+      this.context.logger.info({ file: this.file }, 'file was truncated; reading it from the start');
+      this.pipeline.flushHeld();
+      this.offset = 0;
+      this.pipeline.reset(0);
+    }
+    return this.readAvailable(fd);
+  }
+
+  private readAvailable(fd: number): boolean {
+    let any = false;
+    // Bounded work per poll, and none while the spool is full (back-pressure on the file).
+    for (let i = 0; i < 16 && this.context.sink.accepting; i++) {
+      const n = fs.readSync(fd, this.buf, 0, READ_CHUNK, this.offset);
+      if (n === 0) break;
+      this.offset += n;
+      this.pipeline.push(this.buf.subarray(0, n));
+      any = true;
+    }
+    if (any) this.mark();
+    return any;
+  }
+
+  /** Notes where a restart could resume once the records logged so far are safe. */
+  private mark(): void {
+    this.checkpoints.push({
+      seq: this.context.sink.nextSeq,
+      ino: this.ino,
+      dev: this.dev,
+      offset: this.pipeline.safeOffset,
+    });
+  }
+
+  /** The latest position whose records are all confirmed or spooled; undefined if none moved. */
+  durablePosition(volatileFrom: number | undefined): FilePosition | undefined {
+    let keep = 0;
+    for (let i = 0; i < this.checkpoints.length; i++) {
+      const cp = this.checkpoints[i]!;
+      if (volatileFrom !== undefined && cp.seq > volatileFrom) break;
+      this.durable = { dev: cp.dev, ino: cp.ino, offset: cp.offset };
+      keep = i;
+    }
+    // Keep the last durable one (to compare against) and everything after it.
+    this.checkpoints = this.checkpoints.slice(keep);
+    return this.durable;
+  }
+
+  stop(): void {
+    this.pipeline.flushHeld();
+    this.mark();
+  }
+
+  close(): void {
+    this.pipeline.stop();
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+export function createFileInput(context: InputContext, options: FileInputOptions): Input {
+  const store = new PositionStore(options.stateFile);
+  const followers = new Map<string, Follower>();
+  let pollTimer: NodeJS.Timeout | undefined;
+  let globTimer: NodeJS.Timeout | undefined;
+  let saveTimer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const literal = options.patterns.filter((p) => !isDynamicPattern(p)).map((p) => path.resolve(p));
+  const dynamic = options.patterns.filter((p) => isDynamicPattern(p));
+
+  async function expand(initial: boolean): Promise<void> {
+    let matches: string[] = [];
+    if (dynamic.length > 0) {
+      try {
+        matches = await glob([...dynamic], { absolute: true, onlyFiles: true, dot: true });
+      } catch (err) {
+        context.logger.warn({ err: errorMessage(err) }, 'cannot expand file patterns');
+      }
+    }
+    const saved = store.load();
+    for (const file of [...literal, ...matches]) {
+      if (followers.has(file) || stopped) continue;
+      const follower = new Follower(file, context);
+      // A file that appears after start-up is new: all of it is read.
+      follower.open(saved[file], initial ? options.fromStart : true);
+      followers.set(file, follower);
+      context.logger.info({ file }, 'following file');
+    }
+  }
+
+  function pollAll(): void {
+    pollTimer = undefined;
+    if (stopped) return;
+    let busy = false;
+    for (const follower of followers.values()) {
+      try {
+        if (follower.poll()) busy = true;
+      } catch (err) {
+        context.logger.warn({ file: follower.file, err: errorMessage(err) }, 'cannot read file');
+      }
+    }
+    if (!context.sink.accepting) busy = false;
+    pollTimer = setTimeout(pollAll, busy ? 0 : (options.pollMs ?? 200));
+  }
+
+  function persist(): void {
+    const volatileFrom = context.sink.volatileFrom();
+    const positions: Record<string, FilePosition> = {};
+    for (const [file, follower] of followers) {
+      const position = follower.durablePosition(volatileFrom);
+      if (position !== undefined) positions[file] = position;
+    }
+    if (Object.keys(positions).length === 0) return;
+    try {
+      store.save(positions);
+    } catch (err) {
+      context.logger.warn({ err: errorMessage(err) }, 'cannot save file positions');
+    }
+  }
+
+  return {
+    name: 'file',
+    ended: new Promise<void>(() => undefined),
+    async start(): Promise<void> {
+      await expand(true);
+      context.sink.onResume(() => {
+        if (!stopped && pollTimer === undefined) pollTimer = setTimeout(pollAll, 0);
+      });
+      pollTimer = setTimeout(pollAll, 0);
+      if (dynamic.length > 0) {
+        globTimer = setInterval(() => {
+          expand(false).catch(() => undefined);
+        }, options.globMs ?? 2000);
+      }
+      saveTimer = setInterval(persist, SAVE_MS);
+    },
+    stop(): Promise<void> {
+      stopped = true;
+      if (pollTimer !== undefined) clearTimeout(pollTimer);
+      if (globTimer !== undefined) clearInterval(globTimer);
+      if (saveTimer !== undefined) clearInterval(saveTimer);
+      for (const follower of followers.values()) follower.stop();
+      return Promise.resolve();
+    },
+    persist(): void {
+      persist();
+      for (const follower of followers.values()) follower.close();
+    },
+  };
+}

@@ -1,0 +1,271 @@
+import os from 'node:os';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import {
+  ErrorCodes,
+  WarrenError,
+  parseDuration,
+  parseFacility,
+  parseSeverity,
+  resolveCommonConfig,
+  type Severity,
+} from '../protocol/index.js';
+import { addCommonOptions, collect } from '../protocol/cli.js';
+import { DEFAULT_BATCH_LIMITS, type BatchLimits } from './batcher.js';
+import { parseSyslogUrl, type SyslogAddress } from './inputs/syslog.js';
+import { DEFAULT_MAX_LINE_BYTES } from './parse/line.js';
+import {
+  DEFAULT_CONTINUATION,
+  DEFAULT_MULTILINE_LINGER_MS,
+  type MultilineOptions,
+} from './parse/multiline.js';
+import { SHIPPER_DEFAULTS, defaultSpoolDir } from './shipper.js';
+
+/** logship's configuration: validated once here, then frozen. */
+export interface AgentConfig {
+  readonly amqpUrl: string;
+  readonly exchange: string;
+  readonly facility: string;
+  readonly severity: Severity;
+  readonly app: string;
+  readonly host: string;
+  readonly stdin: boolean;
+  readonly files: readonly string[];
+  readonly fromStart: boolean;
+  readonly stateFile: string;
+  readonly syslog: readonly SyslogAddress[];
+  readonly json: boolean;
+  readonly multiline: MultilineOptions | undefined;
+  readonly maxLineBytes: number;
+  readonly spoolDir: string;
+  readonly spoolMaxBytes: number;
+  readonly batch: Readonly<BatchLimits>;
+  readonly window: number;
+  readonly memoryBytes: number;
+  readonly shutdownTimeoutMs: number;
+  readonly verbose: boolean;
+}
+
+const SIZE = /^(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?$/i;
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** `256k`, `64m`, `1g`, `1000` → bytes (binary units). */
+export function parseSize(text: string, flag: string): number {
+  const match = SIZE.exec(text.trim());
+  const unit = (match?.[2] ?? '').toLowerCase().charAt(0);
+  const bytes = match === null ? NaN : Number(match[1]) * (SIZE_UNITS[unit] ?? NaN);
+  if (!Number.isFinite(bytes) || bytes < 1) {
+    throw new WarrenError(ErrorCodes.BAD_USAGE, `invalid size '${text}' for ${flag}`, {
+      hint: 'use a number of bytes with an optional unit k, m or g (e.g. 256k, 64m, 1g)',
+    });
+  }
+  return Math.floor(bytes);
+}
+
+function parseCount(text: string, flag: string, min = 1): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min) {
+    throw new WarrenError(ErrorCodes.BAD_USAGE, `invalid number '${text}' for ${flag}`, {
+      hint: `use a whole number of at least ${min}`,
+    });
+  }
+  return n;
+}
+
+function parseRegex(text: string): RegExp {
+  try {
+    return new RegExp(text);
+  } catch (err) {
+    throw new WarrenError(
+      ErrorCodes.BAD_USAGE,
+      `invalid --multiline pattern '${text}': ${(err as Error).message}`,
+      {
+        hint: "a JavaScript regular expression matched against each line, e.g. '^\\s' or '^[^\\[]'",
+      },
+    );
+  }
+}
+
+const EXAMPLES = `
+Inputs (stdin is read when no --file or --syslog is given, or with --stdin):
+  Plain lines take --facility/--severity. JSON object lines (pino, bunyan) are read:
+  level → severity, time → ts, msg → msg, hostname/pid/name → host/pid/app, the rest → fields.
+  Continuation lines (leading whitespace, "Caused by:", "... N more", or --multiline REGEX) are
+  joined into the record before them; a record waits at most --multiline-timeout for them.
+  Lines longer than --max-line bytes are cut and end with " …[truncated N bytes]"; invalid
+  UTF-8 becomes U+FFFD and the record gets fields.invalid_utf8. Nothing stops the agent.
+
+Delivery:
+  Records are batched per routing key (<facility>.<severity>) into application/x-ndjson
+  messages of at most --batch-records records / --batch-bytes bytes, sealed after --linger;
+  published persistent with publisher confirms, at most --window messages unconfirmed.
+  Every record has an id <host>:<lane id>:<sequence> for the collector's dedupe.
+  While RabbitMQ is unreachable (or memory is full) batches go to the disk spool (fsync'd),
+  and are delivered oldest first, in order per routing key, when it is back. When the spool
+  reaches --spool-max, stdin and files are paused and UDP syslog datagrams are dropped
+  (counted in the stats, reported on stderr).
+
+Shutdown:
+  End of stdin, SIGTERM or SIGINT: everything is confirmed or, after --shutdown-timeout, left
+  in the spool for the next start. Exit 0 if nothing was lost, 1 if records were lost
+  (spool full or dropped), 2 for bad usage. SIGUSR1 prints the stats to stderr.
+
+Examples:
+  echo "disk failure" | logship --facility kern --severity crit
+  myapp 2>&1 | logship --facility myapp
+  node server.js | logship --facility api          # pino JSON lines: level and time are kept
+  logship --file '/var/log/nginx/*.log' --facility nginx --severity notice
+  logship --syslog udp://0.0.0.0:5514 --syslog tcp://0.0.0.0:5514
+  logship --file app.log --from-start --multiline '^\\s|^Caused by:' --spool /var/lib/warren/spool
+`;
+
+export function buildProgram(): Command {
+  const program = new Command('logship')
+    .description(
+      'Ship log lines to RabbitMQ (Warren): stdin, followed files and syslog; batched, confirmed, spooled to disk while the broker is away.',
+    )
+    .option(
+      '--facility <name>',
+      'facility for records that carry none (a-z 0-9 _ -, e.g. kern, auth, myapp) (default: "user")',
+    )
+    .option(
+      '--severity <level>',
+      `severity for records that carry none (emergency … debug, or an alias such as crit, warn)`,
+      'info',
+    )
+    .option(
+      '--app <name>',
+      'app name on records that carry none (default: the --facility given, else logship)',
+    )
+    .option('--host <name>', "host name on records (default: this machine's)")
+    .option(
+      '--stdin',
+      'read stdin as well as --file/--syslog (it is the default input when neither is given)',
+    )
+    .option(
+      '--file <path>',
+      'follow a file like tail -F (repeatable; globs such as /var/log/*.log)',
+      collect,
+      [],
+    )
+    .option('--from-start', 'read followed files from their start the first time (default: from their end)')
+    .option('--state-file <file>', 'where file positions are kept (default: <spool>/files.json)')
+    .option(
+      '--syslog <url>',
+      'listen for syslog: udp://HOST:PORT or tcp://HOST:PORT (repeatable)',
+      collect,
+      [],
+    )
+    .option('--no-json', 'do not read JSON lines; ship them as text')
+    .option('--multiline <regex>', 'a line matching this joins the record before it')
+    .option('--no-multiline', 'never join lines')
+    .option(
+      '--multiline-timeout <duration>',
+      'how long a record waits for continuation lines',
+      `${DEFAULT_MULTILINE_LINGER_MS}ms`,
+    )
+    .option(
+      '--max-line <bytes>',
+      'longest line kept whole; longer ones are cut and marked',
+      String(DEFAULT_MAX_LINE_BYTES),
+    )
+    .option('--spool <dir>', `disk spool directory (default: ${defaultSpoolDir()})`)
+    .option('--spool-max <bytes>', 'spool size cap (e.g. 500m, 2g)', '1g')
+    .option('--batch-records <n>', 'records per message at most', String(DEFAULT_BATCH_LIMITS.maxRecords))
+    .option('--batch-bytes <bytes>', 'bytes per message at most', '256k')
+    .option(
+      '--linger <duration>',
+      'how long a batch waits to fill before it is sent',
+      `${DEFAULT_BATCH_LIMITS.lingerMs}ms`,
+    )
+    .option('--window <n>', 'unconfirmed messages in flight at most', String(SHIPPER_DEFAULTS.window))
+    .option('--memory <bytes>', 'batches held in memory before they go to the spool', '32m')
+    .option(
+      '--shutdown-timeout <duration>',
+      'how long shutdown waits for confirms before leaving records in the spool',
+      '10s',
+    )
+    .addOption(new Option('-v, --verbose', 'log progress and print the stats every 5 s'))
+    .addHelpText('after', EXAMPLES)
+    .showHelpAfterError('(run logship --help for usage)');
+  addCommonOptions(program, { amqp: true });
+  return program;
+}
+
+interface RawOptions {
+  facility?: string;
+  severity: string;
+  app?: string;
+  host?: string;
+  stdin?: boolean;
+  file: string[];
+  fromStart?: boolean;
+  stateFile?: string;
+  syslog: string[];
+  json: boolean;
+  multiline: string | boolean;
+  multilineTimeout: string;
+  maxLine: string;
+  spool?: string;
+  spoolMax: string;
+  batchRecords: string;
+  batchBytes: string;
+  linger: string;
+  window: string;
+  memory: string;
+  shutdownTimeout: string;
+  verbose?: boolean;
+  amqp?: string;
+  exchange?: string;
+}
+
+export function resolveAgentConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const common = resolveCommonConfig({ amqp: raw.amqp, exchange: raw.exchange }, env);
+  const facility = parseFacility(raw.facility ?? SHIPPER_DEFAULTS.facility);
+  const severity = parseSeverity(raw.severity);
+  const maxLineBytes = parseSize(raw.maxLine, '--max-line');
+  const spoolDir = path.resolve(raw.spool ?? defaultSpoolDir(env));
+  const multiline: MultilineOptions | undefined =
+    raw.multiline === false
+      ? undefined
+      : {
+          continuation: typeof raw.multiline === 'string' ? parseRegex(raw.multiline) : DEFAULT_CONTINUATION,
+          maxChars: maxLineBytes * 4,
+          lingerMs: parseDuration(raw.multilineTimeout),
+        };
+  const syslog = raw.syslog.map(parseSyslogUrl);
+  return Object.freeze({
+    amqpUrl: common.amqpUrl,
+    exchange: common.exchange,
+    facility,
+    severity,
+    app: raw.app ?? (raw.facility === undefined ? 'logship' : facility),
+    host: raw.host ?? os.hostname(),
+    stdin: raw.stdin === true || (raw.file.length === 0 && syslog.length === 0),
+    files: Object.freeze([...raw.file]),
+    fromStart: raw.fromStart === true,
+    stateFile: path.resolve(raw.stateFile ?? path.join(spoolDir, 'files.json')),
+    syslog: Object.freeze(syslog),
+    json: raw.json,
+    multiline,
+    maxLineBytes,
+    spoolDir,
+    spoolMaxBytes: parseSize(raw.spoolMax, '--spool-max'),
+    batch: Object.freeze({
+      maxRecords: parseCount(raw.batchRecords, '--batch-records'),
+      maxBytes: parseSize(raw.batchBytes, '--batch-bytes'),
+      lingerMs: parseDuration(raw.linger),
+    }),
+    window: parseCount(raw.window, '--window'),
+    memoryBytes: parseSize(raw.memory, '--memory'),
+    shutdownTimeoutMs: parseDuration(raw.shutdownTimeout),
+    verbose: raw.verbose === true,
+  });
+}
+
+/** Parses argv into a frozen config; usage errors throw (commander's or WarrenError code 2). */
+export function parseAgentArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const program = buildProgram().exitOverride();
+  program.parse([...argv], { from: 'user' });
+  return resolveAgentConfig(program.opts<RawOptions>(), env);
+}

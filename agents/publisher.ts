@@ -1,0 +1,171 @@
+import type { ChannelModel, ConfirmChannel, RecoveringChannelModel } from 'amqplib';
+import type { Logger } from 'pino';
+import {
+  CONTENT_TYPE_NDJSON,
+  connectRecovering,
+  declareExchanges,
+  errorMessage,
+  type TopologyNames,
+} from '../protocol/index.js';
+import type { Batch } from './batch.js';
+
+/** The narrow face of a publisher that delivery logic needs (tests can fake it). */
+export interface PublisherLike {
+  readonly connected: boolean;
+  /** Sends a batch; false when the socket buffer is full (wait for onDrain before sending more). */
+  publish(batch: Batch, onConfirm: (ok: boolean) => void): boolean;
+  /** Gives up the current channel (after a nack), so everything in flight is sent again. */
+  abandon(): void;
+}
+
+export interface PublisherEvents {
+  onConnect(): void;
+  onDisconnect(reason: string): void;
+  onDrain(): void;
+}
+
+export interface PublisherOptions {
+  url: string;
+  names: TopologyNames;
+  /** Connection name shown by `rabbitmqctl list_connections`. */
+  connectionName: string;
+  appId: string;
+  logger: Logger;
+}
+
+/** Delay before a new channel replaces one the broker closed on a live connection. */
+const CHANNEL_REOPEN_MS = 500;
+
+/**
+ * A confirm channel on a recovering connection: amqplib re-opens the connection with back-off,
+ * `setup` declares the exchanges and opens a fresh channel each time. Confirms of an old channel
+ * are ignored (generation check): after a loss, delivery sends its unconfirmed batches again.
+ */
+export class Publisher implements PublisherLike {
+  private connection: RecoveringChannelModel | undefined;
+  private model: ChannelModel | undefined;
+  private channel: ConfirmChannel | undefined;
+  private generation = 0;
+  private closing = false;
+  private reopenTimer: NodeJS.Timeout | undefined;
+  private lastError = '';
+
+  constructor(
+    private readonly options: PublisherOptions,
+    private readonly events: PublisherEvents,
+  ) {}
+
+  get connected(): boolean {
+    return this.channel !== undefined;
+  }
+
+  async start(): Promise<void> {
+    const connection = await connectRecovering(this.options.url, {
+      name: this.options.connectionName,
+      waitForConnect: false,
+      recovery: {
+        setup: async (model: ChannelModel) => {
+          this.model = model;
+          await declareExchanges(model, this.options.names);
+          await this.openChannel(model);
+        },
+      },
+    });
+    this.connection = connection;
+    connection.on('error', (err: Error) => this.note(`connection error: ${err.message}`));
+    connection.on('disconnect', (err: Error) => {
+      this.model = undefined;
+      this.lost(this.generation, `connection lost: ${err.message}`);
+    });
+    connection.on('connect-failed', (err: Error) => {
+      this.model = undefined;
+      this.events.onDisconnect(errorMessage(err));
+      this.note(`cannot connect: ${errorMessage(err)}`);
+    });
+    connection.on('blocked', (reason: string) => this.note(`broker blocked publishing: ${reason}`));
+  }
+
+  publish(batch: Batch, onConfirm: (ok: boolean) => void): boolean {
+    const channel = this.channel;
+    if (channel === undefined) return false;
+    const generation = this.generation;
+    return channel.publish(
+      this.options.names.exchange,
+      batch.key,
+      batch.body,
+      {
+        persistent: true,
+        contentType: CONTENT_TYPE_NDJSON,
+        messageId: batch.messageId,
+        timestamp: Math.floor(Date.now() / 1000),
+        appId: this.options.appId,
+      },
+      (err: unknown) => {
+        if (generation === this.generation) onConfirm(err === null || err === undefined);
+      },
+    );
+  }
+
+  abandon(): void {
+    const channel = this.channel;
+    this.lost(this.generation, 'the broker refused a batch (nack)');
+    if (channel !== undefined) channel.close().catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.reopenTimer !== undefined) clearTimeout(this.reopenTimer);
+    const channel = this.channel;
+    this.channel = undefined;
+    this.generation++;
+    if (channel !== undefined) await channel.close().catch(() => undefined);
+    if (this.connection !== undefined) await this.connection.close().catch(() => undefined);
+  }
+
+  private async openChannel(model: ChannelModel): Promise<void> {
+    const channel = await model.createConfirmChannel();
+    const generation = ++this.generation;
+    channel.on('error', (err: Error) => this.note(`channel error: ${err.message}`));
+    channel.on('close', () => {
+      this.lost(generation, 'channel closed');
+      this.scheduleReopen(model);
+    });
+    channel.on('drain', () => {
+      if (generation === this.generation) this.events.onDrain();
+    });
+    this.channel = channel;
+    this.lastError = '';
+    this.options.logger.info({ connection: this.options.connectionName }, 'connected to RabbitMQ');
+    this.events.onConnect();
+  }
+
+  /** The first report of a loss for this generation wins; later ones (channel then connection) are echoes. */
+  private lost(generation: number, reason: string): void {
+    if (generation !== this.generation || this.channel === undefined) return;
+    this.channel = undefined;
+    this.generation++;
+    if (!this.closing) {
+      this.note(reason);
+      this.events.onDisconnect(reason);
+    }
+  }
+
+  /** A channel closed on a live connection (e.g. after a nack) is replaced; a dead connection recovers by itself. */
+  private scheduleReopen(model: ChannelModel): void {
+    if (this.closing || this.reopenTimer !== undefined) return;
+    this.reopenTimer = setTimeout(() => {
+      this.reopenTimer = undefined;
+      if (this.closing || this.channel !== undefined || this.model !== model) return;
+      this.openChannel(model).catch((err: unknown) =>
+        this.note(`cannot reopen channel: ${errorMessage(err)}`),
+      );
+    }, CHANNEL_REOPEN_MS);
+  }
+
+  /** Logs a state change once, not once per retry. */
+  private note(message: string): void {
+    if (message === this.lastError) return;
+    this.lastError = message;
+    this.options.logger.warn(message);
+  }
+}

@@ -1,0 +1,336 @@
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import pino from 'pino';
+import { sleep, topologyNames, type Severity } from '../protocol/index.js';
+import { Batcher, DEFAULT_BATCH_LIMITS, type BatchLimits } from './batcher.js';
+import { Delivery } from './delivery.js';
+import { RecordEncoder } from './encoder.js';
+import { acquireLane, type Lane } from './lane.js';
+import { Publisher } from './publisher.js';
+import type { ParsedRecord } from './record.js';
+import { Spool } from './spool.js';
+import { createStats, type Stats } from './stats.js';
+
+/** A shipper's configuration, validated at the edge (CLI flags, transport options) and frozen. */
+export interface ShipperConfig {
+  readonly amqpUrl: string;
+  readonly exchange: string;
+  /** Spool root; each running agent takes a lane below it. */
+  readonly spoolDir: string;
+  readonly spoolMaxBytes: number;
+  readonly batch: Readonly<BatchLimits>;
+  /** Unconfirmed messages on the channel at most. */
+  readonly window: number;
+  /** Sealed batches held in memory before they go to the spool. */
+  readonly memoryBytes: number;
+  readonly facility: string;
+  readonly severity: Severity;
+  readonly host: string;
+  readonly app: string;
+  readonly pid: number;
+  /** Shutdown waits this long for confirms before leaving the rest in the spool. */
+  readonly shutdownTimeoutMs: number;
+  /** Start-up waits this long for the first connection before spooling. */
+  readonly connectWaitMs: number;
+  readonly logger: Logger;
+  readonly clock: () => number;
+}
+
+/** Default spool root: $XDG_STATE_HOME/warren/spool, else ~/.local/state/warren/spool. */
+export function defaultSpoolDir(env: NodeJS.ProcessEnv = process.env): string {
+  const state =
+    env.XDG_STATE_HOME !== undefined && env.XDG_STATE_HOME !== ''
+      ? env.XDG_STATE_HOME
+      : path.join(os.homedir(), '.local', 'state');
+  return path.join(state, 'warren', 'spool');
+}
+
+export const SHIPPER_DEFAULTS: Readonly<{
+  exchange: string;
+  spoolMaxBytes: number;
+  batch: Readonly<BatchLimits>;
+  window: number;
+  memoryBytes: number;
+  facility: string;
+  severity: Severity;
+  shutdownTimeoutMs: number;
+  connectWaitMs: number;
+}> = Object.freeze({
+  exchange: 'logs',
+  spoolMaxBytes: 1024 * 1024 * 1024,
+  batch: DEFAULT_BATCH_LIMITS,
+  window: 32,
+  memoryBytes: 32 * 1024 * 1024,
+  facility: 'user',
+  severity: 'info',
+  shutdownTimeoutMs: 10_000,
+  connectWaitMs: 3_000,
+});
+
+export type ShipperOptions = Partial<ShipperConfig> & { amqpUrl: string };
+
+export function resolveShipperConfig(options: ShipperOptions): ShipperConfig {
+  return Object.freeze({
+    exchange: SHIPPER_DEFAULTS.exchange,
+    spoolDir: defaultSpoolDir(),
+    spoolMaxBytes: SHIPPER_DEFAULTS.spoolMaxBytes,
+    batch: SHIPPER_DEFAULTS.batch,
+    window: SHIPPER_DEFAULTS.window,
+    memoryBytes: SHIPPER_DEFAULTS.memoryBytes,
+    facility: SHIPPER_DEFAULTS.facility,
+    severity: SHIPPER_DEFAULTS.severity,
+    host: os.hostname(),
+    app: path.basename(process.argv[1] ?? 'node'),
+    pid: process.pid,
+    shutdownTimeoutMs: SHIPPER_DEFAULTS.shutdownTimeoutMs,
+    connectWaitMs: SHIPPER_DEFAULTS.connectWaitMs,
+    logger: pino({ level: 'silent' }),
+    clock: Date.now,
+    ...stripUndefined(options),
+  });
+}
+
+function stripUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+export interface CloseResult {
+  /** Records that could be neither confirmed nor spooled (spool full at exit). */
+  lost: number;
+  /** Records a lossy input dropped during the run. */
+  dropped: number;
+  /** Bytes left in the spool for the next run. */
+  spoolBytes: number;
+}
+
+/** How many sequence numbers each reservation in the lane's `seq` file covers. */
+const SEQUENCE_BLOCK = 1_000_000;
+/** Spool writes are fsync'd at least this often, and the delivered position saved. */
+const SPOOL_SYNC_MS = 100;
+
+/**
+ * The agent's core: stamps records (id, time, origin), batches them per routing key, and hands
+ * batches to delivery (broker or spool). `log()` is synchronous and cheap; inputs check
+ * `accepting` and wait for `onResume` when the spool is full.
+ */
+export class Shipper {
+  readonly stats: Stats = createStats();
+  private lane: Lane | undefined;
+  private spool: Spool | undefined;
+  private publisher: Publisher | undefined;
+  private delivery: Delivery | undefined;
+  private batcher: Batcher | undefined;
+  private encoder: RecordEncoder | undefined;
+  private seq = 0;
+  private seqEnd = 0;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private closed: Promise<CloseResult> | undefined;
+
+  constructor(readonly config: ShipperConfig) {}
+
+  /** Opens the spool and starts connecting; resolves once connected or after `connectWaitMs`. */
+  async start(): Promise<void> {
+    const { config } = this;
+    const lane = acquireLane(config.spoolDir, config.host);
+    this.lane = lane;
+    try {
+      this.spool = Spool.open(lane.dir, { maxBytes: config.spoolMaxBytes });
+    } catch (err) {
+      lane.release();
+      throw err;
+    }
+    this.seq = lane.reserveSequence(SEQUENCE_BLOCK);
+    this.seqEnd = this.seq + SEQUENCE_BLOCK;
+    this.encoder = new RecordEncoder(
+      lane.agentId,
+      { host: config.host, app: config.app, pid: config.pid },
+      config.clock,
+    );
+    let firstOutcome: () => void = () => undefined;
+    const outcome = new Promise<void>((resolve) => (firstOutcome = resolve));
+    this.publisher = new Publisher(
+      {
+        url: config.amqpUrl,
+        names: topologyNames(config.exchange),
+        connectionName: `logship@${config.host}:${lane.agentId.split(':')[1] ?? ''}`,
+        appId: config.app,
+        logger: config.logger,
+      },
+      {
+        onConnect: () => {
+          this.delivery?.onConnect();
+          firstOutcome();
+        },
+        onDisconnect: () => {
+          this.delivery?.onDisconnect();
+          firstOutcome();
+        },
+        onDrain: () => this.delivery?.onDrain(),
+      },
+    );
+    this.delivery = new Delivery(
+      this.spool,
+      this.publisher,
+      { window: config.window, memoryBytes: config.memoryBytes },
+      this.stats,
+      config.logger,
+    );
+    this.batcher = new Batcher(config.batch, lane.agentId, (batch) => this.delivery!.accept(batch));
+    if (!this.spool.isEmpty()) {
+      config.logger.info(
+        { spool: lane.dir, bytes: this.spool.usedBytes },
+        'spool holds records from an earlier run; delivering them first',
+      );
+    }
+    this.syncTimer = setInterval(() => this.syncSpool(), SPOOL_SYNC_MS);
+    this.syncTimer.unref();
+    await this.publisher.start();
+    const abort = new AbortController();
+    await Promise.race([outcome, sleep(config.connectWaitMs, abort.signal)]);
+    abort.abort();
+    if (!this.publisher.connected) {
+      this.stats.state = 'spooling';
+      config.logger.warn({ spool: lane.dir }, 'RabbitMQ is not reachable yet; spooling to disk and retrying');
+    }
+  }
+
+  /** The routing key a record will be published with. */
+  keyOf(record: ParsedRecord): string {
+    return `${record.facility ?? this.config.facility}.${record.severity ?? this.config.severity}`;
+  }
+
+  /** Ships one record (the hot path: no promise, no await). */
+  log(record: ParsedRecord): void {
+    const encoder = this.encoder;
+    const batcher = this.batcher;
+    if (encoder === undefined || batcher === undefined || this.closed !== undefined) {
+      throw new Error('shipper is not running');
+    }
+    if (this.seq >= this.seqEnd) {
+      this.seq = this.lane!.reserveSequence(SEQUENCE_BLOCK);
+      this.seqEnd = this.seq + SEQUENCE_BLOCK;
+    }
+    const seq = this.seq++;
+    const facility = record.facility ?? this.config.facility;
+    const severity = record.severity ?? this.config.severity;
+    this.stats.read++;
+    batcher.add(`${facility}.${severity}`, encoder.encode(seq, record, facility, severity), seq);
+  }
+
+  /** False while the spool is full: pause input (or, for lossy input, drop and call dropped()). */
+  get accepting(): boolean {
+    return this.delivery?.accepting ?? true;
+  }
+
+  onResume(listener: () => void): void {
+    this.delivery?.onResume(listener);
+  }
+
+  /** A lossy input could not hand over a record; counted and reported. */
+  dropped(count = 1): void {
+    if (this.stats.dropped === 0)
+      this.config.logger.warn('spool is full: dropping UDP syslog records (counted in stats)');
+    this.stats.dropped += count;
+  }
+
+  /** Bytes in the spool not yet delivered. */
+  get spoolBytes(): number {
+    return this.spool?.usedBytes ?? 0;
+  }
+
+  get laneDir(): string | undefined {
+    return this.lane?.dir;
+  }
+
+  /**
+   * Smallest record sequence that a crash now would lose (held in memory); every record
+   * before it is confirmed or fsync'd in the spool. Undefined when nothing is at risk.
+   */
+  volatileFrom(): number | undefined {
+    const a = this.batcher?.minOpenSeq();
+    const b = this.delivery?.minVolatileSeq();
+    const c = this.spool?.hasUnsynced() ? this.spool.firstUnsyncedSeq : undefined;
+    let min: number | undefined;
+    for (const v of [a, b, c]) if (v !== undefined && (min === undefined || v < min)) min = v;
+    return min;
+  }
+
+  /** The next sequence number to be assigned (records logged so far are below it). */
+  get nextSeq(): number {
+    return this.seq;
+  }
+
+  /** Seals open batches now (e.g. before a test inspects the broker). */
+  flush(): void {
+    this.batcher?.flush();
+  }
+
+  /** Waits until everything logged so far is confirmed (or `timeoutMs` passes); true if it is. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    this.batcher?.flush();
+    const deadline = this.config.clock() + timeoutMs;
+    const delivery = this.delivery;
+    if (delivery === undefined) return true;
+    while (!delivery.drained) {
+      const left = deadline - this.config.clock();
+      if (left <= 0) return false;
+      const abort = new AbortController();
+      await Promise.race([delivery.changed(), sleep(Math.min(left, 200), abort.signal)]);
+      abort.abort();
+    }
+    return true;
+  }
+
+  /**
+   * Flushes everything to the broker (confirmed) if connected, within the shutdown timeout;
+   * what is left goes to the spool. Idempotent.
+   */
+  close(): Promise<CloseResult> {
+    this.closed ??= this.doClose();
+    return this.closed;
+  }
+
+  private async doClose(): Promise<CloseResult> {
+    const { config } = this;
+    this.batcher?.close();
+    const delivery = this.delivery;
+    if (delivery !== undefined && this.publisher?.connected === true) {
+      this.stats.state = 'closing';
+      await this.drain(config.shutdownTimeoutMs);
+    }
+    let lost = 0;
+    if (delivery !== undefined) {
+      delivery.persistMemory();
+      delivery.retryOverflow();
+      lost = delivery.overflowRecords;
+    }
+    if (this.syncTimer !== undefined) clearInterval(this.syncTimer);
+    try {
+      this.spool?.close();
+    } catch (err) {
+      config.logger.error({ err }, 'cannot write the spool');
+      lost += this.stats.read - this.stats.confirmed;
+    }
+    await this.publisher?.close();
+    this.lane?.release();
+    this.stats.state = 'closed';
+    return { lost, dropped: this.stats.dropped, spoolBytes: this.spool?.usedBytes ?? 0 };
+  }
+
+  private syncSpool(): void {
+    try {
+      this.spool?.flush();
+      this.spool?.saveCursor();
+      this.delivery?.retryOverflow();
+    } catch (err) {
+      this.config.logger.error({ err }, 'cannot write the spool');
+    }
+  }
+}
+
+export async function startShipper(options: ShipperOptions): Promise<Shipper> {
+  const shipper = new Shipper(resolveShipperConfig(options));
+  await shipper.start();
+  return shipper;
+}
