@@ -33,6 +33,8 @@ export interface ShipperConfig {
   readonly shutdownTimeoutMs: number;
   /** Start-up waits this long for the first connection before spooling. */
   readonly connectWaitMs: number;
+  /** Shown by `rabbitmqctl list_connections` (default `logship@<host>:<lane id>`). */
+  readonly connectionName?: string;
   readonly logger: Logger;
   readonly clock: () => number;
 }
@@ -153,7 +155,7 @@ export class Shipper {
       {
         url: config.amqpUrl,
         names: topologyNames(config.exchange),
-        connectionName: `logship@${config.host}:${lane.agentId.split(':')[1] ?? ''}`,
+        connectionName: config.connectionName ?? `logship@${config.host}:${lane.agentId.split(':')[1] ?? ''}`,
         appId: config.app,
         logger: config.logger,
       },
