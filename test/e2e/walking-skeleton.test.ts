@@ -1,0 +1,166 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ChannelModel } from 'amqplib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteTopology, openConnection, uniqueName } from '../support/broker.js';
+import { freePort, runBin, stopBin, waitUntil, type RunningBin } from '../support/processes.js';
+
+interface ApiRecord {
+  id: string | null;
+  msg: string;
+  facility: string;
+  severity: string;
+  routing_key: string;
+}
+
+/**
+ * The thin real path of issue 2, through the real commands: logship → broker → logcollect →
+ * SQLite → GET /api/logs, and logtail --json printing records published after it started,
+ * including a plain-text message from a foreign AMQP client.
+ */
+describe('one record from logship to logtail, end to end', () => {
+  const exchange = uniqueName('e2e');
+  const dir = mkdtempSync(path.join(tmpdir(), 'warren-e2e-'));
+  let api = '';
+  let connection: ChannelModel;
+  let collector: RunningBin;
+  let tail: RunningBin;
+
+  beforeAll(async () => {
+    connection = await openConnection(`${exchange}-client`);
+    const port = await freePort();
+    api = `http://127.0.0.1:${port}`;
+    collector = runBin('logcollect', [
+      '--exchange',
+      exchange,
+      '--db',
+      path.join(dir, 'warren.db'),
+      '--listen',
+      `127.0.0.1:${port}`,
+    ]);
+    await waitUntil(
+      'the collector is ready',
+      async () => (await fetch(`${api}/readyz`).catch(() => undefined))?.status === 200,
+    );
+    tail = runBin('logtail', ['--json', '--exchange', exchange, '*.critical']);
+    // logtail is live once a record published now reaches its stdout.
+    const channel = await connection.createConfirmChannel();
+    await waitUntil('logtail prints a record published now', async () => {
+      channel.publish(exchange, 'probe.critical', Buffer.from('probe'));
+      await channel.waitForConfirms();
+      return tail.stdout().includes('"probe"');
+    });
+    await channel.close();
+  }, 60_000);
+
+  afterAll(async () => {
+    if (tail !== undefined) await stopBin(tail);
+    if (collector !== undefined) await stopBin(collector);
+    await deleteTopology(connection, exchange);
+    await connection.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('ships, stores, serves and tails one kern.critical record', async () => {
+    const ship = runBin(
+      'logship',
+      [
+        '--facility',
+        'kern',
+        '--severity',
+        'crit',
+        '--exchange',
+        exchange,
+        '--spool',
+        path.join(dir, 'spool'),
+      ],
+      'disk failure\n',
+    );
+    expect(await ship.exited).toBe(0);
+
+    let stored: ApiRecord[] = [];
+    await expect
+      .poll(
+        async () => {
+          const response = await fetch(`${api}/api/logs?pattern=*.critical&q=disk`);
+          stored = ((await response.json()) as { records: ApiRecord[] }).records;
+          return stored.length;
+        },
+        { timeout: 15_000 },
+      )
+      .toBe(1);
+    expect(stored[0]).toMatchObject({
+      msg: 'disk failure',
+      facility: 'kern',
+      severity: 'critical',
+      routing_key: 'kern.critical',
+    });
+    expect(stored[0]?.id).toEqual(expect.any(String));
+
+    await expect
+      .poll(() => tailed().filter((r) => r.msg === 'disk failure').length, { timeout: 10_000 })
+      .toBe(1);
+    expect(tailed().find((r) => r.msg === 'disk failure')?.id).toBe(stored[0]?.id);
+  });
+
+  it('stores and tails a plain-text message from any other AMQP client', async () => {
+    const channel = await connection.createConfirmChannel();
+    channel.publish(exchange, 'kern.critical', Buffer.from('kernel panic from a plain client'), {
+      persistent: true,
+      messageId: 'foreign-1',
+    });
+    await channel.waitForConfirms();
+    await channel.close();
+
+    await expect
+      .poll(
+        async () => {
+          const response = await fetch(`${api}/api/logs?pattern=kern.critical&q=panic`);
+          return ((await response.json()) as { records: ApiRecord[] }).records.map((r) => [
+            r.msg,
+            r.routing_key,
+          ]);
+        },
+        { timeout: 15_000 },
+      )
+      .toEqual([['kernel panic from a plain client', 'kern.critical']]);
+    await expect
+      .poll(() => tailed().filter((r) => r.msg === 'kernel panic from a plain client').length, {
+        timeout: 10_000,
+      })
+      .toBe(1);
+  });
+
+  it('keeps stdout pure NDJSON', () => {
+    const lines = tail.stdout().split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThanOrEqual(3);
+    for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow();
+  });
+
+  function tailed(): ApiRecord[] {
+    return tail
+      .stdout()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as ApiRecord);
+  }
+});
+
+describe('without a broker', () => {
+  it.each([
+    ['logcollect', ['--db', ':memory:', '--listen', '127.0.0.1:0']],
+    ['logtail', ['--json', '*.critical']],
+  ] as const)('%s says so in one clear line and exits 1', async (name, args) => {
+    const run = runBin(name, ['--amqp', 'amqp://guest:guest@127.0.0.1:1', ...args]);
+    expect(await run.exited).toBe(1);
+    expect(run.stderr()).toContain('cannot reach RabbitMQ at amqp://guest:***@127.0.0.1:1');
+    expect(run.stderr()).not.toMatch(/^\s+at /m);
+  });
+
+  it('rejects a bad pattern as bad usage before touching the broker', async () => {
+    const run = runBin('logtail', ['--amqp', 'amqp://guest:guest@127.0.0.1:1', 'kern..info']);
+    expect(await run.exited).toBe(2);
+    expect(run.stderr()).toContain("invalid pattern 'kern..info'");
+  });
+});

@@ -1,0 +1,72 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** A port nothing listens on right now, for a child process's --listen. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address !== null && typeof address === 'object') resolve(address.port);
+        else reject(new Error('no port'));
+      });
+    });
+  });
+}
+
+export interface RunningBin {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Runs one of Warren's real commands (bin/NAME.js, compiled in dist/) as a child process. */
+export function runBin(
+  name: 'logship' | 'logcollect' | 'logtail',
+  args: string[],
+  input?: string,
+): RunningBin {
+  const child = spawn(process.execPath, [path.join(root, 'bin', `${name}.js`), ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  let out = '';
+  let err = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  if (input === undefined) child.stdin?.end();
+  else child.stdin?.end(input);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Stops a child gracefully, then for sure. */
+export async function stopBin(bin: RunningBin, timeoutMs = 10_000): Promise<number | null> {
+  if (bin.child.exitCode !== null) return bin.child.exitCode;
+  bin.child.kill('SIGTERM');
+  const timer = setTimeout(() => bin.child.kill('SIGKILL'), timeoutMs);
+  const code = await bin.exited;
+  clearTimeout(timer);
+  return code;
+}
+
+/** Polls until `check` returns true (for hooks, where expect.poll is not allowed); throws after the timeout. */
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+}
