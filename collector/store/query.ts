@@ -103,6 +103,8 @@ const COLUMNS = 'r.seq, r.id, r.ts, r.key_id, r.facility, r.severity, r.host, r.
 
 /** Below this many full-text hits the search drives from the FTS index; above it, from the time index. */
 const FTS_DRIVE_LIMIT = 10_000;
+/** Largest chunk of candidates read at once when filtering a common word by seq range. */
+const FTS_SCAN_MAX_CHUNK = 16_384;
 
 /** Per-key merging wins when a pattern selects few keys: each key's index is already in time order. */
 const MERGE_MAX_KEYS = 64;
@@ -273,29 +275,10 @@ export function createQueryStore(db: Database.Database, dbPath: string): QuerySt
             const sql = `SELECT ${COLUMNS} FROM records_fts CROSS JOIN records r ON r.seq = records_fts.rowid
               WHERE records_fts MATCH @match AND records_fts.rowid <= @head AND ${where.join(' AND ')} ${orderBy} LIMIT @limit`;
             rows = prepare(sql).all(params) as Row[];
+          } else if (query.match !== undefined) {
+            rows = scanWithText(query.match, keyIds, where, params, query, cmp, orderBy, head);
           } else {
-            if (query.match !== undefined) {
-              // Many hits: walk the time index and test each row against the FTS index.
-              where.push(
-                'EXISTS (SELECT 1 FROM records_fts WHERE records_fts MATCH @match AND rowid = r.seq)',
-              );
-              params.match = query.match;
-            }
-            const merge =
-              keyIds !== null &&
-              query.host === undefined &&
-              (keyIds.length <= MERGE_MAX_KEYS || keyIds.length < keys.size * MERGE_MAX_FRACTION);
-            if (merge) {
-              rows = mergeByKey(keyIds, where, params, query, cmp, orderBy);
-            } else {
-              if (keyIds !== null) {
-                where.push('r.key_id IN (SELECT value FROM json_each(@keys))');
-                params.keys = JSON.stringify(keyIds);
-              }
-              const index = query.host !== undefined ? 'records_host_ts' : 'records_ts';
-              const sql = `SELECT ${COLUMNS} FROM records r INDEXED BY ${index} WHERE ${where.join(' AND ')} ${orderBy} LIMIT @limit`;
-              rows = prepare(sql).all(params) as Row[];
-            }
+            rows = scan(keyIds, where, params, query, cmp, orderBy, query.limit + 1);
           }
           const more = rows.length > query.limit;
           if (more) rows.length = query.limit;
@@ -303,6 +286,103 @@ export function createQueryStore(db: Database.Database, dbPath: string): QuerySt
         })(),
       query.match,
     );
+
+  /**
+   * The FTS hits with rowid in [lo, hi]. FTS5 walks a doclist from one end and does not seek to a
+   * rowid bound, so read from the nearer end and stop at the far bound.
+   */
+  const ftsHitsBetween = (match: string, lo: number, hi: number, head: number): Set<number> => {
+    const hits = new Set<number>();
+    if (head - hi <= lo) {
+      const rowids = prepare(
+        'SELECT rowid FROM records_fts WHERE records_fts MATCH @match AND rowid <= @hi ORDER BY rowid DESC',
+      ).pluck();
+      for (const rowid of rowids.iterate({ match, hi }) as IterableIterator<number>) {
+        if (rowid < lo) break;
+        hits.add(rowid);
+      }
+    } else {
+      const rowids = prepare(
+        'SELECT rowid FROM records_fts WHERE records_fts MATCH @match AND rowid >= @lo ORDER BY rowid ASC',
+      ).pluck();
+      for (const rowid of rowids.iterate({ match, lo }) as IterableIterator<number>) {
+        if (rowid > hi) break;
+        hits.add(rowid);
+      }
+    }
+    return hits;
+  };
+
+  /** Rows in (ts, seq) order without a text condition: per-key merge for few keys, else one index. */
+  const scan = (
+    keyIds: readonly number[] | null,
+    where: readonly string[],
+    params: Params,
+    query: PageQuery,
+    cmp: string,
+    orderBy: string,
+    want: number,
+  ): Row[] => {
+    const merge =
+      keyIds !== null &&
+      query.host === undefined &&
+      (keyIds.length <= MERGE_MAX_KEYS || keyIds.length < keys.size * MERGE_MAX_FRACTION);
+    if (merge) return mergeByKey(keyIds, where, params, query, cmp, orderBy, want);
+    const conditions = [...where];
+    const bound: Params = { ...params, limit: want };
+    if (keyIds !== null) {
+      conditions.push('r.key_id IN (SELECT value FROM json_each(@keys))');
+      bound.keys = JSON.stringify(keyIds);
+    }
+    const index = query.host !== undefined ? 'records_host_ts' : 'records_ts';
+    const sql = `SELECT ${COLUMNS} FROM records r INDEXED BY ${index} WHERE ${conditions.join(' AND ')} ${orderBy} LIMIT @limit`;
+    return prepare(sql).all(bound) as Row[];
+  };
+
+  /**
+   * A common word: read candidates in order in growing chunks, and keep those the FTS index holds
+   * within the chunk's seq range (one range read per chunk, not one FTS lookup per row).
+   */
+  const scanWithText = (
+    match: string,
+    keyIds: readonly number[] | null,
+    where: readonly string[],
+    params: Params,
+    query: PageQuery,
+    cmp: string,
+    orderBy: string,
+    head: number,
+  ): Row[] => {
+    const want = query.limit + 1;
+    const base = where.filter((w) => !w.startsWith('(r.ts, r.seq)'));
+    const out: Row[] = [];
+    let after = query.after;
+    let chunk = Math.min(FTS_SCAN_MAX_CHUNK, Math.max(256, want * 4));
+    for (;;) {
+      const conditions = after === undefined ? base : [...base, `(r.ts, r.seq) ${cmp} (@ats, @aseq)`];
+      const bound: Params = after === undefined ? params : { ...params, ats: after.ts, aseq: after.seq };
+      const rows = scan(keyIds, conditions, bound, query, cmp, orderBy, chunk);
+      if (rows.length === 0) break;
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const row of rows) {
+        lo = Math.min(lo, row.seq);
+        hi = Math.max(hi, row.seq);
+      }
+      const hits = ftsHitsBetween(match, lo, hi, head);
+      for (const row of rows) {
+        if (!hits.has(row.seq)) continue;
+        out.push(row);
+        if (out.length === want) return out;
+      }
+      if (rows.length < chunk) break;
+      const last = rows[rows.length - 1];
+      if (last === undefined) break;
+      after = { ts: last.ts, seq: last.seq };
+      chunk = Math.min(FTS_SCAN_MAX_CHUNK, chunk * 2);
+    }
+    return out;
+  };
 
   /**
    * A k-way merge of one index range per routing key (records_key_ts is in (ts, seq) order within
@@ -315,8 +395,8 @@ export function createQueryStore(db: Database.Database, dbPath: string): QuerySt
     query: PageQuery,
     cmp: string,
     orderBy: string,
+    want: number,
   ): Row[] => {
-    const want = query.limit + 1;
     const sqlFirst = `SELECT ${COLUMNS} FROM records r INDEXED BY records_key_ts WHERE r.key_id = @key AND ${where.join(' AND ')} ${orderBy} LIMIT @chunk`;
     const sqlNext = `SELECT ${COLUMNS} FROM records r INDEXED BY records_key_ts WHERE r.key_id = @key AND ${[
       ...where.filter((w) => !w.startsWith('(r.ts, r.seq)')),
@@ -381,14 +461,14 @@ export function createQueryStore(db: Database.Database, dbPath: string): QuerySt
     return out;
   };
 
-  const streamConditions = (filter: RecordFilter, params: Params): string[] => {
+  const streamConditions = (filter: RecordFilter, params: Params, withText: boolean): string[] => {
     const where = filterConditions(filter, params);
     const keyIds = keyIdsFor(filter.patterns);
     if (keyIds !== null) {
       where.push('r.key_id IN (SELECT value FROM json_each(@keys))');
       params.keys = JSON.stringify(keyIds);
     }
-    if (filter.match !== undefined) {
+    if (withText && filter.match !== undefined) {
       where.push(
         'r.seq IN (SELECT rowid FROM records_fts WHERE records_fts MATCH @match AND rowid > @after AND rowid <= @through)',
       );
@@ -409,9 +489,15 @@ export function createQueryStore(db: Database.Database, dbPath: string): QuerySt
           // Examine at most a bounded seq window per call so one call never scans the whole backlog.
           const through = Math.min(head, after + limit * 20);
           const params: Params = { after, through, limit: limit + 1 };
-          const where = ['r.seq > @after', 'r.seq <= @through', ...streamConditions(filter, params)];
-          const sql = `SELECT ${COLUMNS} FROM records r WHERE ${where.join(' AND ')} ORDER BY r.seq LIMIT @limit`;
-          const rows = prepare(sql).all(params) as Row[];
+          const where = ['r.seq > @after', 'r.seq <= @through', ...streamConditions(filter, params, false)];
+          const text = filter.match;
+          // With text, the LIMIT applies after the FTS test, which is done in code from the newest end.
+          const sql = `SELECT ${COLUMNS} FROM records r WHERE ${where.join(' AND ')} ORDER BY r.seq${text === undefined ? ' LIMIT @limit' : ''}`;
+          let rows = prepare(sql).all(params) as Row[];
+          if (text !== undefined && rows.length > 0) {
+            const hits = ftsHitsBetween(text, after + 1, through, head);
+            rows = rows.filter((row) => hits.has(row.seq));
+          }
           if (rows.length > limit) {
             rows.length = limit;
             const last = rows[rows.length - 1];
@@ -430,7 +516,7 @@ export function createQueryStore(db: Database.Database, dbPath: string): QuerySt
           const keyIds = keyIdsFor(filter.patterns);
           if (keyIds !== null && keyIds.length === 0) return 0;
           const params: Params = { after, through };
-          const where = ['r.seq > @after', 'r.seq <= @through', ...streamConditions(filter, params)];
+          const where = ['r.seq > @after', 'r.seq <= @through', ...streamConditions(filter, params, true)];
           const sql = `SELECT count(*) AS n FROM records r WHERE ${where.join(' AND ')}`;
           return (prepare(sql).get(params) as { n: number }).n;
         })(),
@@ -461,10 +547,9 @@ export function createQueryStore(db: Database.Database, dbPath: string): QuerySt
     })();
 
   const facts = (): StoreFacts => {
-    const range = prepare('SELECT min(ts) AS oldest, max(ts) AS newest FROM records').get() as {
-      oldest: number | null;
-      newest: number | null;
-    };
+    // Two queries: SQLite answers a lone min() or max() from the index, but not both at once.
+    const oldest = prepare('SELECT min(ts) FROM records').pluck().get() as number | null;
+    const newest = prepare('SELECT max(ts) FROM records').pluck().get() as number | null;
     const pages = db.pragma('page_count', { simple: true }) as number;
     const pageSize = db.pragma('page_size', { simple: true }) as number;
     let wal = 0;
@@ -473,7 +558,7 @@ export function createQueryStore(db: Database.Database, dbPath: string): QuerySt
     } catch {
       // no WAL file right now (checkpointed and removed): nothing to add
     }
-    return { sizeBytes: pages * pageSize + wal, oldest: range.oldest, newest: range.newest, head: headNow() };
+    return { sizeBytes: pages * pageSize + wal, oldest, newest, head: headNow() };
   };
 
   return {

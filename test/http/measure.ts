@@ -1,0 +1,166 @@
+/**
+ * Measures the HTTP API's speed targets (issue 5) against a synthetic store:
+ *   node <build>/test/http/measure.js generate DB [records]   builds the store (default 5,000,000 over 7 days)
+ *   node <build>/test/http/measure.js query DB                p50/p99 of the target queries through app.inject
+ *   node <build>/test/http/measure.js stream DB [rate]        SSE delivery latency while inserting at `rate`/s
+ * The proof helper's `npm run bench` owns the official figures; this is the API owner's own check.
+ */
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import Database from 'better-sqlite3';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { buildApi } from '../../collector/http/app.js';
+import { generateSyntheticStore, RARE_WORD } from '../../collector/store/synthetic.js';
+import { fakeStatus } from './fixtures.js';
+
+const [command = '', dbPath = '', arg] = process.argv.slice(2);
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+async function measureQueries(): Promise<void> {
+  const app = await buildApi({
+    dbPath,
+    events: new EventEmitter(),
+    status: () => fakeStatus(dbPath),
+    registry: new Registry(),
+    logger: pino({ level: 'warn' }),
+    // The synthetic store ends "now" at generation: measure relative to its newest record.
+    now: () => new Date(newest(dbPath)),
+  });
+  const cases = [
+    '/api/logs?pattern=*.critical&since=1h',
+    '/api/logs?pattern=kern.%23&since=7d&limit=100',
+    `/api/logs?q=${RARE_WORD}&since=7d`,
+    '/api/logs?pattern=*.emergency&since=7d',
+    '/api/logs?pattern=*.error%2B&since=7d&limit=1000',
+    '/api/logs?since=7d',
+    '/api/logs?q=disk%20failure&since=1h',
+    '/api/logs?q=disk&since=7d',
+    '/api/logs?host=web-07&since=1d',
+    '/api/logs?pattern=kern.%23&order=asc&since=7d',
+    '/api/stats?since=1h',
+  ];
+  for (const url of cases) {
+    const times: number[] = [];
+    let count = 0;
+    for (let i = 0; i < 60; i++) {
+      const t0 = performance.now();
+      const res = await app.inject({ method: 'GET', url });
+      times.push(performance.now() - t0);
+      if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode} ${res.body}`);
+      count = (res.json<{ records?: unknown[] }>().records ?? []).length;
+    }
+    const sorted = times.slice(10).sort((a, b) => a - b);
+    console.log(
+      `${url.padEnd(52)} records=${String(count).padStart(5)}  p50=${percentile(sorted, 50).toFixed(1)}ms  p99=${percentile(sorted, 99).toFixed(1)}ms`,
+    );
+  }
+  await app.close();
+}
+
+function newest(path: string): number {
+  const db = new Database(path, { readonly: true });
+  const ts = db.prepare('SELECT max(ts) FROM records').pluck().get() as number;
+  db.close();
+  return ts;
+}
+
+async function measureStream(rate: number): Promise<void> {
+  const events = new EventEmitter();
+  const app = await buildApi({
+    dbPath,
+    events,
+    status: () => fakeStatus(dbPath),
+    registry: new Registry(),
+    logger: pino({ level: 'warn' }),
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const writer = new Database(dbPath);
+  writer.pragma('journal_mode = WAL');
+  writer.pragma('synchronous = NORMAL');
+  const keyId = writer
+    .prepare("SELECT key_id FROM routing_keys WHERE routing_key = 'kern.critical'")
+    .pluck()
+    .get() as number;
+  const insert = writer.prepare(
+    "INSERT INTO records (id, ts, key_id, facility, severity, host, msg) VALUES (?, ?, ?, 'kern', 2, 'bench', ?)",
+  );
+  const fts = writer.prepare('INSERT INTO records_fts (rowid, msg) VALUES (?, ?)');
+  const sentAt = new Map<string, number>();
+  let counter = 0;
+  const batch = writer.transaction((n: number) => {
+    let last = 0;
+    for (let i = 0; i < n; i++) {
+      const id = `stream:${Date.now()}:${counter++}`;
+      const info = insert.run(id, Date.now(), keyId, `stream latency probe ${id}`);
+      last = Number(info.lastInsertRowid);
+      fts.run(last, `stream latency probe ${id}`);
+      sentAt.set(id, performance.now());
+    }
+    return last;
+  });
+
+  const latencies: number[] = [];
+  const controller = new AbortController();
+  const res = await fetch(`http://127.0.0.1:${port}/api/logs/stream?pattern=kern.critical`, {
+    signal: controller.signal,
+  });
+  const reader = res.body?.getReader();
+  if (reader === undefined) throw new Error('no stream body');
+  const decoder = new TextDecoder();
+  let buffer = '';
+  const reading = (async () => {
+    for (;;) {
+      const chunk: { done: boolean; value?: Uint8Array | undefined } = await reader
+        .read()
+        .catch(() => ({ done: true }));
+      if (chunk.done) return;
+      buffer += decoder.decode(chunk.value, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const event = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const data = event.split('\n').find((l) => l.startsWith('data: '));
+        if (data === undefined) continue;
+        const id = (JSON.parse(data.slice(6)) as { id: string }).id;
+        const t = sentAt.get(id);
+        if (t !== undefined) latencies.push(performance.now() - t);
+      }
+    }
+  })();
+  // The collector commits in batches: 50 records every 10 ms = 5,000/s by default.
+  const perBatch = Math.max(1, Math.round(rate / 100));
+  const deadline = performance.now() + 10_000;
+  while (performance.now() < deadline) {
+    const lastSeq = batch(perBatch);
+    events.emit('stored', { lastSeq });
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  controller.abort();
+  await reading;
+  writer.close();
+  await app.close();
+  const sorted = latencies.sort((a, b) => a - b);
+  console.log(
+    `SSE at ${rate}/s: delivered ${sorted.length}/${counter}  p50=${percentile(sorted, 50).toFixed(1)}ms  p99=${percentile(sorted, 99).toFixed(1)}ms  max=${(sorted[sorted.length - 1] ?? NaN).toFixed(1)}ms`,
+  );
+}
+
+if (command === 'generate') {
+  const t0 = performance.now();
+  const last = generateSyntheticStore(dbPath, { records: Number(arg ?? 5_000_000) });
+  console.log(`generated ${dbPath} through seq ${last} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+} else if (command === 'query') {
+  await measureQueries();
+} else if (command === 'stream') {
+  await measureStream(Number(arg ?? 5000));
+} else {
+  console.error('usage: measure.js generate|query|stream DB [n]');
+  process.exit(2);
+}
