@@ -1,0 +1,184 @@
+import os from 'node:os';
+import { Command, Option } from 'commander';
+import {
+  ErrorCodes,
+  explainPatterns,
+  parsePatterns,
+  parseTimeOrDuration,
+  resolveCommonConfig,
+  WarrenError,
+  type StoredRecord,
+} from '../protocol/index.js';
+import { addCommonOptions, runMain } from '../protocol/cli.js';
+import { formatJsonLine, formatTextLine, resolveColor, type ColorMode } from './format.js';
+import { createLineSink } from './sinks.js';
+import { runTail, type TailConfig, type TailSink } from './tail.js';
+
+const EXAMPLES = `
+Patterns (CONTRACT §3): AMQP topic patterns over <facility>.<severity> keys; * is one word,
+# zero or more; <severity>+ means that severity and every more severe one.
+
+Examples:
+  logtail '*.critical'                  critical records from every facility, live
+  logtail 'kern.*' 'auth.warning+'      everything from kern, auth warnings and worse
+  logtail --since 15m '*.error+'        the last 15 minutes from the API, then live, no gap
+  logtail --since 2026-11-21T22:00:00Z --no-follow -q timeout > history.ndjson
+  logtail --json '#' | jq -r .msg       NDJSON, one record per line (the default in a pipe)
+  logtail --explain '*.error+'          show the broker bindings a pattern becomes
+
+Keys on the screen: space pause/follow · / filter (text or /regex/) · s minimum severity ·
+c clear counts · q or Ctrl-C quit.
+
+Environment: AMQP_URL, WARREN_EXCHANGE, WARREN_API, WARREN_TOKEN (bearer token for the API),
+NO_COLOR. Exit codes: 0 done (Ctrl-C too), 1 runtime failure, 2 bad usage.`;
+
+interface Flags {
+  amqp?: string;
+  exchange?: string;
+  api?: string;
+  since?: string;
+  follow: boolean;
+  query?: string;
+  host?: string;
+  json?: boolean;
+  text?: boolean;
+  color: ColorMode;
+  explain?: boolean;
+  maxLength: string;
+}
+
+function positiveInt(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new WarrenError(ErrorCodes.BAD_USAGE, `${flag} must be a positive whole number, not '${text}'`, {
+      hint: `e.g. ${flag} 10000`,
+    });
+  }
+  return n;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('logtail')
+    .description('Tail Warren logs live from RabbitMQ: an Ink dashboard in a terminal, NDJSON in a pipe.')
+    .argument('[pattern...]', 'routing-key patterns to tail (default #)')
+    .option(
+      '--since <time>',
+      'first show history from the HTTP API since a duration ago (15m, 2h, 7d) or an ISO time',
+    )
+    .option('--no-follow', 'print the history (needs --since) and exit instead of going live')
+    .option(
+      '-q, --query <text>',
+      'full-text filter (the API searches history; live records are matched here)',
+    )
+    .option('--host <host>', 'only records from this host')
+    .option('--json', 'print NDJSON, one record per line (the default when stdout is not a terminal)')
+    .option('--text', 'print plain text lines instead of the screen or NDJSON')
+    .addOption(
+      new Option('--color <when>', 'colour text output: auto, always or never (NO_COLOR is honoured)')
+        .choices(['auto', 'always', 'never'])
+        .default('auto'),
+    )
+    .option('--explain', 'print the broker bindings the patterns become and exit')
+    .option(
+      '--max-length <n>',
+      'messages the tail queue keeps for a slow terminal before dropping the oldest',
+      '10000',
+    );
+  addCommonOptions(program, { amqp: true, api: true });
+  program.addHelpText('after', EXAMPLES);
+  program.exitOverride();
+  program.configureOutput({
+    outputError: (text, write) => write(text.replace(/^error: /, 'logtail: ')),
+  });
+  return program;
+}
+
+type Mode = 'screen' | 'json' | 'text';
+
+function chooseMode(flags: Flags): Mode {
+  if (flags.json === true && flags.text === true) {
+    throw new WarrenError(ErrorCodes.BAD_USAGE, '--json and --text contradict each other', {
+      hint: 'choose one',
+    });
+  }
+  if (flags.json === true) return 'json';
+  if (flags.text === true) return 'text';
+  // Ink needs a keyboard and a screen; anything else gets the same stream as lines.
+  if (process.stdout.isTTY && process.stdin.isTTY) return 'screen';
+  return process.stdout.isTTY ? 'text' : 'json';
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  program.parse(argv);
+  const flags = program.opts<Flags>();
+  const patterns = parsePatterns(program.args);
+  if (flags.explain === true) {
+    process.stdout.write(`${explainPatterns(patterns)}\n`);
+    return 0;
+  }
+  const common = resolveCommonConfig({ amqp: flags.amqp, exchange: flags.exchange, api: flags.api });
+  const since = flags.since === undefined ? undefined : parseTimeOrDuration(flags.since);
+  if (!flags.follow && since === undefined) {
+    throw new WarrenError(ErrorCodes.BAD_USAGE, '--no-follow prints history, so it needs --since', {
+      hint: 'e.g. logtail --since 1h --no-follow',
+    });
+  }
+  const maxLength = positiveInt(flags.maxLength, '--max-length');
+  const mode = chooseMode(flags);
+  const config: TailConfig = Object.freeze({
+    amqpUrl: common.amqpUrl,
+    exchange: common.exchange,
+    apiUrl: common.apiUrl,
+    token: common.token,
+    patterns,
+    since,
+    follow: flags.follow,
+    query: flags.query,
+    host: flags.host,
+    backfillOnReconnect:
+      since !== undefined || flags.api !== undefined || process.env.WARREN_API !== undefined,
+    maxLength,
+    prefetch: 500,
+    connectionName: `logtail@${os.hostname()}:${process.pid}`,
+  });
+
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+
+  if (mode === 'screen') return runScreen(config, controller, resolveColor(flags.color, true, process.env));
+
+  const color = mode === 'text' && resolveColor(flags.color, process.stdout.isTTY, process.env);
+  const format = mode === 'json' ? formatJsonLine : (r: StoredRecord) => formatTextLine(r, color);
+  const sink = createLineSink({ out: process.stdout, err: process.stderr, format, maxLength });
+  // A closed pipe (`| head`) is the reader saying "enough": stop quietly with 0.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') stop();
+  });
+  try {
+    await runTail(config, sink, controller.signal);
+  } finally {
+    sink.flush();
+  }
+  return 0;
+}
+
+async function runScreen(config: TailConfig, controller: AbortController, color: boolean): Promise<number> {
+  // Loaded only for the screen: pipes and scripts never pay for React.
+  const { mountScreen } = await import('./ui/run.js');
+  const screen = mountScreen({ patterns: config.patterns.map((p) => p.source), color });
+  void screen.exited.then(() => controller.abort());
+  const sink: TailSink = screen.sink;
+  try {
+    await runTail(config, sink, controller.signal);
+  } catch (err) {
+    await screen.close();
+    throw err;
+  }
+  await screen.close();
+  return 0;
+}
+
+runMain('logtail', () => main(process.argv));

@@ -1,0 +1,206 @@
+import { errorMessage, type Pattern, type StoredRecord } from '../protocol/index.js';
+import { fetchHistory, type HistoryOptions } from './backfill.js';
+import { createLiveTail, type LiveEvent } from './live.js';
+import { Seam } from './seam.js';
+import type { ConnectionStatus } from './state.js';
+
+/** What one logtail run does, validated and frozen at the CLI edge. */
+export interface TailConfig {
+  readonly amqpUrl: string;
+  readonly exchange: string;
+  readonly apiUrl: string;
+  readonly token: string | undefined;
+  readonly patterns: readonly Pattern[];
+  /** Backfill from the HTTP API from this time before going live. */
+  readonly since: Date | undefined;
+  /** false: print the history and stop (`--no-follow`). */
+  readonly follow: boolean;
+  /** Full-text filter: sent to the API for history, applied here to the live stream. */
+  readonly query: string | undefined;
+  readonly host: string | undefined;
+  /** Fill a broker outage from the API after reconnecting (when the user pointed at an API). */
+  readonly backfillOnReconnect: boolean;
+  readonly maxLength: number;
+  readonly prefetch: number;
+  readonly connectionName: string;
+}
+
+/** Where records and the run's state go: NDJSON, text lines or the Ink screen. */
+export interface TailSink {
+  /** Records to show, in order; a returned promise holds further acks (backpressure). */
+  records(records: StoredRecord[]): void | Promise<void>;
+  status(status: ConnectionStatus, detail?: string): void;
+  /** Records lost on the way: `broker` = the capped queue dropped them; `seam` = the hold buffer was full. */
+  dropped(count: number, where: 'broker' | 'seam'): void;
+  /** A diagnostic for the person watching (stderr, or a line on the screen). */
+  notice(text: string): void;
+}
+
+export interface TailDeps {
+  fetch?: typeof fetch;
+  now?: () => number;
+}
+
+/** Seconds of overlap when backfilling an outage: agents' clocks and batching lag a little. */
+const OUTAGE_MARGIN_MS = 10_000;
+
+/** Splits `-q` like a search box: words, or "quoted phrases"; every one must appear. */
+export function queryTerms(query: string): string[] {
+  const terms: string[] = [];
+  for (const match of query.matchAll(/"([^"]*)"|(\S+)/g)) {
+    const term = (match[1] ?? match[2] ?? '').trim().toLowerCase();
+    if (term !== '') terms.push(term);
+  }
+  return terms;
+}
+
+/** The live-side version of the API's filters (`-q`, `--host`); history is filtered by the API. */
+export function liveFilter(
+  query: string | undefined,
+  host: string | undefined,
+): (r: StoredRecord) => boolean {
+  const terms = query === undefined ? [] : queryTerms(query);
+  if (terms.length === 0 && host === undefined) return () => true;
+  return (r) => {
+    if (host !== undefined && r.host !== host) return false;
+    if (terms.length === 0) return true;
+    const text =
+      `${r.msg} ${r.host ?? ''} ${r.app ?? ''} ${r.fields === undefined ? '' : JSON.stringify(r.fields)}`.toLowerCase();
+    return terms.every((t) => text.includes(t));
+  };
+}
+
+/**
+ * One logtail run: history (when asked), then the live stream, with no gap and no duplicate at
+ * the seam: the live queue is bound before the history is read, live records are held meanwhile,
+ * and everything passes one dedupe by id. Resolves when `signal` aborts (or, without follow,
+ * when the history is printed); rejects with a WarrenError the CLI turns into one line.
+ */
+export async function runTail(
+  config: TailConfig,
+  sink: TailSink,
+  signal: AbortSignal,
+  deps: TailDeps = {},
+): Promise<void> {
+  const now = deps.now ?? Date.now;
+  const seam = new Seam();
+  const keep = liveFilter(config.query, config.host);
+  const api: HistoryOptions = { apiUrl: config.apiUrl, token: config.token, signal, fetch: deps.fetch };
+  const sources = config.patterns.map((p) => p.source);
+
+  /** Shows the history since `since` that was not shown yet; returns how many records that was. */
+  async function backfill(since: Date): Promise<number> {
+    const query = { patterns: sources, since, q: config.query, host: config.host };
+    let shown = 0;
+    for await (const page of fetchHistory(query, api)) {
+      if (page.invalid > 0) {
+        sink.notice(`the API sent ${page.invalid} entries that are not records; they are not shown`);
+      }
+      const fresh = seam.history(page.records);
+      shown += fresh.length;
+      if (fresh.length > 0) await sink.records(fresh);
+    }
+    return shown;
+  }
+
+  async function release(): Promise<void> {
+    const held = seam.release();
+    const overflow = seam.takeOverflow();
+    if (overflow > 0) sink.dropped(overflow, 'seam');
+    if (held.length > 0) await sink.records(held);
+  }
+
+  if (!config.follow) {
+    if (config.since === undefined) return;
+    await backfill(config.since);
+    return;
+  }
+
+  let lostAt: number | undefined;
+  let work: Promise<void> = Promise.resolve();
+  const onEvent = (event: LiveEvent): void => {
+    switch (event.type) {
+      case 'disconnected':
+        lostAt ??= event.at;
+        if (config.backfillOnReconnect) seam.hold();
+        sink.status('reconnecting', event.reason);
+        return;
+      case 'retrying':
+        sink.status(
+          'reconnecting',
+          `${event.reason}; retry ${event.attempt} in ${(event.delayMs / 1000).toFixed(1)}s`,
+        );
+        return;
+      case 'connected': {
+        if (!event.reconnect) return;
+        const since = lostAt ?? now();
+        lostAt = undefined;
+        const outage = ((now() - since) / 1000).toFixed(1);
+        if (!config.backfillOnReconnect) {
+          sink.notice(
+            `reconnected after ${outage}s; records published meanwhile are not shown (pass --api or --since to backfill them)`,
+          );
+          sink.status('live');
+          return;
+        }
+        sink.status('backfilling', `reconnected after ${outage}s; filling the gap from the API`);
+        work = work.then(async () => {
+          let filled: number | undefined;
+          try {
+            filled = await backfill(new Date(since - OUTAGE_MARGIN_MS));
+          } catch (err) {
+            sink.notice(
+              `reconnected after ${outage}s, but could not backfill the outage: ${errorMessage(err)}`,
+            );
+          }
+          if (filled !== undefined)
+            sink.notice(`reconnected after ${outage}s; ${filled} missed record(s) filled in from the API`);
+          await release();
+          sink.status('live');
+        });
+        return;
+      }
+    }
+  };
+
+  const live = createLiveTail(
+    {
+      amqpUrl: config.amqpUrl,
+      exchange: config.exchange,
+      bindings: [...new Set(config.patterns.flatMap((p) => p.bindings))],
+      maxLength: config.maxLength,
+      prefetch: config.prefetch,
+      connectionName: config.connectionName,
+    },
+    {
+      records: (records) => {
+        const fresh = seam.live(records.filter(keep));
+        return fresh.length > 0 ? sink.records(fresh) : undefined;
+      },
+      dropped: (count) => sink.dropped(count, 'broker'),
+      rejected: (count, reason) => sink.notice(`${count} unreadable line(s) in a message: ${reason}`),
+      event: onEvent,
+    },
+  );
+
+  // Bind first, hold live records while the history is read: nothing falls between the two.
+  if (config.since !== undefined) seam.hold();
+  sink.status('connecting');
+  await live.start();
+  try {
+    if (config.since !== undefined) {
+      sink.status('backfilling', `history since ${config.since.toISOString()}`);
+      await backfill(config.since);
+      await release();
+    }
+    if (!signal.aborted) sink.status('live');
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await work;
+  } finally {
+    await live.close();
+    sink.status('closed');
+  }
+}

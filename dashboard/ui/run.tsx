@@ -1,0 +1,52 @@
+import React from 'react';
+import { render } from 'ink';
+import type { Severity } from '../../protocol/index.js';
+import { createScreenFeed, createStore } from '../screen.js';
+import { initialState } from '../state.js';
+import type { TailSink } from '../tail.js';
+import { App } from './App.js';
+
+export interface ScreenOptions {
+  patterns: readonly string[];
+  color: boolean;
+  minSeverity?: Severity | null;
+}
+
+export interface Screen {
+  sink: TailSink;
+  /** Resolves when the user quits (q or Ctrl-C). */
+  exited: Promise<void>;
+  /** Shows a last line (e.g. why the run failed) and unmounts. */
+  close(): Promise<void>;
+}
+
+/** Mounts the Ink screen; the records arrive through `sink`, the keys through Ink's stdin. */
+export function mountScreen(options: ScreenOptions): Screen {
+  const store = createStore(
+    initialState(options.patterns, Date.now(), undefined, options.minSeverity ?? null),
+  );
+  const feed = createScreenFeed(store);
+  // One-second ticks keep records/s honest when nothing arrives.
+  const ticker = setInterval(() => store.dispatch({ type: 'tick', now: Date.now() }), 1000);
+  ticker.unref();
+  const instance = render(<App store={store} color={options.color} />, {
+    exitOnCtrlC: true,
+    patchConsole: true,
+    maxFps: 20,
+  });
+  const exited = instance.waitUntilExit().then(
+    () => undefined,
+    () => undefined,
+  );
+  return {
+    sink: feed,
+    exited,
+    async close() {
+      feed.flush();
+      feed.stop();
+      clearInterval(ticker);
+      instance.unmount();
+      await exited;
+    },
+  };
+}
