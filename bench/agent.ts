@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ConsumeMessage } from 'amqplib';
 import { declareExchanges, topologyNames } from '../protocol/index.js';
 import { connect, deleteTopology, uniqueName } from './lib/broker.js';
 import { setFigure, type BenchContext } from './lib/context.js';
@@ -11,30 +10,27 @@ import { startAgent } from './lib/pipeline.js';
 import { median } from './lib/stats.js';
 import { feedLines } from './e2e.js';
 
-/** Records in a queue of agent batches (NDJSON lines), consumed and removed. */
-async function drainRecords(queue: string, expected: number, timeoutMs: number): Promise<number> {
+/**
+ * Records (and distinct record ids) in a queue of agent batches, all consumed: once the agent has
+ * exited every confirmed message is already in the queue, so reading until empty counts exactly.
+ */
+async function drainRecords(queue: string): Promise<{ records: number; distinct: number }> {
   const connection = await connect('bench-agent-drain');
   try {
     const channel = await connection.createChannel();
-    await channel.prefetch(200);
     let records = 0;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
-      void channel.consume(queue, (message: ConsumeMessage | null) => {
-        if (message === null) return;
-        const body = message.content.toString('utf8');
-        records +=
-          message.properties.contentType === 'application/x-ndjson'
-            ? body.split('\n').filter((l) => l !== '').length
-            : 1;
-        channel.ack(message);
-        if (records >= expected) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
-    return records;
+    const ids = new Set<string>();
+    for (;;) {
+      const message = await channel.get(queue, { noAck: true });
+      if (message === false) break;
+      for (const line of message.content.toString('utf8').split('\n')) {
+        if (line === '') continue;
+        records++;
+        const id = (JSON.parse(line) as { id?: unknown }).id;
+        ids.add(typeof id === 'string' ? id : `line:${line}`);
+      }
+    }
+    return { records, distinct: ids.size };
   } finally {
     await connection.close().catch(() => undefined);
   }
@@ -82,8 +78,14 @@ export async function agentBench(context: BenchContext): Promise<void> {
       const code = await agent.exited;
       const rate = count / ((performance.now() - started) / 1000);
       if (code !== 0) throw new Error(`logship exited with ${String(code)}: ${agent.stderrTail()}`);
-      const delivered = await drainRecords(queue, count + 1, 60_000);
-      if (delivered !== count + 1) throw new Error(`logship confirmed ${delivered - 1} of ${count} records`);
+      const delivered = await drainRecords(queue);
+      if (delivered.distinct !== count + 1)
+        throw new Error(`logship confirmed ${delivered.distinct - 1} of ${count} records`);
+      if (delivered.records !== delivered.distinct) {
+        progress(
+          `agent: ${delivered.records - delivered.distinct} records published twice (same id; the collector dedupes them)`,
+        );
+      }
       progress(
         `agent ${run < 0 ? 'warm-up' : `run ${run + 1}/${context.repeats}`}: ${Math.round(rate)} logs/s confirmed, RSS ${agent.peakRssMb().toFixed(0)} MiB`,
       );

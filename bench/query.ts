@@ -2,20 +2,16 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SEVERITIES, formatRoutingKey } from '../protocol/index.js';
+import Database from 'better-sqlite3';
+import { RARE_WORD, generateSyntheticStore } from '../collector/store/synthetic.js';
 import { MIGRATIONS } from '../collector/store/schema.js';
 import { deleteTopology, uniqueName } from './lib/broker.js';
 import { setFigure, type BenchContext } from './lib/context.js';
 import { progress } from './lib/progress.js';
 import { binAvailable, freePort, waitUntil } from './lib/process.js';
 import { startCollector } from './lib/pipeline.js';
-import { FACILITIES, filler, rng } from './lib/records.js';
-import { createStore } from './lib/store.js';
 import { median, percentile } from './lib/stats.js';
 
-/** A word that appears in only a handful of records, for the full-text figure. */
-export const RARE_WORD = 'zyzzyva';
-const RARE_EVERY = 500_000;
 const DAY_MS = 24 * 3600 * 1000;
 /** A cached store is reused while its newest hour is still mostly inside `since=1h`. */
 const CACHE_MAX_AGE_MS = 20 * 60 * 1000;
@@ -28,59 +24,23 @@ function cacheFile(count: number): string {
 }
 
 /**
- * `count` records spread evenly over the last 7 days, 40 facilities and every severity, written
- * straight into Warren's schema in big transactions (as the collector would have stored them).
+ * `count` records over the last 7 days, 40 facilities, every severity, with the HTTP helper's
+ * seeded generator (plain SQL in big transactions, as the collector would have stored them).
  */
-export function generateStore(file: string, count: number, now = Date.now()): void {
-  const db = createStore(file);
-  db.pragma('synchronous = OFF');
-  const keyIds = new Map<string, number>();
-  const insertKey = db.prepare('INSERT INTO routing_keys (routing_key) VALUES (?)');
-  for (const facility of FACILITIES) {
-    for (const severity of SEVERITIES) {
-      const key = formatRoutingKey(facility, severity);
-      keyIds.set(key, Number(insertKey.run(key).lastInsertRowid));
-    }
-  }
-  const insert = db.prepare(
-    'INSERT INTO records (id, ts, key_id, facility, severity, host, app, pid, msg, fields) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-  );
-  const insertFts = db.prepare('INSERT INTO records_fts (rowid, msg) VALUES (?, ?)');
-  const random = rng(42);
-  const start = now - 7 * DAY_MS;
-  const step = (7 * DAY_MS) / count;
-  const CHUNK = 20_000;
-  const chunk = db.transaction((from: number, to: number) => {
-    for (let n = from; n < to; n++) {
-      const facility = FACILITIES[Math.floor(random() * FACILITIES.length)] ?? 'kern';
-      const rank = Math.floor(random() * SEVERITIES.length);
-      const severity = SEVERITIES[rank] ?? 'info';
-      const prefix = n % RARE_EVERY === 123 ? `#${n} ${RARE_WORD}` : `#${n}`;
-      const msg = filler(prefix, 60 + Math.floor(random() * 80), random);
-      const info = insert.run(
-        `gen:${n}`,
-        Math.floor(start + n * step),
-        keyIds.get(formatRoutingKey(facility, severity)) ?? 1,
-        facility,
-        rank,
-        `host-${n % 50}`,
-        'gen',
-        1000 + (n % 500),
-        msg,
-        n % 10 === 0 ? JSON.stringify({ request: n, ms: n % 997 }) : null,
-      );
-      insertFts.run(info.lastInsertRowid, msg);
-    }
-  });
+function generateStore(file: string, count: number, now: number): void {
+  const CHUNK = 500_000;
   const began = Date.now();
-  for (let n = 0; n < count; n += CHUNK) {
-    chunk(n, Math.min(count, n + CHUNK));
-    if ((n / CHUNK) % 25 === 0)
-      progress(
-        `query store: ${n.toLocaleString('en-US')} of ${count.toLocaleString('en-US')} records (${Math.round(n / Math.max(1, (Date.now() - began) / 1000))}/s)`,
-      );
+  // In slices, oldest first, so progress shows and times still rise with seq as ingest makes them.
+  for (let done = 0; done < count; done += CHUNK) {
+    const n = Math.min(CHUNK, count - done);
+    const span = (7 * DAY_MS * n) / count;
+    const end = now - 7 * DAY_MS + (7 * DAY_MS * (done + n)) / count;
+    generateSyntheticStore(file, { records: n, spanMs: span, end, seed: 42 + done, rareEvery: 200_000 });
+    progress(
+      `query store: ${(done + n).toLocaleString('en-US')} of ${count.toLocaleString('en-US')} records (${Math.round((done + n) / Math.max(0.001, (Date.now() - began) / 1000))}/s)`,
+    );
   }
-  db.pragma('wal_checkpoint(TRUNCATE)');
+  const db = new Database(file);
   db.exec('ANALYZE');
   db.close();
 }

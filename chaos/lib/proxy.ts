@@ -1,0 +1,82 @@
+import net from 'node:net';
+
+/**
+ * A TCP proxy on loopback in front of the broker, which a scenario can cut (connections reset,
+ * new ones refused: the broker is unreachable for whoever connects through it) and restore,
+ * without stopping the broker for anyone else.
+ */
+export class TcpProxy {
+  private server: net.Server | null = null;
+  private readonly pairs = new Set<{ client: net.Socket; upstream: net.Socket }>();
+  private listenPort = 0;
+
+  constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {}
+
+  get port(): number {
+    return this.listenPort;
+  }
+
+  /** Listens on `port` (0 = any free one); returns the port. */
+  async start(port = this.listenPort): Promise<number> {
+    const server = net.createServer((client) => this.accept(client));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address();
+    this.listenPort = typeof address === 'object' && address !== null ? address.port : port;
+    this.server = server;
+    return this.listenPort;
+  }
+
+  private accept(client: net.Socket): void {
+    const upstream = net.connect(this.targetPort, this.targetHost);
+    const pair = { client, upstream };
+    this.pairs.add(pair);
+    const drop = (): void => {
+      client.destroy();
+      upstream.destroy();
+      this.pairs.delete(pair);
+    };
+    client.on('error', drop);
+    upstream.on('error', drop);
+    client.on('close', drop);
+    upstream.on('close', drop);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  }
+
+  /** The local ports of the proxy's connections to the broker: the broker sees them as peer ports. */
+  upstreamPorts(): number[] {
+    return [...this.pairs]
+      .map((pair) => pair.upstream.localPort)
+      .filter((port): port is number => port !== undefined);
+  }
+
+  /** Cuts every connection and stops listening: connecting through the proxy is refused. */
+  async cut(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    for (const pair of this.pairs) {
+      pair.client.destroy();
+      pair.upstream.destroy();
+    }
+    this.pairs.clear();
+    if (server !== null) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Listens again on the same port. */
+  async restore(): Promise<void> {
+    if (this.server === null) await this.start(this.listenPort);
+  }
+
+  async close(): Promise<void> {
+    await this.cut();
+  }
+}

@@ -1,0 +1,482 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, unlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CONTENT_TYPE_JSON, CONTENT_TYPE_NDJSON, sleep, topologyNames } from '../protocol/index.js';
+import { connect, ensureBrokerRunning, rabbitmqctl } from '../bench/lib/broker.js';
+import { waitUntil } from '../bench/lib/process.js';
+import { Rig, type ScenarioResult } from './lib/rig.js';
+
+export interface ChaosOptions {
+  quick: boolean;
+  log: (line: string) => void;
+}
+
+export interface Scenario {
+  name: string;
+  /** Stops or restarts the broker: not for tests that share it. */
+  touchesBroker: boolean;
+  run: (options: ChaosOptions) => Promise<ScenarioResult>;
+}
+
+/** Runs `body` on a fresh rig and always tears it down (and puts the broker back). */
+async function withRig(
+  name: string,
+  body: (rig: Rig) => Promise<ScenarioResult>,
+  rigOptions: { dbDir?: string } = {},
+): Promise<ScenarioResult> {
+  const rig = new Rig(name, rigOptions);
+  try {
+    await rig.start();
+    return await body(rig);
+  } finally {
+    await ensureBrokerRunning();
+    await rig.cleanup();
+  }
+}
+
+/** Waits for every record, then ends the agents and stops the collector gracefully before counting. */
+async function settle(rig: Rig, options: ChaosOptions, timeoutMs = 120_000): Promise<string[]> {
+  const problems: string[] = [];
+  if (!(await rig.waitAllStored(timeoutMs))) {
+    problems.push(`not every record was stored within ${timeoutMs / 1000} s`);
+    for (const line of await rig.diagnose()) options.log(`${rig.name}: ${line}`);
+  }
+  await rig.finishAgents();
+  // Anything the agents still flushed at exit.
+  await rig.waitAllStored(10_000);
+  if (rig.collector !== null) {
+    const code = await rig.collector.stop(20_000);
+    if (code !== 0) problems.push(`logcollect exited with ${String(code)} on SIGTERM`);
+    rig.collector = null;
+  }
+  options.log(`${rig.name}: ${rig.storedRows()} rows stored for ${rig.sent.length} sent`);
+  return problems;
+}
+
+/** 1. The broker application stops mid-ingest and starts again; agent and collector keep running. */
+const brokerRestart: Scenario = {
+  name: 'broker-restart',
+  touchesBroker: true,
+  run: (options) =>
+    withRig('broker-restart', async (rig) => {
+      await rig.startCollector();
+      rig.startAgent('a1');
+      const total = options.quick ? 6_000 : 20_000;
+      let faulted = false;
+      await rig.stream('a1', total, 2_000, async (sent) => {
+        if (faulted || sent < total / 3) return;
+        faulted = true;
+        options.log('broker-restart: rabbitmqctl stop_app');
+        await rabbitmqctl('stop_app');
+        await sleep(3_000);
+        options.log('broker-restart: rabbitmqctl start_app');
+        await rabbitmqctl('start_app');
+      });
+      return rig.reconcile(await settle(rig, options));
+    }),
+};
+
+/** 2. The broker closes every connection, three times, while records flow. */
+const closeConnections: Scenario = {
+  name: 'close-connections',
+  touchesBroker: true,
+  run: (options) =>
+    withRig('close-connections', async (rig) => {
+      await rig.startCollector();
+      rig.startAgent('a1');
+      const total = options.quick ? 6_000 : 20_000;
+      const at = [0.25, 0.5, 0.75].map((f) => Math.round(f * total));
+      await rig.stream('a1', total, 2_000, async (sent) => {
+        if (at.length > 0 && sent >= (at[0] ?? Infinity)) {
+          at.shift();
+          options.log('close-connections: rabbitmqctl close_all_connections');
+          await rabbitmqctl('close_all_connections', 'warren chaos');
+        }
+      });
+      return rig.reconcile(await settle(rig, options));
+    }),
+};
+
+/** 3. The collector is SIGKILLed mid-batch five times and restarted each time. */
+export const collectorKill: Scenario = {
+  name: 'collector-sigkill',
+  touchesBroker: false,
+  run: (options) =>
+    withRig('collector-sigkill', async (rig) => {
+      await rig.startCollector();
+      rig.startAgent('a1');
+      const total = options.quick ? 10_000 : 40_000;
+      const kills = 5;
+      let done = 0;
+      await rig.stream('a1', total, options.quick ? 4_000 : 5_000, async (sent) => {
+        if (done >= kills || sent < ((done + 1) * total) / (kills + 1)) return;
+        // Mid-batch: only while rows are still arriving.
+        const before = rig.storedRows();
+        await waitUntil('rows arriving', () => rig.storedRows() > before, 10_000, 5).catch(() => undefined);
+        done++;
+        options.log(`collector-sigkill: kill ${done}/${kills} at ${rig.storedRows()} rows`);
+        await rig.killCollector('SIGKILL');
+        await rig.startCollector();
+      });
+      return rig.reconcile(await settle(rig, options));
+    }),
+};
+
+/** 4. The agent is SIGKILLed while the broker is unreachable and its spool holds records; then restarted. */
+const agentKill: Scenario = {
+  name: 'agent-sigkill-spooling',
+  touchesBroker: false,
+  run: (options) =>
+    withRig('agent-sigkill-spooling', async (rig) => {
+      await rig.startCollector();
+      // A followed file: unlike a pipe, what the killed agent had read is still there to re-read.
+      rig.startAgent('a1', { file: true });
+      await rig.send('a1', 1_000);
+      if (!(await rig.waitAllStored(60_000))) throw new Error('the first records never arrived');
+      options.log('agent-sigkill-spooling: broker unreachable for the agent');
+      await rig.proxy.cut();
+      await rig.stream('a1', options.quick ? 3_000 : 10_000, 2_000);
+      await waitUntil('records in the spool', () => rig.spoolBytes('a1') > 0, 30_000, 100);
+      await sleep(1_500);
+      options.log(`agent-sigkill-spooling: SIGKILL with ${rig.spoolBytes('a1')} bytes spooled`);
+      rig.agent('a1').child?.kill('SIGKILL');
+      await rig.agent('a1').child?.exited;
+      rig.startAgent('a1', { file: true });
+      await rig.stream('a1', 1_000, 2_000);
+      await sleep(2_000);
+      options.log('agent-sigkill-spooling: broker reachable again');
+      await rig.proxy.restore();
+      return rig.reconcile(await settle(rig, options));
+    }),
+};
+
+/** 5. The broker is unreachable for the agents for 30 s while they keep logging, then back. */
+const brokerUnreachable: Scenario = {
+  name: 'broker-unreachable-30s',
+  touchesBroker: false,
+  run: (options) =>
+    withRig('broker-unreachable-30s', async (rig) => {
+      await rig.startCollector();
+      rig.startAgent('a1');
+      rig.startAgent('a2');
+      const outage = options.quick ? 8_000 : 30_000;
+      const perSecond = 1_000;
+      const seconds = 3 + outage / 1000 + 3;
+      const cutAt = 3 * perSecond;
+      const restoreAt = cutAt + (outage / 1000) * perSecond;
+      let state: 'before' | 'cut' | 'after' = 'before';
+      await Promise.all([
+        rig.stream('a1', seconds * perSecond, perSecond, async (sent) => {
+          if (state === 'before' && sent >= cutAt) {
+            state = 'cut';
+            options.log(`broker-unreachable-30s: cut for ${outage / 1000} s`);
+            await rig.proxy.cut();
+          } else if (state === 'cut' && sent >= restoreAt) {
+            state = 'after';
+            options.log(
+              `broker-unreachable-30s: back (spools ${rig.spoolBytes('a1')} + ${rig.spoolBytes('a2')} bytes)`,
+            );
+            await rig.proxy.restore();
+          }
+        }),
+        rig.stream('a2', seconds * perSecond, perSecond),
+      ]);
+      return rig.reconcile(await settle(rig, options));
+    }),
+};
+
+interface Poison {
+  tag: string;
+  body: Buffer;
+  contentType?: string;
+  routingKey: string;
+  /** Records in it that are good and must be stored. */
+  good: string[];
+  /** Whether some of it must reach `.dead`. */
+  bad: boolean;
+}
+
+function poisons(run: string, hugeBytes: number): Poison[] {
+  const t = (kind: string): string => `${run}/poison/${kind}`;
+  const good = (kind: string, i: number): string => `${t(kind)}-good${i}`;
+  const list: Poison[] = [
+    {
+      tag: t('invalid-json'),
+      body: Buffer.from(`{"msg": "chaos=${t('invalid-json')}", oops`),
+      contentType: CONTENT_TYPE_JSON,
+      routingKey: 'chaos.error',
+      good: [],
+      bad: true,
+    },
+    {
+      tag: t('json-array'),
+      body: Buffer.from(`["chaos=${t('json-array')}"]`),
+      contentType: CONTENT_TYPE_JSON,
+      routingKey: 'chaos.error',
+      good: [],
+      bad: true,
+    },
+    {
+      tag: t('json-string'),
+      body: Buffer.from(`"chaos=${t('json-string')}"`),
+      contentType: CONTENT_TYPE_JSON,
+      routingKey: 'chaos.error',
+      good: [],
+      bad: true,
+    },
+    {
+      tag: t('no-msg'),
+      body: Buffer.from(JSON.stringify({ text: `chaos=${t('no-msg')}` })),
+      contentType: CONTENT_TYPE_JSON,
+      routingKey: 'chaos.error',
+      good: [],
+      bad: true,
+    },
+    {
+      tag: t('msg-not-string'),
+      body: Buffer.from(JSON.stringify({ msg: 42, note: `chaos=${t('msg-not-string')}` })),
+      contentType: CONTENT_TYPE_JSON,
+      routingKey: 'chaos.error',
+      good: [],
+      bad: true,
+    },
+    {
+      tag: t('empty-json'),
+      body: Buffer.from(''),
+      contentType: CONTENT_TYPE_JSON,
+      routingKey: 'chaos.error',
+      good: [],
+      bad: true,
+    },
+    {
+      tag: t('invalid-utf8'),
+      body: Buffer.concat([
+        Buffer.from(`{"msg":"chaos=${t('invalid-utf8')} `),
+        Buffer.from([0xc3, 0x28, 0xff, 0xfe]),
+        Buffer.from('"}'),
+      ]),
+      contentType: CONTENT_TYPE_JSON,
+      routingKey: 'chaos.error',
+      good: [],
+      bad: true,
+    },
+    {
+      tag: t('ndjson-one-bad'),
+      body: Buffer.from(
+        [0, 1, 2].map((i) => JSON.stringify({ msg: `chaos=${good('ndjson-one-bad', i)} fine` })).join('\n') +
+          `\n{"msg":"chaos=${t('ndjson-one-bad')} broken\n` +
+          JSON.stringify({ msg: `chaos=${good('ndjson-one-bad', 3)} fine` }) +
+          '\n',
+      ),
+      contentType: CONTENT_TYPE_NDJSON,
+      routingKey: 'chaos.warning',
+      good: [0, 1, 2, 3].map((i) => good('ndjson-one-bad', i)),
+      bad: true,
+    },
+    {
+      tag: t('ndjson-all-bad'),
+      body: Buffer.from(`chaos=${t('ndjson-all-bad')} not json\n[1,2]\n{"no":"msg"}\n`),
+      contentType: CONTENT_TYPE_NDJSON,
+      routingKey: 'chaos.warning',
+      good: [],
+      bad: true,
+    },
+    {
+      tag: t('huge'),
+      body: Buffer.from(JSON.stringify({ msg: `chaos=${t('huge')} ${'x'.repeat(hugeBytes)}` })),
+      contentType: CONTENT_TYPE_JSON,
+      routingKey: 'chaos.error',
+      good: [],
+      bad: true,
+    },
+    {
+      tag: t('binary-ndjson'),
+      body: Buffer.concat([
+        Buffer.from(`chaos=${t('binary-ndjson')}`),
+        Buffer.from([0, 1, 2, 0xff, 0x80, 10, 0]),
+      ]),
+      contentType: CONTENT_TYPE_NDJSON,
+      routingKey: 'chaos.error',
+      good: [],
+      bad: true,
+    },
+    // Not poison: foreign publishers that must be stored, not dead-lettered.
+    {
+      tag: t('plain-text'),
+      body: Buffer.from(`chaos=${good('plain-text', 0)} from amqp-publish\n`),
+      routingKey: 'chaos.notice',
+      good: [good('plain-text', 0)],
+      bad: false,
+    },
+    {
+      tag: t('three-word-key'),
+      body: Buffer.from(JSON.stringify({ msg: `chaos=${good('three-word-key', 0)}` })),
+      contentType: CONTENT_TYPE_JSON,
+      routingKey: 'chaos.info.extra',
+      good: [good('three-word-key', 0)],
+      bad: false,
+    },
+    {
+      tag: t('unknown-severity'),
+      body: Buffer.from(JSON.stringify({ msg: `chaos=${good('unknown-severity', 0)}` })),
+      contentType: CONTENT_TYPE_JSON,
+      routingKey: 'chaos.verbose',
+      good: [good('unknown-severity', 0)],
+      bad: false,
+    },
+  ];
+  return list;
+}
+
+/** Text of every message waiting in `queue` (consumed and acked), with its x-warren-error header. */
+async function drainQueue(queue: string): Promise<{ body: string; reason: unknown }[]> {
+  const connection = await connect('chaos-dead-reader');
+  try {
+    const channel = await connection.createChannel();
+    const out: { body: string; reason: unknown }[] = [];
+    for (;;) {
+      const message = await channel.get(queue, { noAck: true });
+      if (message === false) break;
+      const headers = message.properties.headers;
+      out.push({ body: message.content.toString('latin1'), reason: headers?.['x-warren-error'] });
+    }
+    return out;
+  } finally {
+    await connection.close().catch(() => undefined);
+  }
+}
+
+/** 6. Poison messages of every kind mixed into a stream of good records. */
+export const poison: Scenario = {
+  name: 'poison',
+  touchesBroker: false,
+  run: (options) =>
+    withRig('poison', async (rig) => {
+      await rig.startCollector();
+      rig.startAgent('a1');
+      const names = topologyNames(rig.exchange);
+      const list = poisons(rig.exchange.slice(-6), options.quick ? 1024 * 1024 : 20 * 1024 * 1024);
+      const connection = await connect('chaos-poisoner');
+      try {
+        const channel = await connection.createConfirmChannel();
+        const total = options.quick ? 3_000 : 10_000;
+        let next = 0;
+        await rig.stream('a1', total, 2_000, () => {
+          // Spread the poison through the stream.
+          const due = Math.floor((list.length * rig.sent.length) / total);
+          while (next < Math.min(due, list.length)) {
+            const item = list[next++];
+            if (item === undefined) break;
+            channel.publish(names.exchange, item.routingKey, item.body, {
+              persistent: true,
+              ...(item.contentType === undefined ? {} : { contentType: item.contentType }),
+              messageId: item.tag,
+              timestamp: Math.floor(Date.now() / 1000),
+            });
+          }
+        });
+        await channel.waitForConfirms();
+      } finally {
+        await connection.close().catch(() => undefined);
+      }
+      const goodTags = list.flatMap((p) => p.good);
+      const problems: string[] = [];
+      if (!(await rig.waitAllStored(60_000, goodTags.length)))
+        problems.push('not every good record was stored within 60 s');
+      const dead = await (async () => {
+        let found: { body: string; reason: unknown }[] = [];
+        const deadline = Date.now() + 20_000;
+        const wanted = list.filter((p) => p.bad);
+        for (;;) {
+          found = [...found, ...(await drainQueue(names.dead))];
+          const missing = wanted.filter((p) => !found.some((d) => d.body.includes(p.tag)));
+          if (missing.length === 0 || Date.now() > deadline) return { found, missing };
+          await sleep(500);
+        }
+      })();
+      for (const p of dead.missing)
+        problems.push(`poison ${p.tag.split('/').pop() ?? p.tag} is not in ${names.dead}`);
+      const unexplained = dead.found.filter((d) => d.reason === undefined);
+      if (unexplained.length > 0)
+        problems.push(`${unexplained.length} dead-lettered message(s) without an x-warren-error reason`);
+      options.log(
+        `poison: ${dead.found.length} message(s) in ${names.dead}; ${list.filter((p) => p.bad).length - dead.missing.length} of ${list.filter((p) => p.bad).length} poison kinds found there`,
+      );
+      const result = rig.reconcile([...problems, ...(await settle(rig, options))], goodTags);
+      result.lost += dead.missing.length;
+      return result;
+    }),
+};
+
+/** 7. The collector's disk fills up: it stops acking, says so, and resumes when space returns. */
+const diskFull: Scenario = {
+  name: 'disk-full',
+  touchesBroker: false,
+  run: async (options) => {
+    const mount = mkdtempSync(path.join(os.tmpdir(), 'warren-chaos-disk-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=48m', 'tmpfs', mount]);
+    try {
+      mkdirSync(path.join(mount, 'store'));
+      return await withRig(
+        'disk-full',
+        async (rig) => {
+          await rig.startCollector();
+          rig.startAgent('a1');
+          await rig.stream('a1', 2_000, 2_000);
+          if (!(await rig.waitAllStored(60_000))) throw new Error('the first records never arrived');
+          // Fill the filesystem to the last byte.
+          const filler = path.join(mount, 'filler');
+          const block = Buffer.alloc(1024 * 1024, 0x61);
+          for (const size of [block, block.subarray(0, 4096), block.subarray(0, 1)]) {
+            try {
+              for (;;) writeFileSync(filler, size, { flag: 'a' });
+            } catch {
+              // ENOSPC: this size no longer fits; try a smaller one.
+            }
+          }
+          options.log('disk-full: the store filesystem is full');
+          const before = rig.storedRows();
+          const logBefore = rig.collectorLog.length;
+          await rig.stream('a1', options.quick ? 3_000 : 10_000, 2_000);
+          await sleep(3_000);
+          const problems: string[] = [];
+          const depth = await rig.archiveDepth();
+          const said = rig.collectorLog.slice(logBefore);
+          options.log(
+            `disk-full: ${rig.storedRows() - before} rows stored while full, ${depth} messages waiting in the queue`,
+          );
+          if (!/full|space|SQLITE_FULL|not writable|disk/i.test(said))
+            problems.push('the collector did not say the disk is full');
+          if (rig.collector?.hasExited() === true) {
+            problems.push(
+              `the collector exited (${String(await rig.collector.exited)}) instead of waiting for space`,
+            );
+          }
+          unlinkSync(filler);
+          options.log('disk-full: space is back');
+          if (rig.collector === null || rig.collector.hasExited()) await rig.startCollector();
+          return rig.reconcile([...problems, ...(await settle(rig, options))]);
+        },
+        { dbDir: path.join(mount, 'store') },
+      );
+    } finally {
+      try {
+        execFileSync('umount', ['-l', mount]);
+      } catch {
+        // already gone
+      }
+      rmSync(mount, { recursive: true, force: true });
+    }
+  },
+};
+
+export const SCENARIOS: readonly Scenario[] = [
+  brokerRestart,
+  closeConnections,
+  collectorKill,
+  agentKill,
+  brokerUnreachable,
+  poison,
+  diskFull,
+];
