@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import {
   facilityFromName,
@@ -47,10 +48,13 @@ export interface AppShipper {
   close(): Promise<CloseResult>;
 }
 
-/** The running application's name: package.json `name` in the working directory, else the script's. */
+/**
+ * The running application's name: package.json `name` in the working directory, else the script's
+ * (not in a worker thread such as pino's transport, where the script is the worker's own).
+ */
 export function applicationName(
   cwd: string = process.cwd(),
-  argv1: string | undefined = process.argv[1],
+  argv1: string | undefined = isMainThread ? process.argv[1] : undefined,
 ): string {
   try {
     const pkg = JSON.parse(fs.readFileSync(path.join(cwd, 'package.json'), 'utf8')) as { name?: unknown };
@@ -58,7 +62,7 @@ export function applicationName(
   } catch {
     // no package.json: fall back to the script name
   }
-  return argv1 === undefined ? 'node' : path.basename(argv1).replace(/\.[cm]?[jt]s$/, '');
+  return argv1 === undefined ? 'app' : path.basename(argv1).replace(/\.[cm]?[jt]s$/, '');
 }
 
 /** Validates the options once (bad facility or severity throw a WarrenError) and starts shipping. */

@@ -1,5 +1,5 @@
 import build from 'pino-abstract-transport';
-import { errorMessage } from '../protocol/index.js';
+import { errorMessage, facilityFromName } from '../protocol/index.js';
 import { createShipper, type AppShipperOptions } from './api.js';
 import { fromJsonObject } from './parse/json.js';
 
@@ -20,7 +20,12 @@ export default async function warrenTransport(options: AppShipperOptions = {}) {
     async (source: AsyncIterable<Record<string, unknown>>) => {
       for await (const obj of source) {
         try {
-          shipper.ship(fromJsonObject(obj, JSON.stringify(obj)));
+          const record = fromJsonObject(obj, JSON.stringify(obj));
+          // The logger's name (pino({ name })) is the app's name: its facility unless one is given.
+          if (record.facility === undefined && options.facility === undefined && record.app !== undefined) {
+            record.facility = facilityFromName(record.app);
+          }
+          shipper.ship(record);
         } catch (err) {
           process.stderr.write(`warren pino transport: cannot ship a record: ${errorMessage(err)}\n`);
         }

@@ -113,7 +113,9 @@ describe('batcher', () => {
     });
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    const parsed = JSON.parse(encoder.encode(1, { msg: 'x', fields: cyclic }, 'a', 'info')) as { fields: unknown };
+    const parsed = JSON.parse(encoder.encode(1, { msg: 'x', fields: cyclic }, 'a', 'info')) as {
+      fields: unknown;
+    };
     expect(parsed.fields).toEqual({ unserializable: expect.stringContaining('circular') as unknown });
   });
 });

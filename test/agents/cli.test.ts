@@ -1,0 +1,258 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AMQP_URL, createSink, dedupe, seqOf, tempDir, until, type Sink } from './helpers.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const logship = path.join(root, 'bin', 'logship.js');
+/** A small application that logs through Warren's pino transport (by its package name) and then simply ends. */
+const PINO_APP = `
+import pino from 'pino';
+const [exchange, spool, count] = process.argv.slice(1);
+const transport = pino.transport({
+  target: 'warren/agents/pino-transport',
+  options: { amqp: process.env.AMQP_URL, exchange, spool },
+});
+const logger = pino({ name: 'pino-app' }, transport);
+for (let i = 0; i < Number(count); i++) logger.info({ i }, 'message ' + i);
+logger.warn({ disk: 'sda' }, 'disk almost full');
+logger.error(new Error('boom'), 'request failed');
+`;
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+beforeAll(() => {
+  if (!fs.existsSync(path.join(root, 'dist', 'agents', 'cli.js'))) {
+    throw new Error('dist/agents is missing: run `npm run build` before these tests');
+  }
+});
+
+interface Run {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+function run(
+  command: string | string[],
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Run {
+  const child = spawn(process.execPath, [...(Array.isArray(command) ? command : [command]), ...args], {
+    cwd: options.cwd ?? root,
+    env: { ...process.env, AMQP_URL, ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  cleanups.push(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+async function setup(): Promise<{ sink: Sink; dir: string }> {
+  const sink = await createSink('agents-cli');
+  cleanups.push(() => sink.close());
+  const dir = tempDir();
+  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return { sink, dir };
+}
+
+async function closedPortUrl(): Promise<string> {
+  const port = await new Promise<number>((resolve) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port: p } = server.address() as net.AddressInfo;
+      server.close(() => resolve(p));
+    });
+  });
+  return `amqp://guest:guest@127.0.0.1:${port}`;
+}
+
+function lines(from: number, to: number): string {
+  let text = '';
+  for (let i = from; i < to; i++) text += `line ${i}\n`;
+  return text;
+}
+
+describe('logship (bin/logship.js as a child process)', () => {
+  it('echo "disk failure" | logship --facility kern --severity crit publishes one kern.critical record and exits 0', async () => {
+    const { sink, dir } = await setup();
+    const agent = run(logship, [
+      '--exchange',
+      sink.exchange,
+      '--spool',
+      dir,
+      '--facility',
+      'kern',
+      '--severity',
+      'crit',
+    ]);
+    agent.child.stdin!.end('disk failure\n');
+    expect(await agent.exited).toBe(0);
+    // Exit means confirmed: the record is already in the queue.
+    const received = await sink.take();
+    expect(received).toHaveLength(1);
+    expect(received[0]).toMatchObject({
+      key: 'kern.critical',
+      contentType: 'application/x-ndjson',
+      record: { msg: 'disk failure', facility: 'kern', severity: 'critical', app: 'kern' },
+    });
+    expect(received[0]!.record.id).toMatch(/^[a-z0-9_-]+:[0-9a-f]{4}:\d+$/);
+    expect(agent.stderr()).toBe('');
+  });
+
+  it('rejects a bad --facility with one clear line and exit code 2', async () => {
+    const agent = run(logship, ['--facility', 'Not Valid!', '--spool', tempDir()]);
+    agent.child.stdin!.end();
+    expect(await agent.exited).toBe(2);
+    expect(agent.stderr()).toMatch(
+      /^logship: invalid facility 'Not Valid!'\n {2}a facility is 1 to 32 characters/,
+    );
+    expect(agent.stderr()).not.toMatch(/\bat .*\.js:\d+/);
+  });
+
+  it('prints complete help with examples', async () => {
+    const agent = run(logship, ['--help']);
+    expect(await agent.exited).toBe(0);
+    const help = agent.stdout();
+    for (const flag of [
+      '--file',
+      '--from-start',
+      '--syslog',
+      '--spool',
+      '--spool-max',
+      '--multiline',
+      '--max-line',
+      '--batch-records',
+      '--batch-bytes',
+      '--linger',
+      '--window',
+      '--amqp',
+      '--exchange',
+      'Examples:',
+      'SIGUSR1',
+    ]) {
+      expect(help).toContain(flag);
+    }
+    expect(agent.stderr()).toBe('');
+  });
+
+  it('spools when the broker is unreachable, says so, and delivers on the next start; SIGKILL loses nothing spooled', async () => {
+    const { sink, dir } = await setup();
+    const down = await closedPortUrl();
+    const spool = path.join(dir, 'spool');
+    // First run: stdin ends normally, everything is spooled, exit 0.
+    const first = run(logship, [
+      '--amqp',
+      down,
+      '--exchange',
+      sink.exchange,
+      '--spool',
+      spool,
+      '--facility',
+      'app',
+    ]);
+    first.child.stdin!.end(lines(0, 1000));
+    expect(await first.exited).toBe(0);
+    expect(first.stderr()).toContain('spooling to disk');
+    expect(first.stderr()).toMatch(/left in the spool .*delivered on the next start/);
+    // Second run: killed with SIGKILL once its records are spooled (asked via SIGUSR1).
+    const second = run(logship, [
+      '--amqp',
+      down,
+      '--exchange',
+      sink.exchange,
+      '--spool',
+      spool,
+      '--facility',
+      'app',
+    ]);
+    second.child.stdin!.write(lines(1000, 3000));
+    // SIGUSR1 before logship installs its handler would start Node's inspector instead.
+    await until('the second run to start spooling', () => second.stderr().includes('spooling to disk'));
+    await until(
+      'the second run to spool its records',
+      async () => {
+        second.child.kill('SIGUSR1');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        return /spooled=2000 /.test(second.stderr());
+      },
+      20_000,
+    );
+    // fsync'd in batches at most 100 ms apart.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    second.child.kill('SIGKILL');
+    await second.exited;
+    // Third run, broker back: both earlier runs' records are delivered, in order.
+    const third = run(logship, ['--exchange', sink.exchange, '--spool', spool, '--facility', 'app']);
+    third.child.stdin!.end();
+    expect(await third.exited).toBe(0);
+    const received = dedupe(await sink.take());
+    expect(received.map((r) => r.record.msg).sort()).toEqual(lines(0, 3000).trim().split('\n').sort());
+    const seqs = received.map(
+      (r) => r.record.id.slice(0, r.record.id.lastIndexOf(':')) + ':' + String(seqOf(r.record.id)),
+    );
+    expect(new Set(seqs).size).toBe(3000);
+    // In order per key: within the run that wrote them, first arrivals ascend.
+    const firstRun = received
+      .filter((r) => Number(r.record.msg.split(' ')[1]) < 1000)
+      .map((r) => seqOf(r.record.id));
+    expect(firstRun).toEqual([...firstRun].sort((a, b) => a - b));
+  });
+
+  it('flushes and exits 0 on SIGTERM while stdin is still open', async () => {
+    const { sink, dir } = await setup();
+    const agent = run(logship, [
+      '--exchange',
+      sink.exchange,
+      '--spool',
+      dir,
+      '--facility',
+      'app',
+      '--verbose',
+    ]);
+    agent.child.stdin!.write(lines(0, 500));
+    await until('connected', () => agent.stderr().includes('connected to RabbitMQ'));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    agent.child.kill('SIGTERM');
+    expect(await agent.exited).toBe(0);
+    expect(agent.stderr()).toContain('SIGTERM: flushing');
+    expect(agent.stderr()).toMatch(/read=500 published=500 confirmed=500 /);
+    expect(await sink.take()).toHaveLength(500);
+  });
+
+  it('the pino transport delivers every record of an application that logs and simply ends', async () => {
+    const { sink, dir } = await setup();
+    // Run inside the package, so 'warren/agents/pino-transport' resolves as it does for an installed warren.
+    const app = run(
+      ['--input-type=module', '-e', PINO_APP],
+      [sink.exchange, path.join(dir, 'spool'), '1000'],
+    );
+    expect(await app.exited).toBe(0);
+    const received = await sink.waitFor((r) => r.length >= 1002, 5_000);
+    expect(received).toHaveLength(1002);
+    const keys = new Map<string, number>();
+    for (const r of received) keys.set(r.key, (keys.get(r.key) ?? 0) + 1);
+    expect(Object.fromEntries(keys)).toEqual({
+      'pino-app.info': 1000,
+      'pino-app.warning': 1,
+      'pino-app.error': 1,
+    });
+    const error = received.find((r) => r.key === 'pino-app.error')!;
+    expect(error.record).toMatchObject({ msg: 'request failed', app: 'pino-app' });
+    expect((error.record.fields as { err: { message: string } }).err.message).toBe('boom');
+    expect(received.find((r) => r.key === 'pino-app.warning')!.record.fields).toEqual({ disk: 'sda' });
+  });
+});

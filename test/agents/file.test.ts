@@ -1,0 +1,133 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createAgent, type Agent } from '../../agents/agent.js';
+import { parseAgentArgs } from '../../agents/options.js';
+import { AMQP_URL, createSink, silentLogger, tempDir, until, type Sink } from './helpers.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function sinkAndDir(): Promise<{ sink: Sink; dir: string }> {
+  const sink = await createSink('agents-file');
+  cleanups.push(() => sink.close());
+  const dir = tempDir();
+  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return { sink, dir };
+}
+
+async function startAgent(sink: Sink, dir: string, args: string[]): Promise<Agent> {
+  const config = parseAgentArgs(
+    [
+      '--amqp',
+      AMQP_URL,
+      '--exchange',
+      sink.exchange,
+      '--spool',
+      path.join(dir, 'spool'),
+      '--no-multiline',
+      ...args,
+    ],
+    {},
+  );
+  const agent = createAgent(config, silentLogger);
+  cleanups.push(async () => void (await agent.close()));
+  await agent.start();
+  return agent;
+}
+
+const msgs = (sink: Sink): string[] => sink.received.map((r) => r.record.msg);
+const range = (from: number, to: number, prefix = 'line'): string[] =>
+  Array.from({ length: to - from }, (_, i) => `${prefix} ${from + i}`);
+
+function append(file: string, lines: string[]): void {
+  fs.appendFileSync(file, lines.map((l) => `${l}\n`).join(''));
+}
+
+describe('file input', () => {
+  it('follows a file through rename rotation while it is being written: every line once, in order', async () => {
+    const { sink, dir } = await sinkAndDir();
+    const file = path.join(dir, 'app.log');
+    append(file, range(0, 100));
+    await startAgent(sink, dir, ['--file', file, '--from-start', '--facility', 'app']);
+    for (let i = 100; i < 1000; i += 50) {
+      append(file, range(i, i + 50));
+      if (i === 500) {
+        // logrotate's default: rename, then the application opens a new file.
+        fs.renameSync(file, `${file}.1`);
+        append(`${file}.1`, range(550, 560, 'late'));
+        fs.writeFileSync(file, '');
+      }
+      await new Promise((resolve) => setTimeout(resolve, 15));
+    }
+    await sink.waitFor((r) => r.length >= 1010);
+    const lines = msgs(sink).filter((m) => m.startsWith('line'));
+    expect(lines).toEqual(range(0, 1000));
+    // What the old file got after the rename is not lost either.
+    expect(msgs(sink).filter((m) => m.startsWith('late'))).toEqual(range(550, 560, 'late'));
+    expect(sink.received.every((r) => r.key === 'app.info')).toBe(true);
+  });
+
+  it('starts over after copytruncate rotation', async () => {
+    const { sink, dir } = await sinkAndDir();
+    const file = path.join(dir, 'app.log');
+    append(file, range(0, 50));
+    await startAgent(sink, dir, ['--file', file, '--from-start']);
+    await sink.waitFor((r) => r.length >= 50);
+    // logrotate copytruncate: copy away, then cut the live file to zero and keep writing.
+    fs.copyFileSync(file, `${file}.1`);
+    fs.truncateSync(file, 0);
+    append(file, range(50, 60));
+    await sink.waitFor((r) => r.length >= 60);
+    expect(msgs(sink)).toEqual(range(0, 60));
+  });
+
+  it('starts at the end of an existing file by default', async () => {
+    const { sink, dir } = await sinkAndDir();
+    const file = path.join(dir, 'old.log');
+    append(file, range(0, 20, 'old'));
+    const agent = await startAgent(sink, dir, ['--file', file]);
+    append(file, range(0, 5, 'new'));
+    await until('read', () => agent.shipper.stats.read >= 5);
+    await agent.close();
+    await sink.waitFor((r) => r.length >= 5);
+    expect(msgs(sink)).toEqual(range(0, 5, 'new'));
+  });
+
+  it('keeps its position across a restart: nothing repeated, nothing skipped', async () => {
+    const { sink, dir } = await sinkAndDir();
+    const file = path.join(dir, 'app.log');
+    append(file, range(0, 100));
+    const first = await startAgent(sink, dir, ['--file', file, '--from-start']);
+    await until('first run read', () => first.shipper.stats.read >= 100);
+    append(file, range(100, 110));
+    await until('first run read more', () => first.shipper.stats.read >= 110);
+    expect((await first.close()).lost).toBe(0);
+    // Written while no agent runs; a restart must pick up exactly here.
+    append(file, range(110, 200));
+    const second = await startAgent(sink, dir, ['--file', file, '--from-start']);
+    await until('second run read', () => second.shipper.stats.read >= 90);
+    await second.close();
+    await sink.waitFor((r) => r.length >= 200);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sink.take();
+    expect(msgs(sink)).toEqual(range(0, 200));
+    expect(second.shipper.stats.read).toBe(90);
+  });
+
+  it('finds files matching a glob, including ones created later (read from their start)', async () => {
+    const { sink, dir } = await sinkAndDir();
+    const logs = path.join(dir, 'logs');
+    fs.mkdirSync(logs);
+    append(path.join(logs, 'a.log'), ['a before start']);
+    append(path.join(logs, 'ignored.txt'), ['not a log']);
+    const agent = await startAgent(sink, dir, ['--file', path.join(logs, '*.log')]);
+    append(path.join(logs, 'a.log'), ['a after start']);
+    append(path.join(logs, 'b.log'), ['b one', 'b two']);
+    await sink.waitFor((r) => r.length >= 3, 10_000);
+    await agent.close();
+    expect(msgs(sink).sort()).toEqual(['a after start', 'b one', 'b two']);
+  });
+});
