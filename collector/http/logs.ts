@@ -97,7 +97,7 @@ export function registerLogRoutes(app: TypedApp, ctx: RouteContext & { hub: Stre
       schema: {
         summary: 'Newly stored records matching the filters, as Server-Sent Events',
         description:
-          'Each record is one event: `id` is its position (resume with Last-Event-ID or ?cursor=, no gap, no duplicate), `data` the record as JSON. A comment line every 15 s keeps the connection alive. A client too slow to keep up gets `event: dropped` with {count, from, to} and continues from the newest records.',
+          'Each record is one event: `id` is its position (resume with Last-Event-ID or ?cursor=, no gap, no duplicate), `data` the record as JSON. A comment line every 15 s keeps the connection alive. A client too slow to keep up gets `event: dropped` with {count, from, to} and continues from the newest records. A resume position past the newest stored record (another or a rebuilt store) gets `event: reset` with {requested, head} and starts at the newest.',
         querystring: StreamQuery,
         headers: {
           type: 'object',
@@ -121,9 +121,17 @@ export function registerLogRoutes(app: TypedApp, ctx: RouteContext & { hub: Stre
       }
       const lastEventId = req.headers['last-event-id'];
       const resume = typeof lastEventId === 'string' ? lastEventId : req.query.cursor;
-      const after = resume === undefined ? ctx.store.head() : Number(resume);
+      const head = ctx.store.head();
+      const wanted = resume === undefined ? head : Number(resume);
       reply.hijack();
-      ctx.hub.open(reply.raw, filter, after);
+      // A position past the newest record is from another (or a rebuilt) store: start at the newest
+      // record and say so, rather than silently skipping everything until seq catches up.
+      ctx.hub.open(
+        reply.raw,
+        filter,
+        Math.min(wanted, head),
+        wanted > head ? { requested: wanted, head } : undefined,
+      );
     },
   );
 }

@@ -74,7 +74,12 @@ export class StreamHub {
   }
 
   /** Starts streaming to an already hijacked response, after `after` (a seq). */
-  open(res: ServerResponse, filter: RecordFilter, after: number): void {
+  open(
+    res: ServerResponse,
+    filter: RecordFilter,
+    after: number,
+    reset?: { requested: number; head: number },
+  ): void {
     const client: Client = { filter, last: after, res, blocked: false, stalled: false, closed: false };
     this.clients.add(client);
     res.writeHead(200, {
@@ -86,6 +91,7 @@ export class StreamHub {
     });
     // The first line tells the client where the stream starts, even when nothing matches for a while.
     res.write(`retry: 2000\nid: ${after}\n: stream open after ${after}\n\n`);
+    if (reset !== undefined) res.write(`event: reset\nid: ${after}\ndata: ${JSON.stringify(reset)}\n\n`);
     const finish = (): void => {
       client.closed = true;
       this.clients.delete(client);

@@ -166,6 +166,17 @@ describe('GET /api/logs/stream', () => {
     expect(both.records().map((r) => r.id)).toEqual(['new2']);
   });
 
+  it('says reset when asked to resume past the newest record, and starts at the newest', async () => {
+    const head = store1('one');
+    const client = await connect('/api/logs/stream', { 'last-event-id': '999' });
+    await client.waitFor((c) => c.events.some((e) => e.event === 'reset'));
+    const reset = client.events.find((e) => e.event === 'reset');
+    expect(JSON.parse(reset?.data ?? '{}')).toEqual({ requested: 999, head });
+    store1('two');
+    await client.waitFor((c) => c.records().length === 1);
+    expect(client.records().map((r) => r.id)).toEqual(['two']);
+  });
+
   it('sends heartbeat comments while idle', async () => {
     const client = await connect('/api/logs/stream');
     await client.waitFor((c) => c.events.filter((e) => e.comment === 'keepalive').length >= 2);
