@@ -175,13 +175,15 @@ export function App({ store, color, now = Date.now }: AppProps): React.JSX.Eleme
   const state = useSyncExternalStore(store.subscribe, store.getState);
   const { exit } = useApp();
   useInput((input, key) => {
-    if (state.prompt !== null) {
+    // The store, not the rendered state: keys typed faster than a frame must see each other.
+    const prompt = store.getState().prompt;
+    if (prompt !== null) {
       if (key.return) store.dispatch({ type: 'promptSubmit' });
       else if (key.escape) store.dispatch({ type: 'promptCancel' });
       else if (key.backspace || key.delete)
-        store.dispatch({ type: 'promptInput', text: state.prompt.text.slice(0, -1) });
+        store.dispatch({ type: 'promptInput', text: prompt.text.slice(0, -1) });
       else if (!key.ctrl && !key.meta && input !== '')
-        store.dispatch({ type: 'promptInput', text: state.prompt.text + input });
+        store.dispatch({ type: 'promptInput', text: prompt.text + input });
       return;
     }
     if (input === 'q') exit();

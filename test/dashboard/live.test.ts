@@ -1,0 +1,328 @@
+import { randomBytes } from 'node:crypto';
+import amqp, { type ChannelModel } from 'amqplib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePatterns, type StoredRecord } from '../../protocol/index.js';
+import { runTail, type TailConfig, type TailSink } from '../../dashboard/tail.js';
+import type { ConnectionStatus } from '../../dashboard/state.js';
+import {
+  AMQP_URL,
+  closeNamedConnection,
+  deleteTopology,
+  fakeApi,
+  ndjson,
+  publish,
+  uniqueExchange,
+  waitFor,
+} from './helpers.js';
+
+let connection: ChannelModel;
+const exchanges: string[] = [];
+
+beforeAll(async () => {
+  connection = await amqp.connect(AMQP_URL);
+});
+
+afterAll(async () => {
+  for (const e of exchanges) await deleteTopology(connection, e);
+  await connection.close();
+});
+
+interface Collected extends TailSink {
+  got: StoredRecord[];
+  statuses: ConnectionStatus[];
+  notices: string[];
+  droppedBroker: number;
+  droppedSeam: number;
+}
+
+function collector(gate?: () => Promise<void> | undefined): Collected {
+  const sink: Collected = {
+    got: [],
+    statuses: [],
+    notices: [],
+    droppedBroker: 0,
+    droppedSeam: 0,
+    records(records) {
+      sink.got.push(...records);
+      return gate?.();
+    },
+    status(status) {
+      sink.statuses.push(status);
+    },
+    dropped(count, where) {
+      if (where === 'broker') sink.droppedBroker += count;
+      else sink.droppedSeam += count;
+    },
+    notice(text) {
+      sink.notices.push(text);
+    },
+  };
+  return sink;
+}
+
+function config(exchange: string, over: Partial<TailConfig> = {}): TailConfig {
+  return {
+    amqpUrl: AMQP_URL,
+    exchange,
+    apiUrl: 'http://127.0.0.1:9',
+    token: undefined,
+    patterns: parsePatterns(['#']),
+    since: undefined,
+    follow: true,
+    query: undefined,
+    host: undefined,
+    backfillOnReconnect: false,
+    maxLength: 10_000,
+    prefetch: 100,
+    connectionName: `logtail-test-${randomBytes(4).toString('hex')}`,
+    ...over,
+  };
+}
+
+/** Starts a tail and resolves once it is bound and live. */
+async function startTail(cfg: TailConfig, sink: Collected): Promise<{ stop(): Promise<void> }> {
+  const controller = new AbortController();
+  const done = runTail(cfg, sink, controller.signal);
+  done.catch(() => undefined);
+  await Promise.race([waitFor(() => sink.statuses.includes('live'), 'the tail to go live'), done]);
+  return {
+    async stop() {
+      controller.abort();
+      await done;
+    },
+  };
+}
+
+const msgs = (records: readonly StoredRecord[]): string[] => records.map((r) => r.msg);
+
+describe('logtail live, against the real broker', () => {
+  it('gets what its patterns and severity ranges bind, and nothing else', async () => {
+    const exchange = uniqueExchange();
+    exchanges.push(exchange);
+    const sink = collector();
+    const tail = await startTail(config(exchange, { patterns: parsePatterns(['kern.*', '*.err+']) }), sink);
+    const sent: [string, string][] = [
+      ['kern.debug', 'kern-debug'],
+      ['app.warning', 'app-warning-NOT'],
+      ['app.error', 'app-error'],
+      ['auth.info', 'auth-info-NOT'],
+      ['db.alert', 'db-alert'],
+      ['app.critical', 'app-critical'],
+    ];
+    for (const [key, msg] of sent) {
+      await publish(connection, exchange, key, JSON.stringify({ msg, id: msg }), 'application/json');
+    }
+    await waitFor(() => sink.got.length >= 4, 'four matching records');
+    await new Promise((r) => setTimeout(r, 200));
+    await tail.stop();
+    expect(msgs(sink.got)).toEqual(['kern-debug', 'app-error', 'db-alert', 'app-critical']);
+    expect(sink.got[2]).toMatchObject({ facility: 'db', severity: 'alert', routing_key: 'db.alert' });
+  });
+
+  it('tails a plain-text message from a foreign publisher and NDJSON batches', async () => {
+    const exchange = uniqueExchange();
+    exchanges.push(exchange);
+    const sink = collector();
+    const tail = await startTail(config(exchange), sink);
+    await publish(connection, exchange, 'kern.critical', 'disk failure on sda\n');
+    await publish(
+      connection,
+      exchange,
+      'app.info',
+      ndjson([{ msg: 'b1' }, { msg: 'b2', host: 'web-01' }]),
+      'application/x-ndjson',
+      'batch-1',
+    );
+    await waitFor(() => sink.got.length >= 3, 'three records');
+    await tail.stop();
+    expect(sink.got[0]).toMatchObject({ msg: 'disk failure on sda', facility: 'kern', severity: 'critical' });
+    expect(sink.got.slice(1)).toMatchObject([
+      { msg: 'b1', id: 'batch-1:0' },
+      { msg: 'b2', id: 'batch-1:1', host: 'web-01' },
+    ]);
+    expect(sink.statuses).toEqual(['connecting', 'live', 'closed']);
+  });
+
+  it('applies -q and --host to the live stream', async () => {
+    const exchange = uniqueExchange();
+    exchanges.push(exchange);
+    const sink = collector();
+    const tail = await startTail(config(exchange, { query: 'disk "on sda"', host: 'web-01' }), sink);
+    const batch = [
+      { msg: 'Disk failure on SDA', host: 'web-01' },
+      { msg: 'disk failure on sdb', host: 'web-01' },
+      { msg: 'disk failure on sda', host: 'web-02' },
+      { msg: 'cpu', host: 'web-01', fields: { note: 'disk on sda' } },
+    ];
+    await publish(connection, exchange, 'kern.error', ndjson(batch), 'application/x-ndjson', 'q-1');
+    await waitFor(() => sink.got.length >= 2, 'two records');
+    await new Promise((r) => setTimeout(r, 200));
+    await tail.stop();
+    expect(msgs(sink.got)).toEqual(['Disk failure on SDA', 'cpu']);
+  });
+
+  it('hands over from history to live with no gap and no duplicate, records arriving during the backfill included', async () => {
+    const exchange = uniqueExchange();
+    exchanges.push(exchange);
+    const sink = collector();
+    const live = (n: number): object => ({ id: `live-${n}`, msg: `live-${n}`, ts: new Date().toISOString() });
+    const stored = (n: number): object => ({
+      ...live(n),
+      facility: 'app',
+      severity: 'info',
+      routing_key: 'app.info',
+    });
+    let pages = 0;
+    const api = await fakeApi(async (url) => {
+      pages++;
+      if (url.searchParams.get('cursor') === null) {
+        // The backfill is running: records published now reach the live queue (bound already)
+        // and the store alike; the history's first page includes two of them.
+        await publish(
+          connection,
+          exchange,
+          'app.info',
+          ndjson([live(1), live(2), live(3)]),
+          'application/x-ndjson',
+        );
+        await new Promise((r) => setTimeout(r, 300));
+        const history = [
+          {
+            id: 'old-1',
+            msg: 'old-1',
+            ts: '2026-11-21T21:00:00.000Z',
+            facility: 'app',
+            severity: 'info',
+            routing_key: 'app.info',
+          },
+          {
+            id: 'old-2',
+            msg: 'old-2',
+            ts: '2026-11-21T21:00:01.000Z',
+            facility: 'app',
+            severity: 'warning',
+            routing_key: 'app.warning',
+          },
+          stored(1),
+          stored(2),
+        ];
+        return { body: { records: history, next: 'page-2' } };
+      }
+      await publish(connection, exchange, 'app.info', ndjson([live(4)]), 'application/x-ndjson');
+      return { body: { records: [stored(3)], next: null } };
+    });
+    try {
+      const tail = await startTail(
+        config(exchange, { since: new Date(Date.now() - 3_600_000), apiUrl: api.url }),
+        sink,
+      );
+      await publish(connection, exchange, 'app.info', ndjson([live(5)]), 'application/x-ndjson');
+      await waitFor(() => sink.got.some((r) => r.msg === 'live-5'), 'the record published after the seam');
+      await tail.stop();
+    } finally {
+      await api.close();
+    }
+    expect(pages).toBe(2);
+    expect(msgs(sink.got)).toEqual(['old-1', 'old-2', 'live-1', 'live-2', 'live-3', 'live-4', 'live-5']);
+    expect(sink.statuses.slice(0, 3)).toEqual(['connecting', 'backfilling', 'live']);
+    const query = api.requests[0];
+    expect(query?.searchParams.get('order')).toBe('asc');
+    expect(query?.searchParams.getAll('pattern')).toEqual(['#']);
+  });
+
+  it('caps its queue, counts every record the broker dropped, and loses none silently', async () => {
+    const exchange = uniqueExchange();
+    exchanges.push(exchange);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // The output is stuck (like a terminal that cannot keep up): the first batch never settles.
+    const sink = collector(() => gate);
+    const tail = await startTail(config(exchange, { maxLength: 5, prefetch: 1 }), sink);
+    const messages = 40;
+    for (let i = 0; i < messages; i++) {
+      await publish(
+        connection,
+        exchange,
+        'app.info',
+        ndjson([{ msg: `m${i}-a` }, { msg: `m${i}-b` }, { msg: `m${i}-c` }]),
+        'application/x-ndjson',
+      );
+    }
+    await waitFor(() => sink.droppedBroker > 0 && sink.got.length > 0, 'the broker to drop');
+    release();
+    await waitFor(
+      () => sink.got.length + sink.droppedBroker === messages * 3,
+      'every record to be shown or counted',
+    );
+    await tail.stop();
+    expect(sink.droppedBroker % 3).toBe(0);
+    expect(sink.droppedBroker).toBeGreaterThanOrEqual((messages - 1 - 5) * 3);
+    // What was kept is the newest: drop-head drops the oldest.
+    expect(sink.got[sink.got.length - 1]?.msg).toBe(`m${messages - 1}-c`);
+  });
+
+  it('reconnects after its connection is closed, re-binds, and backfills the outage from the API', async () => {
+    const exchange = uniqueExchange();
+    exchanges.push(exchange);
+    const sink = collector();
+    const api = await fakeApi((url) => {
+      const since = new Date(url.searchParams.get('since') ?? 0).getTime();
+      // What the collector stored while this tail was away.
+      return Promise.resolve({
+        body: {
+          records: [
+            {
+              id: 'missed-1',
+              msg: 'missed-1',
+              ts: new Date(since + 10_500).toISOString(),
+              facility: 'app',
+              severity: 'error',
+              routing_key: 'app.error',
+            },
+          ],
+          next: null,
+        },
+      });
+    });
+    const cfg = config(exchange, {
+      backfillOnReconnect: true,
+      apiUrl: api.url,
+      patterns: parsePatterns(['app.*']),
+    });
+    try {
+      const tail = await startTail(cfg, sink);
+      await publish(
+        connection,
+        exchange,
+        'app.info',
+        JSON.stringify({ msg: 'before', id: 'before' }),
+        'application/json',
+      );
+      await waitFor(() => sink.got.length === 1, 'the first record');
+      expect(await closeNamedConnection(cfg.connectionName)).toBe(1);
+      await waitFor(() => sink.statuses.includes('reconnecting'), 'the disconnect');
+      await waitFor(
+        () => sink.statuses.lastIndexOf('live') > sink.statuses.indexOf('reconnecting'),
+        'the reconnect',
+      );
+      await publish(
+        connection,
+        exchange,
+        'app.info',
+        JSON.stringify({ msg: 'after', id: 'after' }),
+        'application/json',
+      );
+      await waitFor(() => sink.got.some((r) => r.msg === 'after'), 'a record after the reconnect');
+      await tail.stop();
+    } finally {
+      await api.close();
+    }
+    expect(msgs(sink.got)).toEqual(['before', 'missed-1', 'after']);
+    expect(sink.notices.join('\n')).toMatch(
+      /reconnected after [\d.]+s; 1 missed record\(s\) filled in from the API/,
+    );
+    expect(api.requests).toHaveLength(1);
+  });
+});

@@ -1,0 +1,214 @@
+import { describe, expect, it } from 'vitest';
+import {
+  initialState,
+  parseFilter,
+  recordsPerSecond,
+  reduce,
+  topFacilities,
+  type Action,
+  type Limits,
+  type TailState,
+} from '../../dashboard/state.js';
+import { record } from './helpers.js';
+
+const T0 = Date.UTC(2026, 10, 21, 22, 0, 0);
+const small: Limits = { linesPerBatch: 3, pauseBuffer: 4, linesPerGeneration: 6, facilities: 2 };
+
+function run(state: TailState, ...actions: Action[]): TailState {
+  return actions.reduce(reduce, state);
+}
+
+function shownMessages(state: TailState): string[] {
+  return state.lines.flatMap((l) => (l.kind === 'record' ? [l.record.msg] : []));
+}
+
+describe('the dashboard state', () => {
+  it('counts records per severity and facility and draws them as lines', () => {
+    const s = run(initialState(['#'], T0), {
+      type: 'records',
+      records: [record({ severity: 'error', facility: 'kern' }), record({ severity: 'info' }), record()],
+      now: T0,
+    });
+    expect(s.total).toBe(3);
+    expect(s.bySeverity.error).toBe(1);
+    expect(s.bySeverity.info).toBe(2);
+    expect(topFacilities(s, 5)).toEqual([
+      ['app', 2],
+      ['kern', 1],
+    ]);
+    expect(s.lines.map((l) => l.kind)).toEqual(['record', 'record', 'record']);
+    expect(new Set(s.lines.map((l) => l.key)).size).toBe(3);
+  });
+
+  it('summarises what does not fit a frame instead of falling behind, and says how severe it was', () => {
+    const records = [
+      record({ severity: 'critical', msg: 'old-1' }),
+      record({ severity: 'error', msg: 'old-2' }),
+      record({ msg: 'new-1' }),
+      record({ msg: 'new-2' }),
+      record({ msg: 'new-3' }),
+    ];
+    const s = reduce(initialState(['#'], T0, small), { type: 'records', records, now: T0 });
+    expect(s.lines[0]).toMatchObject({
+      kind: 'skipped',
+      count: 2,
+      reason: 'rate',
+      bySeverity: { critical: 1, error: 1 },
+    });
+    expect(shownMessages(s)).toEqual(['new-1', 'new-2', 'new-3']);
+    expect(s.skipped).toBe(2);
+    expect(s.total).toBe(5);
+  });
+
+  it('starts a fresh <Static> generation when one is full, so memory stays bounded', () => {
+    let s = initialState(['#'], T0, small);
+    for (let i = 0; i < 3; i++)
+      s = reduce(s, { type: 'records', records: [record(), record(), record()], now: T0 });
+    expect(s.generation).toBe(1);
+    expect(s.lines).toHaveLength(3);
+    expect(s.lines[0]?.key).toBe(6);
+  });
+
+  it('holds records while paused, shows the +N badge count, and flushes them on follow', () => {
+    let s = run(initialState(['#'], T0, small), { type: 'togglePause' });
+    s = reduce(s, { type: 'records', records: [record({ msg: 'p1' }), record({ msg: 'p2' })], now: T0 });
+    expect(s.paused).toBe(true);
+    expect(s.pending).toHaveLength(2);
+    expect(s.lines).toHaveLength(0);
+    s = reduce(s, { type: 'togglePause' });
+    expect(s.paused).toBe(false);
+    expect(shownMessages(s)).toEqual(['p1', 'p2']);
+  });
+
+  it('counts what overflows the pause buffer and reports it on resume', () => {
+    let s = run(initialState(['#'], T0, small), { type: 'togglePause' });
+    s = reduce(s, {
+      type: 'records',
+      records: Array.from({ length: 6 }, (_, i) =>
+        record({ msg: `p${i}`, severity: i === 5 ? 'alert' : 'info' }),
+      ),
+      now: T0,
+    });
+    expect(s.pending).toHaveLength(4);
+    expect(s.pendingOverflow).toBe(2);
+    s = reduce(s, { type: 'togglePause' });
+    expect(s.lines[0]).toMatchObject({
+      kind: 'skipped',
+      reason: 'paused',
+      count: 2,
+      bySeverity: { info: 1, alert: 1 },
+    });
+    expect(s.skipped).toBeGreaterThanOrEqual(2);
+  });
+
+  it('applies a text filter and a /regex/ filter to new records, and rejects a bad regex without losing the old one', () => {
+    let s = run(
+      initialState(['#'], T0),
+      { type: 'promptOpen' },
+      { type: 'promptInput', text: 'DISK' },
+      { type: 'promptSubmit' },
+      { type: 'records', records: [record({ msg: 'disk full' }), record({ msg: 'cpu hot' })], now: T0 },
+    );
+    expect(shownMessages(s)).toEqual(['disk full']);
+    expect(s.total).toBe(2);
+    s = run(
+      s,
+      { type: 'promptOpen' },
+      { type: 'promptInput', text: '/^cpu (hot|cold)$/' },
+      { type: 'promptSubmit' },
+    );
+    s = reduce(s, {
+      type: 'records',
+      records: [record({ msg: 'cpu cold' }), record({ msg: 'disk full' })],
+      now: T0,
+    });
+    expect(shownMessages(s)).toEqual(['disk full', 'cpu cold']);
+    s = run(
+      s,
+      { type: 'promptOpen' },
+      { type: 'promptInput', text: '/(unclosed/' },
+      { type: 'promptSubmit' },
+    );
+    expect(s.prompt?.error).toMatch(/regular expression/i);
+    expect(s.filter?.source).toBe('/^cpu (hot|cold)$/');
+    s = run(
+      s,
+      { type: 'promptCancel' },
+      { type: 'promptOpen' },
+      { type: 'promptInput', text: '' },
+      { type: 'promptSubmit' },
+    );
+    expect(s.filter).toBeNull();
+  });
+
+  it('matches the filter against host, app, routing key and fields too', () => {
+    const f = parseFilter('sda');
+    expect(f.test(record({ msg: 'x', fields: { disk: 'sda' } }))).toBe(true);
+    expect(parseFilter('web-01').test(record({ msg: 'x', host: 'web-01' }))).toBe(true);
+    expect(parseFilter('kern.crit').test(record({ msg: 'x', routing_key: 'kern.critical' }))).toBe(true);
+    expect(f.test(record({ msg: 'nothing here' }))).toBe(false);
+  });
+
+  it('cycles a minimum severity with s and hides less severe records', () => {
+    let s = initialState(['#'], T0);
+    const seen: (string | null)[] = [];
+    for (let i = 0; i < 7; i++) {
+      seen.push(s.minSeverity);
+      s = reduce(s, { type: 'cycleSeverity' });
+    }
+    expect(seen).toEqual([null, 'info', 'notice', 'warning', 'error', 'critical', null]);
+    s = run(s, { type: 'cycleSeverity' }, { type: 'cycleSeverity' }, { type: 'cycleSeverity' });
+    expect(s.minSeverity).toBe('error');
+    s = reduce(s, {
+      type: 'records',
+      records: [
+        record({ severity: 'warning', msg: 'w' }),
+        record({ severity: 'error', msg: 'e' }),
+        record({ severity: 'emergency', msg: 'x' }),
+      ],
+      now: T0,
+    });
+    expect(shownMessages(s)).toEqual(['e', 'x']);
+  });
+
+  it('computes records per second over the last whole seconds', () => {
+    let s = initialState(['#'], T0);
+    for (let sec = 0; sec < 6; sec++) {
+      s = reduce(s, {
+        type: 'records',
+        records: Array.from({ length: 10 }, () => record()),
+        now: T0 + sec * 1000 + 500,
+      });
+    }
+    expect(recordsPerSecond(s, T0 + 6_000)).toBe(10);
+    s = reduce(s, { type: 'tick', now: T0 + 20_000 });
+    expect(recordsPerSecond(s, T0 + 20_000)).toBe(0);
+    expect(s.rateBuckets).toHaveLength(0);
+  });
+
+  it('adds dropped counts, tracks reconnects, and clear resets the counters', () => {
+    let s = run(
+      initialState(['#'], T0),
+      { type: 'records', records: [record()], now: T0 },
+      { type: 'dropped', count: 7 },
+      { type: 'connection', status: 'live' },
+      { type: 'connection', status: 'reconnecting', detail: 'CONNECTION_FORCED' },
+      { type: 'connection', status: 'live' },
+    );
+    expect(s.dropped).toBe(7);
+    expect(s.connection).toEqual({ status: 'live', detail: undefined, reconnects: 1 });
+    s = reduce(s, { type: 'clear', now: T0 + 5000 });
+    expect(s.total).toBe(0);
+    expect(s.bySeverity.info).toBe(0);
+    expect(s.startedAt).toBe(T0 + 5000);
+  });
+
+  it('keeps at most the configured number of facilities and counts the rest as other', () => {
+    const s = reduce(initialState(['#'], T0, small), {
+      type: 'records',
+      records: ['a', 'b', 'c', 'd'].map((facility) => record({ facility })),
+      now: T0,
+    });
+    expect(Object.fromEntries(s.byFacility)).toEqual({ a: 1, b: 1, other: 2 });
+  });
+});
