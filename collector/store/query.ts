@@ -114,7 +114,24 @@ export interface QueryStoreOptions {
   /** Page cache of the read connection, MiB (default 64). */
   cacheMb?: number;
   mmapMb?: number;
+  /** Plan thresholds, for tests that drive every plan over a small store. */
+  plan?: Partial<PlanOptions>;
 }
+
+export interface PlanOptions {
+  ftsDriveLimit: number;
+  mergeMaxKeys: number;
+  mergeMaxFraction: number;
+  /** First chunk of candidates when filtering a common word (then doubling). */
+  ftsScanMinChunk: number;
+}
+
+const DEFAULT_PLAN: PlanOptions = {
+  ftsDriveLimit: FTS_DRIVE_LIMIT,
+  mergeMaxKeys: MERGE_MAX_KEYS,
+  mergeMaxFraction: MERGE_MAX_FRACTION,
+  ftsScanMinChunk: 256,
+};
 
 export interface QueryStore {
   page(query: PageQuery): Page;
@@ -147,10 +164,15 @@ export function openQueryStore(dbPath: string, options: QueryStoreOptions = {}):
       },
     );
   }
-  return createQueryStore(db, dbPath);
+  return createQueryStore(db, dbPath, options.plan);
 }
 
-export function createQueryStore(db: Database.Database, dbPath: string): QueryStore {
+export function createQueryStore(
+  db: Database.Database,
+  dbPath: string,
+  planOptions: Partial<PlanOptions> = {},
+): QueryStore {
+  const plan: PlanOptions = { ...DEFAULT_PLAN, ...planOptions };
   const statements = new Map<string, Database.Statement>();
   const prepare = (sql: string): Database.Statement => {
     let stmt = statements.get(sql);
@@ -240,7 +262,7 @@ export function createQueryStore(db: Database.Database, dbPath: string): QuerySt
     (
       prepare(
         'SELECT count(*) AS n FROM (SELECT rowid FROM records_fts WHERE records_fts MATCH @match AND rowid <= @head LIMIT @cap)',
-      ).get({ match, head, cap: FTS_DRIVE_LIMIT }) as { n: number }
+      ).get({ match, head, cap: plan.ftsDriveLimit }) as { n: number }
     ).n;
 
   const page = (query: PageQuery): Page =>
@@ -265,7 +287,7 @@ export function createQueryStore(db: Database.Database, dbPath: string): QuerySt
           const orderBy = `ORDER BY r.ts ${dir}, r.seq ${dir}`;
 
           let rows: Row[];
-          if (query.match !== undefined && countFtsHits(query.match, head) < FTS_DRIVE_LIMIT) {
+          if (query.match !== undefined && countFtsHits(query.match, head) < plan.ftsDriveLimit) {
             // Few hits: walk the FTS doclist and sort the handful of rows it names.
             params.match = query.match;
             if (keyIds !== null) {
@@ -326,7 +348,7 @@ export function createQueryStore(db: Database.Database, dbPath: string): QuerySt
     const merge =
       keyIds !== null &&
       query.host === undefined &&
-      (keyIds.length <= MERGE_MAX_KEYS || keyIds.length < keys.size * MERGE_MAX_FRACTION);
+      (keyIds.length <= plan.mergeMaxKeys || keyIds.length < keys.size * plan.mergeMaxFraction);
     if (merge) return mergeByKey(keyIds, where, params, query, cmp, orderBy, want);
     const conditions = [...where];
     const bound: Params = { ...params, limit: want };
@@ -357,7 +379,7 @@ export function createQueryStore(db: Database.Database, dbPath: string): QuerySt
     const base = where.filter((w) => !w.startsWith('(r.ts, r.seq)'));
     const out: Row[] = [];
     let after = query.after;
-    let chunk = Math.min(FTS_SCAN_MAX_CHUNK, Math.max(256, want * 4));
+    let chunk = Math.min(FTS_SCAN_MAX_CHUNK, Math.max(plan.ftsScanMinChunk, want * 4));
     for (;;) {
       const conditions = after === undefined ? base : [...base, `(r.ts, r.seq) ${cmp} (@ats, @aseq)`];
       const bound: Params = after === undefined ? params : { ...params, ats: after.ts, aseq: after.seq };
