@@ -177,6 +177,13 @@ describe('GET /api/logs/stream', () => {
     expect(client.records().map((r) => r.id)).toEqual(['two']);
   });
 
+  it('ends open streams when the API closes, so shutdown does not hang', async () => {
+    const client = await connect('/api/logs/stream');
+    await client.waitFor((c) => c.events.length >= 1);
+    await api.app.close();
+    await client.close();
+  });
+
   it('sends heartbeat comments while idle', async () => {
     const client = await connect('/api/logs/stream');
     await client.waitFor((c) => c.events.filter((e) => e.comment === 'keepalive').length >= 2);
