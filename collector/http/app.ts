@@ -75,6 +75,24 @@ export function sendError(
   return reply.code(status).send({ error: hint === undefined ? { code, message } : { code, message, hint } });
 }
 
+/**
+ * Decided on the route the router matched (it decodes `%61pi` to `api`), falling back to the
+ * decoded path for unmatched URLs, so no spelling of a path reaches /api without the token.
+ */
+function needsToken(req: FastifyRequest): boolean {
+  let path = req.routeOptions.url;
+  if (path === undefined) {
+    const raw = req.url.split('?')[0] ?? '';
+    try {
+      path = decodeURIComponent(raw);
+    } catch {
+      path = raw;
+    }
+  }
+  path = path.toLowerCase().replace(/\/+/g, '/');
+  return path === '/metrics' || path.startsWith('/metrics/') || path === '/api' || path.startsWith('/api/');
+}
+
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
@@ -121,9 +139,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
 
   const tokenDigest = deps.token === undefined || deps.token === '' ? undefined : digest(deps.token);
   app.addHook('onRequest', (req, reply, done) => {
-    const protectedRoute =
-      req.url === '/metrics' || req.url.startsWith('/metrics?') || req.url.startsWith('/api');
-    if (tokenDigest === undefined || !protectedRoute) return done();
+    if (tokenDigest === undefined || !needsToken(req)) return done();
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(.+)$/i.exec(header);
     // Equal-length digests make the comparison constant-time whatever the caller sends.

@@ -179,6 +179,25 @@ describe('bearer token', () => {
     },
   );
 
+  it('cannot be bypassed by another spelling of the path', async () => {
+    for (const url of [
+      '/%61pi/logs',
+      '/%61%70%69/stats',
+      '/%6detrics',
+      '/api/logs/',
+      '/./api/logs',
+      '/x/../api/logs',
+      '/api//logs',
+    ]) {
+      const res = await api.app.inject({ method: 'GET', url });
+      expect([401, 404], url).toContain(res.statusCode);
+      if (res.statusCode === 404) expect(res.json<ErrorReply>().error.code).toBe('WARREN_NOT_FOUND');
+      expect(res.body).not.toContain('records');
+    }
+    expect((await api.app.inject({ method: 'GET', url: '/%61pi/logs' })).statusCode).toBe(401);
+    expect((await api.app.inject({ method: 'GET', url: '/%6detrics' })).statusCode).toBe(401);
+  });
+
   it('accepts the right token', async () => {
     for (const url of ['/api/logs', '/api/stats', '/metrics']) {
       const res = await api.app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${TOKEN}` } });
