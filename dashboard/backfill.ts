@@ -1,4 +1,11 @@
-import { ErrorCodes, isSeverity, redactUrl, WarrenError, type StoredRecord } from '../protocol/index.js';
+import {
+  ErrorCodes,
+  errorMessage,
+  isSeverity,
+  redactUrl,
+  WarrenError,
+  type StoredRecord,
+} from '../protocol/index.js';
 
 export interface HistoryQuery {
   /** Pattern sources as the user gave them (the API speaks the same pattern language). */
@@ -45,9 +52,14 @@ function toRecord(value: unknown): StoredRecord | undefined {
 }
 
 function unreachable(apiUrl: string, err: unknown): WarrenError {
-  const cause = (err as { cause?: { code?: unknown } } | null)?.cause;
+  // fetch says only "fetch failed"; the socket's reason is in its cause.
+  const cause = (err as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
   const reason =
-    typeof cause?.code === 'string' ? cause.code : err instanceof Error ? err.message : String(err);
+    typeof cause?.code === 'string'
+      ? cause.code
+      : typeof cause?.message === 'string'
+        ? cause.message
+        : errorMessage(err);
   return new WarrenError(
     ErrorCodes.API_UNREACHABLE,
     `cannot reach the Warren API at ${redactUrl(apiUrl)} (${reason})`,

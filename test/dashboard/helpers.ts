@@ -134,3 +134,12 @@ export async function closeNamedConnection(name: string): Promise<number> {
     await run('rabbitmqctl', ['-q', 'close_connection', pid, 'test: logtail reconnect']);
   return pids.length;
 }
+
+/** A local port nothing listens on (bound, then released). */
+export async function closedPort(): Promise<number> {
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

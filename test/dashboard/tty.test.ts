@@ -1,0 +1,110 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import amqp, { type ChannelModel } from 'amqplib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { declareExchanges, topologyNames } from '../../protocol/index.js';
+import { AMQP_URL, deleteTopology, publish, uniqueExchange, waitFor } from './helpers.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+// A private tmux server, so the test neither sees nor disturbs anyone else's sessions.
+const socket = `warren-test-${randomBytes(4).toString('hex')}`;
+const tmux = (...args: string[]): string =>
+  execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+const screen = (escapes = false): string =>
+  tmux('capture-pane', '-p', ...(escapes ? ['-e'] : []), '-t', 'tail');
+
+let connection: ChannelModel;
+const exchange = uniqueExchange();
+
+beforeAll(async () => {
+  if (!fs.existsSync(path.join(root, 'dist/dashboard/cli.js'))) {
+    spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  }
+  connection = await amqp.connect(AMQP_URL);
+  await declareExchanges(connection, topologyNames(exchange));
+}, 120_000);
+
+afterAll(async () => {
+  if (hasTmux) spawnSync('tmux', ['-L', socket, 'kill-server']);
+  await deleteTopology(connection, exchange);
+  await connection.close();
+});
+
+describe.skipIf(!hasTmux)('logtail in a real terminal (tmux)', () => {
+  it('draws the screen, colours by severity, pauses, filters and quits with q and exit 0', async () => {
+    const command = `cd ${root} && env AMQP_URL=${AMQP_URL} NO_COLOR= TERM=xterm-256color node bin/logtail.js --exchange ${exchange} '*.error+'; echo EXIT=$?; sleep 60`;
+    tmux('new-session', '-d', '-s', 'tail', '-x', '120', '-y', '30', command);
+    await waitFor(() => screen().includes('● live'), 'the header to say live', 15_000);
+    expect(screen()).toContain('logtail *.error+');
+
+    await publish(
+      connection,
+      exchange,
+      'kern.critical',
+      JSON.stringify({ id: 'tty-1', msg: 'disk failure on sda', host: 'web-01', fields: { disk: 'sda' } }),
+      'application/json',
+    );
+    await publish(
+      connection,
+      exchange,
+      'app.info',
+      JSON.stringify({ msg: 'not bound here' }),
+      'application/json',
+    );
+    await waitFor(() => screen().includes('disk failure on sda'), 'the record on screen');
+    await waitFor(() => /crit 1 err 0/.test(screen()), 'the counts in the header');
+    const text = screen();
+    expect(text).toMatch(/\d\d:\d\d:\d\d\.\d{3} kern {5}critical {2}web-01 disk failure on sda disk=sda/);
+    expect(text).not.toContain('not bound here');
+    expect(text).toContain('space pause · / filter · s severity · c clear · q quit');
+    // Critical is bold red: the pane's escapes carry both on the message.
+    const coloured = screen(true)
+      .split('\n')
+      .find((l) => l.includes('disk failure on sda'));
+    const esc = String.fromCharCode(27);
+    expect(coloured).toContain(`${esc}[1m${esc}[31mcritical`);
+
+    tmux('send-keys', '-t', 'tail', ' ');
+    await waitFor(() => screen().includes('PAUSED +0 new'), 'the pause badge');
+    await publish(
+      connection,
+      exchange,
+      'app.error',
+      JSON.stringify({ msg: 'while paused' }),
+      'application/json',
+    );
+    await waitFor(() => screen().includes('PAUSED +1 new'), 'the +1 badge');
+    expect(screen()).not.toContain('while paused');
+    tmux('send-keys', '-t', 'tail', ' ');
+    await waitFor(() => screen().includes('while paused'), 'the held record after follow');
+
+    tmux('send-keys', '-t', 'tail', '/');
+    await waitFor(() => screen().includes('filter (text or /regex/'), 'the filter prompt');
+    tmux('send-keys', '-t', 'tail', '-l', 'timeout');
+    tmux('send-keys', '-t', 'tail', 'Enter');
+    await waitFor(() => screen().includes('filter: timeout'), 'the filter in the status line');
+    await publish(
+      connection,
+      exchange,
+      'app.error',
+      JSON.stringify({ msg: 'hidden by filter' }),
+      'application/json',
+    );
+    await publish(
+      connection,
+      exchange,
+      'app.error',
+      JSON.stringify({ msg: 'db timeout' }),
+      'application/json',
+    );
+    await waitFor(() => screen().includes('db timeout'), 'the matching record');
+    expect(screen()).not.toContain('hidden by filter');
+
+    tmux('send-keys', '-t', 'tail', 'q');
+    await waitFor(() => screen().includes('EXIT=0'), 'logtail to exit 0');
+  });
+});
