@@ -54,6 +54,21 @@ interface Batch {
   firstAt: number;
 }
 
+/** Prefetch before the first batch shows how many records a message carries. */
+const INITIAL_PREFETCH = 100;
+
+/** About two batches in flight: one filling while the other commits. */
+export function prefetchFor(
+  recordsPerMessage: number,
+  config: Pick<CollectorConfig, 'batchRecords' | 'batchMessages' | 'prefetch'>,
+): number {
+  const perBatch = Math.min(
+    config.batchMessages,
+    Math.ceil(config.batchRecords / Math.max(1, recordsPerMessage)),
+  );
+  return Math.max(1, Math.min(config.prefetch, 2 * perBatch));
+}
+
 export function createConsumer(deps: ConsumerDeps): Consumer {
   const { config, writer, metrics, status, logger, now } = deps;
   const abort = new AbortController();
@@ -68,6 +83,10 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
   let pumping: Promise<void> | null = null;
   let lingerTimer: NodeJS.Timeout | null = null;
   let pollTimer: NodeJS.Timeout | null = null;
+  // The broker counts prefetch in messages, but memory is spent in records: start small, then size
+  // it to about two batches of the records per message actually seen (500-record NDJSON needs ~20).
+  let prefetch = Math.min(config.prefetch, INITIAL_PREFETCH);
+  let recordsPerMessage = 1;
 
   function setConnected(connected: boolean): void {
     status.brokerConnected = connected;
@@ -151,7 +170,44 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
       current = null;
       refill(batch.session);
       await flush(batch);
+      await adaptPrefetch(batch);
     }
+  }
+
+  /**
+   * A consumer's prefetch is fixed when it subscribes, so a change re-subscribes on the same channel:
+   * unacked deliveries stay ours and delivery tags keep counting, so multiple-acks stay exact.
+   */
+  async function adaptPrefetch(batch: Batch): Promise<void> {
+    const seen = batch.records.length + batch.deadLetters.length;
+    if (batch.messages === 0) return;
+    recordsPerMessage = 0.5 * recordsPerMessage + 0.5 * (seen / batch.messages);
+    const wanted = prefetchFor(recordsPerMessage, config);
+    if (wanted <= prefetch * 2 && wanted * 2 >= prefetch) return;
+    const owner = batch.session;
+    if (!owner.open || owner !== session || owner.consumerTag === null || closing) return;
+    logger.debug({ from: prefetch, to: wanted, recordsPerMessage }, 'resizing prefetch');
+    prefetch = wanted;
+    try {
+      await owner.channel.cancel(owner.consumerTag);
+      owner.consumerTag = null;
+      if (!owner.open || closing) return;
+      await subscribe(owner);
+    } catch (err) {
+      lost(owner, err instanceof Error ? err : new Error(errorMessage(err)));
+    }
+  }
+
+  async function subscribe(owner: Session): Promise<void> {
+    await owner.channel.prefetch(prefetch);
+    const { consumerTag } = await owner.channel.consume(
+      config.queue,
+      (message) => onMessage(owner, message),
+      {
+        noAck: false,
+      },
+    );
+    owner.consumerTag = consumerTag;
   }
 
   function markWritable(writable: boolean): void {
@@ -305,14 +361,10 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
         ch.on('error', (err: Error) => logger.warn({ err: err.message }, 'broker channel error'));
         ch.on('close', () => lost(owner, new Error('channel closed')));
       }
-      await channel.prefetch(config.prefetch);
       session = owner;
-      const { consumerTag } = await channel.consume(config.queue, (message) => onMessage(owner, message), {
-        noAck: false,
-      });
-      owner.consumerTag = consumerTag;
+      await subscribe(owner);
       setConnected(true);
-      logger.info({ queue: config.queue, bindings: config.bindings, prefetch: config.prefetch }, 'consuming');
+      logger.info({ queue: config.queue, bindings: config.bindings, prefetch }, 'consuming');
     } catch (err) {
       await connection.close().catch(() => undefined);
       throw err;

@@ -7,9 +7,9 @@ import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 export type Db = Database.Database;
 
 export interface OpenOptions {
-  /** Page cache per connection, MiB (default 32): enough for the hot index pages of ingest. */
+  /** Page cache per connection, MiB (default 16): enough for the hot index pages of ingest. */
   cacheMb?: number;
-  /** Memory-mapped I/O, MiB (default 64); mapped pages count in RSS, so it stays modest. */
+  /** Memory-mapped I/O, MiB (default 0): the writer gains little, and mapped pages count in RSS. */
   mmapMb?: number;
   /** WAL frames before SQLite checkpoints on commit (default 4000 pages ≈ 16 MiB). */
   walAutocheckpointPages?: number;
@@ -41,8 +41,8 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
   try {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
-    db.pragma(`cache_size = ${-1024 * (options.cacheMb ?? 32)}`);
-    db.pragma(`mmap_size = ${1024 * 1024 * (options.mmapMb ?? 64)}`);
+    db.pragma(`cache_size = ${-1024 * (options.cacheMb ?? 16)}`);
+    db.pragma(`mmap_size = ${1024 * 1024 * (options.mmapMb ?? 0)}`);
     db.pragma('temp_store = MEMORY');
     db.pragma('busy_timeout = 5000');
     db.pragma(`wal_autocheckpoint = ${options.walAutocheckpointPages ?? 4000}`);

@@ -1,0 +1,232 @@
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ErrorCodes, type StoredRecord } from '../../protocol/index.js';
+import { parseRetentionRule } from '../../collector/config.js';
+import { openDatabase, schemaVersion } from '../../collector/store/database.js';
+import { createRetention, ruleFor } from '../../collector/store/retention.js';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../collector/store/schema.js';
+import { createBatchWriter } from '../../collector/store/writer.js';
+import { tempDir } from './helpers.js';
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+function store(): { dbPath: string; db: Database.Database } {
+  const { dir, remove } = tempDir();
+  const dbPath = path.join(dir, 'nested', 'warren.db');
+  const db = openDatabase(dbPath);
+  cleanups.push(() => {
+    if (db.open) db.close();
+    remove();
+  });
+  return { dbPath, db };
+}
+
+function record(
+  id: string | null,
+  routingKey: string,
+  ts: number,
+  msg: string,
+  extra: Partial<StoredRecord> = {},
+): StoredRecord {
+  const [facility = 'app', severity = 'info'] = routingKey.split('.');
+  return {
+    id,
+    ts: new Date(ts).toISOString(),
+    facility,
+    severity: severity as StoredRecord['severity'],
+    msg,
+    routing_key: routingKey,
+    ...extra,
+  };
+}
+
+const T0 = Date.parse('2026-11-21T00:00:00.000Z');
+
+describe('store', () => {
+  it('opens with WAL, creates the directory and runs every migration', () => {
+    const { db } = store();
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
+    expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
+  });
+
+  it('inserts a batch with every column, its routing key and FTS row', () => {
+    const { db } = store();
+    const writer = createBatchWriter(db);
+    const result = writer.write([
+      record('a:1', 'kern.critical', T0, 'disk failure on sda', {
+        host: 'web-01',
+        app: 'api',
+        pid: 4121,
+        fields: { disk: 'sda' },
+      }),
+      record(null, 'kern.critical', T0 + 1, 'no id here'),
+    ]);
+    expect(result).toEqual({ stored: 2, duplicates: 0, lastSeq: 2, newestTs: T0 + 1 });
+    const row = db
+      .prepare('SELECT * FROM records r JOIN routing_keys k USING (key_id) WHERE id = ?')
+      .get('a:1');
+    expect(row).toMatchObject({
+      seq: 1,
+      ts: T0,
+      routing_key: 'kern.critical',
+      facility: 'kern',
+      severity: 2,
+      host: 'web-01',
+      app: 'api',
+      pid: 4121,
+      msg: 'disk failure on sda',
+      fields: '{"disk":"sda"}',
+    });
+    expect(db.prepare("SELECT rowid FROM records_fts WHERE records_fts MATCH 'sda'").pluck().all()).toEqual([
+      1,
+    ]);
+    expect(db.prepare('SELECT count(*) FROM routing_keys').pluck().get()).toBe(1);
+  });
+
+  it('keeps one row per id: a redelivered batch is counted as duplicates and changes nothing', () => {
+    const { db } = store();
+    const writer = createBatchWriter(db);
+    const batch = [record('x:1', 'app.info', T0, 'one'), record('x:2', 'app.info', T0, 'two')];
+    writer.write(batch);
+    const again = writer.write([...batch, record('x:3', 'app.info', T0, 'three')]);
+    expect(again).toMatchObject({ stored: 1, duplicates: 2, lastSeq: 3 });
+    expect(db.prepare('SELECT count(*) FROM records').pluck().get()).toBe(3);
+    expect(db.prepare("SELECT count(*) FROM records_fts WHERE records_fts MATCH 'one'").pluck().get()).toBe(
+      1,
+    );
+  });
+
+  it('stores nothing of a batch whose transaction fails, and forgets routing keys it rolled back', () => {
+    const { db } = store();
+    const writer = createBatchWriter(db);
+    writer.write([record('k:0', 'app.info', T0, 'first')]);
+    const pages = db.pragma('page_count', { simple: true }) as number;
+    db.pragma(`max_page_count = ${pages}`);
+    const big = Array.from({ length: 2000 }, (_, i) => record(`k:${i + 1}`, 'new.key', T0, 'x'.repeat(500)));
+    expect(() => writer.write(big)).toThrow(/full/);
+    expect(db.prepare('SELECT count(*) FROM records').pluck().get()).toBe(1);
+    expect(db.prepare('SELECT count(*) FROM routing_keys').pluck().get()).toBe(1);
+    db.pragma('max_page_count = 1073741823');
+    expect(writer.write(big.slice(0, 3)).stored).toBe(3);
+    const key = db.prepare("SELECT key_id FROM routing_keys WHERE routing_key = 'new.key'").pluck().get();
+    expect(db.prepare('SELECT DISTINCT key_id FROM records WHERE id = ?').pluck().all('k:1')).toEqual([key]);
+  });
+
+  it('migrates a version-1 file with its records to the current schema', () => {
+    const { dir, remove } = tempDir();
+    cleanups.push(remove);
+    const dbPath = path.join(dir, 'v1.db');
+    const old = new Database(dbPath);
+    old.exec(MIGRATIONS[0] ?? '');
+    old.pragma('user_version = 1');
+    old.prepare("INSERT INTO routing_keys (key_id, routing_key) VALUES (1, 'kern.critical')").run();
+    old
+      .prepare(
+        "INSERT INTO records (seq, id, ts, key_id, facility, severity, msg) VALUES (1, 'old:1', ?, 1, 'kern', 2, 'from v1')",
+      )
+      .run(T0);
+    old.prepare("INSERT INTO records_fts (rowid, msg) VALUES (1, 'from v1')").run();
+    old.close();
+
+    const db = openDatabase(dbPath);
+    cleanups.push(() => db.close());
+    expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
+    expect(db.prepare('SELECT msg FROM records WHERE id = ?').pluck().get('old:1')).toBe('from v1');
+    const writer = createBatchWriter(db);
+    expect(
+      writer.write([
+        record('old:1', 'kern.critical', T0, 'from v1'),
+        record('new:1', 'kern.critical', T0, 'v'),
+      ]),
+    ).toMatchObject({
+      stored: 1,
+      duplicates: 1,
+      lastSeq: 2,
+    });
+    expect(db.prepare('SELECT count(*) FROM routing_keys').pluck().get()).toBe(1);
+  });
+
+  it('refuses a store from a newer Warren with a clear error', () => {
+    const { dir, remove } = tempDir();
+    cleanups.push(remove);
+    const dbPath = path.join(dir, 'future.db');
+    const future = new Database(dbPath);
+    future.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    future.close();
+    expect(() => openDatabase(dbPath)).toThrow(
+      expect.objectContaining({
+        code: ErrorCodes.STORE_UNAVAILABLE,
+        message: expect.stringContaining('newer') as unknown,
+      }),
+    );
+  });
+});
+
+describe('retention', () => {
+  it('the first matching rule decides, unmatched keys are kept', () => {
+    const rules = ['*.debug=1d', 'kern.*=7d', '*.error+=90d', '#=30d'].map(parseRetentionRule);
+    expect(ruleFor(rules, 'kern.debug')?.source).toBe('*.debug');
+    expect(ruleFor(rules, 'kern.info')?.source).toBe('kern.*');
+    expect(ruleFor(rules, 'app.critical')?.source).toBe('*.error+');
+    expect(ruleFor(rules, 'app.info')?.source).toBe('#');
+    expect(ruleFor(rules.slice(0, 2), 'app.info')).toBeUndefined();
+    expect(() => parseRetentionRule('*.debug')).toThrow(
+      expect.objectContaining({ code: ErrorCodes.BAD_USAGE }),
+    );
+    expect(() => parseRetentionRule('kern..x=1d')).toThrow(
+      expect.objectContaining({ code: ErrorCodes.BAD_PATTERN }),
+    );
+    expect(() => parseRetentionRule('*.debug=soon')).toThrow(
+      expect.objectContaining({ code: ErrorCodes.BAD_DURATION }),
+    );
+  });
+
+  it('deletes exactly the expired records (and their FTS rows) in small steps', async () => {
+    const { db } = store();
+    const writer = createBatchWriter(db);
+    const day = 86_400_000;
+    const now = T0 + 100 * day;
+    const rows: StoredRecord[] = [];
+    // Per key, records aged 0.5 .. 49.5 days, 10 per day.
+    for (const key of ['app.debug', 'kern.info', 'app.info', 'auth.warning']) {
+      for (let i = 0; i < 500; i++)
+        rows.push(record(`${key}:${i}`, key, now - (i + 0.5) * (day / 10) * 1, `word${i % 7} ${key}`));
+    }
+    writer.write(rows);
+    const rules = ['*.debug=1d', 'kern.*=7d', 'app.*=30d'].map(parseRetentionRule);
+    const retention = createRetention(db, { rules, now: () => now, rowsPerStep: 7 });
+    let pass = await retention.runPass(5);
+    expect(pass.more).toBe(true);
+    expect(pass.deleted).toBe(35);
+    while (pass.more) pass = await retention.runPass(5);
+
+    const ages = (key: string): number[] =>
+      (
+        db
+          .prepare('SELECT ts FROM records JOIN routing_keys USING (key_id) WHERE routing_key = ?')
+          .pluck()
+          .all(key) as number[]
+      ).map((ts) => now - ts);
+    expect(ages('app.debug').every((age) => age < day)).toBe(true);
+    expect(ages('app.debug')).toHaveLength(10);
+    expect(ages('kern.info')).toHaveLength(70);
+    expect(ages('app.info')).toHaveLength(300);
+    expect(ages('auth.warning')).toHaveLength(500); // no rule matches: kept
+    // The FTS index lost exactly the deleted rows.
+    const total = db.prepare('SELECT count(*) FROM records').pluck().get() as number;
+    expect(total).toBe(10 + 70 + 300 + 500);
+    const fts = db.prepare("SELECT count(*) FROM records_fts WHERE records_fts MATCH 'word3'").pluck().get();
+    const plain = db.prepare("SELECT count(*) FROM records WHERE msg LIKE 'word3 %'").pluck().get();
+    expect(fts).toBe(plain);
+    expect(() =>
+      db.prepare("INSERT INTO records_fts (records_fts) VALUES ('integrity-check')").run(),
+    ).not.toThrow();
+    // A second pass finds nothing more.
+    expect(await retention.runPass()).toEqual({ deleted: 0, more: false });
+  });
+});
