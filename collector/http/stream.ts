@@ -144,6 +144,16 @@ export class StreamHub {
       }
       for (let turn = 0; turn < turns; turn++) {
         const batch = this.store.streamBatch(client.filter, client.last, this.options.batchSize);
+        if (batch.head < client.last) {
+          // The newest records were deleted (retention) and their seqs reused, or the store was
+          // replaced: positions no longer line up, so say so and follow from the newest.
+          this.write(
+            client,
+            `event: reset\nid: ${batch.head}\ndata: ${JSON.stringify({ requested: client.last, head: batch.head })}\n\n`,
+          );
+          client.last = batch.head;
+          continue;
+        }
         let chunk = '';
         for (const { record, seq } of batch.records)
           chunk += `id: ${seq}\ndata: ${JSON.stringify(record)}\n\n`;

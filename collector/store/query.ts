@@ -66,6 +66,8 @@ export interface StreamBatch {
   through: number;
   /** True when the batch hit its limit: call again at once. */
   more: boolean;
+  /** The highest seq stored; below `after` means seqs were reused (see StreamHub). */
+  head: number;
 }
 
 export interface KeyCount {
@@ -505,9 +507,10 @@ export function createQueryStore(
         db.transaction((): StreamBatch => {
           refreshKeys();
           const head = headNow();
-          if (head <= after) return { records: [], through: after, more: false };
+          if (head <= after) return { records: [], through: after, more: false, head };
           const keyIds = keyIdsFor(filter.patterns);
-          if (keyIds !== null && keyIds.length === 0) return { records: [], through: head, more: false };
+          if (keyIds !== null && keyIds.length === 0)
+            return { records: [], through: head, more: false, head };
           // Examine at most a bounded seq window per call so one call never scans the whole backlog.
           const through = Math.min(head, after + limit * 20);
           const params: Params = { after, through, limit: limit + 1 };
@@ -523,9 +526,9 @@ export function createQueryStore(
           if (rows.length > limit) {
             rows.length = limit;
             const last = rows[rows.length - 1];
-            return { records: rows.map(toPositioned), through: last?.seq ?? after, more: true };
+            return { records: rows.map(toPositioned), through: last?.seq ?? after, more: true, head };
           }
-          return { records: rows.map(toPositioned), through, more: through < head };
+          return { records: rows.map(toPositioned), through, more: through < head, head };
         })(),
       filter.match,
     );

@@ -184,6 +184,24 @@ describe('GET /api/logs/stream', () => {
     await client.close();
   });
 
+  it('says reset when the store no longer reaches the position it streamed from', async () => {
+    const client = await connect('/api/logs/stream');
+    store1('a');
+    store1('b');
+    await client.waitFor((c) => c.records().length === 2);
+    // retention removed everything, so SQLite hands out low seqs again
+    store.db.exec("INSERT INTO records_fts (records_fts) VALUES ('delete-all'); DELETE FROM records;");
+    api.events.emit('stored', { lastSeq: 0 });
+    await client.waitFor((c) => c.events.some((e) => e.event === 'reset'));
+    expect(JSON.parse(client.events.find((e) => e.event === 'reset')?.data ?? '{}')).toEqual({
+      requested: 2,
+      head: 0,
+    });
+    store1('c');
+    await client.waitFor((c) => c.records().length === 3);
+    expect(client.records().map((r) => r.id)).toEqual(['a', 'b', 'c']);
+  });
+
   it('sends heartbeat comments while idle', async () => {
     const client = await connect('/api/logs/stream');
     await client.waitFor((c) => c.events.filter((e) => e.comment === 'keepalive').length >= 2);
