@@ -29,6 +29,7 @@ interface OpenBatch {
 export class Batcher {
   private readonly open = new Map<string, OpenBatch>();
   private timer: NodeJS.Timeout | undefined;
+  private scratch: Buffer = Buffer.alloc(0);
 
   constructor(
     private readonly limits: BatchLimits,
@@ -85,7 +86,20 @@ export class Batcher {
 
   private seal(key: string, batch: OpenBatch): void {
     this.open.delete(key);
-    const body = Buffer.from(batch.lines.join('\n') + '\n', 'utf8');
+    // Encode into a reused scratch buffer, then copy once: joining into one big string first
+    // would put a large short-lived string in V8's large-object space for every batch.
+    const worstCase = batch.bytes * 3;
+    if (this.scratch.length < worstCase) this.scratch = Buffer.allocUnsafe(worstCase);
+    const scratch = this.scratch;
+    let length = 0;
+    for (const line of batch.lines) {
+      length += scratch.write(line, length, 'utf8');
+      scratch[length++] = 0x0a;
+    }
+    const body = Buffer.allocUnsafe(length);
+    scratch.copy(body, 0, 0, length);
+    if (scratch.length > this.limits.maxBytes * 3)
+      this.scratch = Buffer.allocUnsafe(this.limits.maxBytes * 3);
     this.onSeal({
       key,
       body,

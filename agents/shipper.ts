@@ -2,7 +2,15 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import pino from 'pino';
-import { sleep, topologyNames, type Severity } from '../protocol/index.js';
+import {
+  ErrorCodes,
+  WarrenError,
+  errorMessage,
+  isWarrenError,
+  sleep,
+  topologyNames,
+  type Severity,
+} from '../protocol/index.js';
 import { Batcher, DEFAULT_BATCH_LIMITS, type BatchLimits } from './batcher.js';
 import { Delivery } from './delivery.js';
 import { RecordEncoder } from './encoder.js';
@@ -134,15 +142,15 @@ export class Shipper {
   /** Opens the spool and starts connecting; resolves once connected or after `connectWaitMs`. */
   async start(): Promise<void> {
     const { config } = this;
-    const lane = acquireLane(config.spoolDir, config.host);
+    const lane = spoolSetup(config.spoolDir, () => acquireLane(config.spoolDir, config.host));
     this.lane = lane;
     try {
-      this.spool = Spool.open(lane.dir, { maxBytes: config.spoolMaxBytes });
+      this.spool = spoolSetup(lane.dir, () => Spool.open(lane.dir, { maxBytes: config.spoolMaxBytes }));
+      this.seq = spoolSetup(lane.dir, () => lane.reserveSequence(SEQUENCE_BLOCK));
     } catch (err) {
       lane.release();
       throw err;
     }
-    this.seq = lane.reserveSequence(SEQUENCE_BLOCK);
     this.seqEnd = this.seq + SEQUENCE_BLOCK;
     this.encoder = new RecordEncoder(
       lane.agentId,
@@ -328,6 +336,23 @@ export class Shipper {
     } catch (err) {
       this.config.logger.error({ err }, 'cannot write the spool');
     }
+  }
+}
+
+/** A spool that cannot be used is the operator's to fix: one line saying where and why. */
+function spoolSetup<T>(dir: string, open: () => T): T {
+  try {
+    return open();
+  } catch (err) {
+    if (isWarrenError(err)) throw err;
+    throw new WarrenError(
+      ErrorCodes.BAD_USAGE,
+      `cannot use the spool directory ${dir}: ${errorMessage(err)}`,
+      {
+        hint: 'pass --spool DIR with a directory this user can write',
+        cause: err,
+      },
+    );
   }
 }
 

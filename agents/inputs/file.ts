@@ -149,7 +149,7 @@ class Follower {
   }
 
   /** Notes where a restart could resume once the records logged so far are safe. */
-  private mark(): void {
+  mark(): void {
     this.checkpoints.push({
       seq: this.context.sink.nextSeq,
       ino: this.ino,
@@ -233,6 +233,8 @@ export function createFileInput(context: InputContext, options: FileInputOptions
     const volatileFrom = context.sink.volatileFrom();
     const positions: Record<string, FilePosition> = {};
     for (const [file, follower] of followers) {
+      // A held multi-line record may have gone out by its timer since the last read.
+      follower.mark();
       const position = follower.durablePosition(volatileFrom);
       if (position !== undefined) positions[file] = position;
     }

@@ -212,6 +212,63 @@ describe('logship (bin/logship.js as a child process)', () => {
     expect(firstRun).toEqual([...firstRun].sort((a, b) => a - b));
   });
 
+  it('following a file, SIGKILL with the broker away neither repeats nor skips a line after restart', async () => {
+    const { sink, dir } = await setup();
+    const file = path.join(dir, 'app.log');
+    const spool = path.join(dir, 'spool');
+    fs.writeFileSync(file, lines(0, 1000));
+    const args = [
+      '--exchange',
+      sink.exchange,
+      '--spool',
+      spool,
+      '--file',
+      file,
+      '--from-start',
+      '--facility',
+      'app',
+    ];
+    const first = run(logship, ['--amqp', await closedPortUrl(), ...args]);
+    await until('spooling', () => first.stderr().includes('spooling to disk'));
+    await until(
+      'every line read and spooled',
+      async () => {
+        first.child.kill('SIGUSR1');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        return /spooled=1000 /.test(first.stderr());
+      },
+      20_000,
+    );
+    // Positions are saved every second, covering only what is confirmed or fsync'd.
+    const end = Buffer.byteLength(lines(0, 1000));
+    await until(
+      'the position of the last line saved',
+      () => {
+        try {
+          const saved = JSON.parse(fs.readFileSync(path.join(spool, 'files.json'), 'utf8')) as Record<
+            string,
+            { offset: number }
+          >;
+          return saved[file]?.offset === end;
+        } catch {
+          return false;
+        }
+      },
+      5_000,
+    );
+    first.child.kill('SIGKILL');
+    await first.exited;
+    fs.appendFileSync(file, lines(1000, 1500));
+    const second = run(logship, args);
+    await sink.waitFor((r) => dedupe(r).length >= 1500, 15_000);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    await sink.take();
+    const msgs = dedupe(sink.received).map((r) => r.record.msg);
+    expect(msgs.length).toBe(1500);
+    expect([...msgs].sort()).toEqual(lines(0, 1500).trim().split('\n').sort());
+  });
+
   it('flushes and exits 0 on SIGTERM while stdin is still open', async () => {
     const { sink, dir } = await setup();
     const agent = run(logship, [
