@@ -198,6 +198,8 @@ export class Spool {
       if (this.segments.length === 1) {
         this.readSeg = seg.no;
         this.readOffset = 0;
+        // The read window may hold an older segment's bytes at the same offsets: never serve them as this one's.
+        this.readBuf = Buffer.alloc(0);
       }
     }
     const data =
