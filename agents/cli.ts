@@ -31,7 +31,7 @@ async function main(): Promise<number> {
   if (config.verbose) printStats();
   if (result.spoolBytes > 0) {
     process.stderr.write(
-      `logship: ${(result.spoolBytes / 1024).toFixed(0)} KiB of records left in the spool ${agent.shipper.laneDir ?? config.spoolDir}; they are delivered on the next start\n`,
+      `logship: ${formatBytes(result.spoolBytes)} of records left in the spool ${agent.shipper.laneDir ?? config.spoolDir}; they are delivered on the next start\n`,
     );
   }
   if (result.lost > 0 || result.dropped > 0) {
@@ -41,6 +41,12 @@ async function main(): Promise<number> {
     return exitSoon(1);
   }
   return exitSoon(0);
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 /** A stdin that never ended (signal) can hold the event loop open; everything is flushed by now. */

@@ -4,6 +4,9 @@ import {
   CONTENT_TYPE_NDJSON,
   connectRecovering,
   declareExchanges,
+  describeConnectError,
+  describeDeclareError,
+  isWarrenError,
   errorMessage,
   type TopologyNames,
 } from '../protocol/index.js';
@@ -49,6 +52,9 @@ export class Publisher implements PublisherLike {
   private closing = false;
   private reopenTimer: NodeJS.Timeout | undefined;
   private lastError = '';
+  private everConnected = false;
+  /** Why the last connection attempt failed (a clear one-liner), until one succeeds. */
+  lastFailure: string | undefined;
 
   constructor(
     private readonly options: PublisherOptions,
@@ -80,7 +86,12 @@ export class Publisher implements PublisherLike {
     connection.on('connect-failed', (err: Error) => {
       this.model = undefined;
       this.events.onDisconnect(errorMessage(err));
-      this.note(`cannot connect: ${errorMessage(err)}`);
+      const described = describeDeclareError(err);
+      const reason = isWarrenError(described) ? described : describeConnectError(err, this.options.url);
+      this.lastFailure = reason.message;
+      // Before the first connection the shipper reports it once, with where it spools.
+      if (this.everConnected || isWarrenError(described)) this.note(reason.message);
+      else this.options.logger.info(reason.message);
     });
     connection.on('blocked', (reason: string) => this.note(`broker blocked publishing: ${reason}`));
   }
@@ -135,7 +146,12 @@ export class Publisher implements PublisherLike {
     });
     this.channel = channel;
     this.lastError = '';
-    this.options.logger.info({ connection: this.options.connectionName }, 'connected to RabbitMQ');
+    this.lastFailure = undefined;
+    // Coming back after an outage is news an operator wants without --verbose.
+    if (this.everConnected)
+      this.options.logger.warn({ connection: this.options.connectionName }, 'reconnected to RabbitMQ');
+    else this.options.logger.info({ connection: this.options.connectionName }, 'connected to RabbitMQ');
+    this.everConnected = true;
     this.events.onConnect();
   }
 

@@ -201,7 +201,8 @@ export class Shipper {
     abort.abort();
     if (!this.publisher.connected) {
       this.stats.state = 'spooling';
-      config.logger.warn({ spool: lane.dir }, 'RabbitMQ is not reachable yet; spooling to disk and retrying');
+      const why = this.publisher.lastFailure ?? `no connection to RabbitMQ within ${config.connectWaitMs} ms`;
+      config.logger.warn(`${why}; spooling to disk (${lane.dir}) and retrying`);
     }
   }
 

@@ -4,6 +4,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAgent } from '../../agents/agent.js';
+import type { RecordSink } from '../../agents/inputs/input.js';
+import { createSyslogInput } from '../../agents/inputs/syslog.js';
+import type { ParsedRecord } from '../../agents/record.js';
 import { parseAgentArgs } from '../../agents/options.js';
 import { AMQP_URL, createSink, silentLogger, tempDir, type Sink } from './helpers.js';
 
@@ -96,5 +99,44 @@ describe('syslog input', () => {
       ['user.error', 'Error: boom\n    at handler (api.js:10)'],
       ['user.notice', 'newline framed one'],
     ]);
+  });
+
+  it('drops and counts UDP datagrams while the spool is full, and takes them again once it has room', async () => {
+    const logged: ParsedRecord[] = [];
+    let dropped = 0;
+    let resume: () => void = () => undefined;
+    const sink: RecordSink & { accepting: boolean } = {
+      accepting: false,
+      log: (record) => logged.push(record),
+      onResume: (listener) => (resume = listener),
+      dropped: (count = 1) => (dropped += count),
+      volatileFrom: () => undefined,
+      nextSeq: 0,
+    };
+    const port = await freePort();
+    const input = createSyslogInput(
+      { sink, logger: silentLogger, text: { json: true, multiline: undefined, maxLineBytes: 1024 } },
+      { protocol: 'udp', host: '127.0.0.1', port },
+      1024,
+    );
+    await input.start();
+    cleanups.push(() => input.stop());
+    const client = dgram.createSocket('udp4');
+    cleanups.push(() => void client.close());
+    const send = (text: string): Promise<void> =>
+      new Promise((resolve, reject) =>
+        client.send(text, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())),
+      );
+    await send('<14>app: lost one');
+    await send('<14>app: lost two');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(dropped).toBe(2);
+    expect(logged).toEqual([]);
+    sink.accepting = true;
+    resume();
+    await send('<14>app: kept');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(logged.map((r) => r.msg)).toEqual(['kept']);
+    expect(dropped).toBe(2);
   });
 });
