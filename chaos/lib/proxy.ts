@@ -39,15 +39,24 @@ export class TcpProxy {
     const upstream = net.connect(this.targetPort, this.targetHost);
     const pair = { client, upstream };
     this.pairs.add(pair);
-    const drop = (): void => {
+    // A clean close on one side ends the other after what is in flight (pipe does that); an error resets both.
+    const reset = (): void => {
       client.destroy();
       upstream.destroy();
-      this.pairs.delete(pair);
     };
-    client.on('error', drop);
-    upstream.on('error', drop);
-    client.on('close', drop);
-    upstream.on('close', drop);
+    client.on('error', reset);
+    upstream.on('error', reset);
+    const forget = (): void => {
+      if (client.destroyed && upstream.destroyed) this.pairs.delete(pair);
+    };
+    client.on('close', () => {
+      upstream.end();
+      forget();
+    });
+    upstream.on('close', () => {
+      client.end();
+      forget();
+    });
     client.pipe(upstream);
     upstream.pipe(client);
   }

@@ -202,6 +202,11 @@ export class Rig {
     }
   }
 
+  /** Every stored message text. */
+  storedMessages(): string[] {
+    return this.reader.allMessages();
+  }
+
   /** Stored rows (any, including duplicates). */
   storedRows(): number {
     return this.reader.count();
