@@ -86,11 +86,10 @@ runMain('logcollect', async () => {
   const config = resolveCollectorConfig(options);
   const logger = pino({ name: 'logcollect', level: options.logLevel }, pino.destination(2));
   const collector = createCollector(config, { logger });
-  await collector.start();
 
-  // Wait for a signal; the first shuts down gracefully, a second exits at once.
-  await new Promise<void>((resolve) => {
-    let signals = 0;
+  // Listen before starting: a signal during start-up still shuts down cleanly once started.
+  let signals = 0;
+  const signalled = new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
       signals++;
       if (signals > 1) {
@@ -103,6 +102,8 @@ runMain('logcollect', async () => {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+  await collector.start();
+  await signalled;
   await collector.close();
   return 0;
 });

@@ -443,6 +443,9 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
       if (reconnecting !== null) await reconnecting;
       if (owner !== null) {
         owner.open = false;
+        // Close the channel first: its close-ok proves the broker has our acks, which a connection
+        // close on channel 0 could overtake.
+        await owner.channel.close().catch(() => undefined);
         await owner.connection.close().catch(() => undefined);
       }
       session = null;

@@ -1,0 +1,162 @@
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort, runBin, stopBin, waitUntil, type RunningBin } from '../support/processes.js';
+import { AMQP_URL } from '../support/broker.js';
+import {
+  countRows,
+  fixture,
+  ndjsonMessages,
+  publish,
+  queueDepth,
+  readStore,
+  type Fixture,
+} from './helpers.js';
+
+// Through the real `bin/logcollect.js` (compiled by `npm run build`, which `npm test` runs first).
+
+const children: RunningBin[] = [];
+const fixtures: Fixture[] = [];
+afterEach(async () => {
+  for (const child of children.splice(0)) await stopBin(child, 2_000);
+  for (const f of fixtures.splice(0)) await f.cleanup();
+});
+
+function logcollect(args: string[]): RunningBin {
+  const child = runBin('logcollect', args);
+  children.push(child);
+  return child;
+}
+
+function maxSeq(dbPath: string): number {
+  try {
+    const db = readStore(dbPath);
+    try {
+      return db.prepare('SELECT coalesce(max(seq), 0) FROM records').pluck().get() as number;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return 0;
+  }
+}
+
+describe('logcollect (the real command)', () => {
+  it('--help lists every option and exits 0', async () => {
+    const help = logcollect(['--help']);
+    expect(await help.exited).toBe(0);
+    for (const flag of [
+      '--bind',
+      '--queue',
+      '--db',
+      '--listen',
+      '--quorum',
+      '--retention',
+      '--amqp',
+      '--exchange',
+      '--batch-records',
+      '--prefetch',
+      '--linger-ms',
+    ]) {
+      expect(help.stdout()).toContain(flag);
+    }
+  });
+
+  it('rejects a bad pattern or retention rule in one line with exit code 2, before touching the broker', async () => {
+    const bad = logcollect(['--bind', 'kern..*', '--amqp', 'amqp://guest:guest@127.0.0.1:1']);
+    expect(await bad.exited).toBe(2);
+    expect(bad.stderr()).toMatch(/^logcollect: invalid pattern 'kern\.\.\*'/);
+    expect(bad.stderr()).not.toContain('    at ');
+    const retention = logcollect(['--retention', '*.debug', '--amqp', 'amqp://guest:guest@127.0.0.1:1']);
+    expect(await retention.exited).toBe(2);
+    expect(retention.stderr()).toMatch(/^logcollect: invalid --retention '\*\.debug'/);
+  });
+
+  it('says in one line when no broker is reachable, exit code 1', async () => {
+    const f = await fixture('cli-nobroker');
+    fixtures.push(f);
+    const child = logcollect([
+      '--amqp',
+      'amqp://guest:guest@127.0.0.1:1',
+      '--db',
+      f.dbPath,
+      '--listen',
+      '127.0.0.1:0',
+    ]);
+    expect(await child.exited).toBe(1);
+    expect(child.stderr()).toMatch(
+      /^logcollect: cannot reach RabbitMQ at amqp:\/\/guest:\*\*\*@127\.0\.0\.1:1/,
+    );
+    expect(child.stderr()).not.toContain('    at ');
+  });
+
+  it('stores what arrives, serves it over HTTP, and exits 0 on SIGTERM', async () => {
+    const f = await fixture('cli-http');
+    fixtures.push(f);
+    const port = await freePort();
+    const db = path.join(f.dir, 'data', 'warren.db');
+    const child = logcollect([
+      '--amqp',
+      AMQP_URL,
+      '--exchange',
+      f.exchange,
+      '--db',
+      db,
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--bind',
+      '*.critical',
+    ]);
+    await waitUntil('HTTP API up', async () => {
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null);
+      return ready?.status === 200;
+    });
+    await publish(f.connection, f.exchange, [
+      { key: 'kern.critical', body: 'disk failure', options: { messageId: 'plain-1' } },
+      { key: 'kern.info', body: 'not bound: goes to unrouted' },
+    ]);
+    await waitUntil('record queryable', async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/api/logs?pattern=*.critical`);
+      const body = (await response.json()) as { records: { msg: string }[] };
+      return body.records.some((r) => r.msg === 'disk failure');
+    });
+    expect(await queueDepth(f.connection, `${f.exchange}.unrouted`)).toBe(1);
+    expect(await stopBin(child)).toBe(0);
+    expect(child.stderr()).toContain('collector stopped');
+  });
+
+  it('SIGKILLed mid-stream then restarted: every record stored exactly once', async () => {
+    const f = await fixture('cli-kill');
+    fixtures.push(f);
+    const total = 40_000;
+    const args = [
+      '--amqp',
+      AMQP_URL,
+      '--exchange',
+      f.exchange,
+      '--db',
+      f.dbPath,
+      '--listen',
+      '127.0.0.1:0',
+      '--connection-name',
+      f.connectionName,
+    ];
+    // Declare the topology, then fill the queue while no collector runs.
+    const first = logcollect(args);
+    await waitUntil('declared', () => first.stderr().includes('"consuming"'));
+    expect(await stopBin(first)).toBe(0);
+    await publish(f.connection, f.exchange, ndjsonMessages('kill', total, 20));
+
+    const victim = logcollect([...args, '--batch-records', '500']);
+    await waitUntil('some batches committed', () => maxSeq(f.dbPath) > 2_000, 30_000);
+    victim.child.kill('SIGKILL');
+    await victim.exited;
+    const before = countRows(f.dbPath).rows;
+    expect(before).toBeLessThan(total);
+
+    const again = logcollect(args);
+    await waitUntil('all stored after restart', () => countRows(f.dbPath).rows >= total, 60_000);
+    expect(await stopBin(again)).toBe(0);
+    expect(countRows(f.dbPath)).toEqual({ rows: total, ids: total });
+    expect(await queueDepth(f.connection, `${f.exchange}.archive`)).toBe(0);
+  });
+});
