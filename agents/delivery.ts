@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { errorMessage } from '../protocol/index.js';
 import type { Batch } from './batch.js';
 import type { PublisherLike } from './publisher.js';
 import type { Spool, SpoolPosition } from './spool.js';
@@ -211,7 +212,14 @@ export class Delivery {
           }
           entry = { batch, spoolEnd: undefined, confirmed: false };
         } else {
-          const read = this.spool.readNext();
+          let read: ReturnType<Spool['readNext']>;
+          try {
+            read = this.spool.readNext();
+          } catch (err) {
+            // Retried on the next confirm, drain or timer tick; the agent keeps running.
+            this.logger.error({ err: errorMessage(err) }, 'cannot read the spool');
+            break;
+          }
           if (read === undefined) break;
           entry = { batch: read.batch, spoolEnd: read.end, confirmed: false };
         }
@@ -249,7 +257,12 @@ export class Delivery {
       this.inflightHead = 0;
     }
     if (commit !== undefined) {
-      this.spool.commit(commit);
+      try {
+        this.spool.commit(commit);
+      } catch (err) {
+        // Not deleting a delivered segment only means sending it again after a restart.
+        this.logger.warn({ err: errorMessage(err) }, 'cannot delete a delivered spool segment');
+      }
       if (this.overflow.length > 0) this.retryOverflow();
     }
     this.pump();

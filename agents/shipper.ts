@@ -330,13 +330,21 @@ export class Shipper {
   }
 
   private syncSpool(): void {
-    try {
-      this.spool?.flush();
-      this.spool?.saveCursor();
-      this.delivery?.retryOverflow();
-    } catch (err) {
-      this.config.logger.error({ err }, 'cannot write the spool');
+    const spool = this.spool;
+    if (spool === undefined) return;
+    const before = spool.writeError;
+    spool.tryFlush();
+    if (spool.writeError !== before) {
+      if (spool.writeError === undefined)
+        this.config.logger.warn({ spool: spool.dir }, 'spool writes work again');
+      else this.config.logger.error({ spool: spool.dir }, `cannot write the spool: ${spool.writeError}`);
     }
+    try {
+      spool.saveCursor();
+    } catch (err) {
+      this.config.logger.warn({ err: errorMessage(err) }, 'cannot save the spool position');
+    }
+    this.delivery?.retryOverflow();
   }
 }
 

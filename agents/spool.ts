@@ -106,11 +106,14 @@ export class Spool {
   private readOffset = 0;
   private readBuf: Buffer = Buffer.alloc(0);
   private readBufStart = 0;
+  private readBufSeg = -1;
   private cursorDirty = false;
   private readonly segmentBytes: number;
   private readonly syncBytes: number;
   /** Smallest record sequence among frames appended but not yet fsync'd. */
   firstUnsyncedSeq = 0;
+  /** Why the last write failed, until one succeeds (reported in the agent's log). */
+  writeError: string | undefined;
   /** Frames skipped because they were torn or corrupt (reported in stats). */
   corruptFrames = 0;
 
@@ -176,12 +179,23 @@ export class Spool {
   append(batch: Batch): boolean {
     const frame = encodeFrame(batch);
     if (this.usedBytes + frame.length > this.options.maxBytes) return false;
+    // The disk refuses writes (full, read-only): hold a few MiB, then count as full (back-pressure).
+    if (this.writeError !== undefined && this.pendingBytes >= this.syncBytes * 8) return false;
     if (this.pendingBytes === 0 || batch.firstSeq < this.firstUnsyncedSeq)
       this.firstUnsyncedSeq = batch.firstSeq;
     this.pending.push(frame);
     this.pendingBytes += frame.length;
-    if (this.pendingBytes >= this.syncBytes) this.flush();
+    if (this.pendingBytes >= this.syncBytes) this.tryFlush();
     return true;
+  }
+
+  /** Like flush(), but a failing disk is remembered in `writeError` instead of thrown. */
+  tryFlush(): void {
+    try {
+      this.flush();
+    } catch {
+      // recorded by flush(); the frames stay pending and are written once the disk takes them
+    }
   }
 
   /** Writes queued frames and fsyncs them: after this they survive SIGKILL and power loss. */
@@ -204,8 +218,21 @@ export class Spool {
     }
     const data =
       this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
-    fs.writeSync(this.writeFd, data);
-    fs.fdatasyncSync(this.writeFd);
+    try {
+      let written = 0;
+      while (written < data.length) written += fs.writeSync(this.writeFd, data, written);
+      fs.fdatasyncSync(this.writeFd);
+    } catch (err) {
+      // Cut back to the last whole frame, so a later successful write does not follow a torn one.
+      try {
+        fs.ftruncateSync(this.writeFd, seg.size);
+      } catch {
+        // the writer is reopened on the next flush either way
+      }
+      this.writeError = err instanceof Error ? err.message : String(err);
+      throw err;
+    }
+    this.writeError = undefined;
     seg.size += data.length;
     this.pending = [];
     this.pendingBytes = 0;
@@ -217,7 +244,8 @@ export class Spool {
       const seg = this.segments.find((s) => s.no >= this.readSeg);
       if (seg === undefined) {
         if (this.pendingBytes === 0) return undefined;
-        this.flush();
+        this.tryFlush();
+        if (this.pendingBytes > 0) return undefined;
         continue;
       }
       if (seg.no !== this.readSeg) {
@@ -230,7 +258,8 @@ export class Spool {
       const isLast = seg === this.segments[this.segments.length - 1];
       if (isLast) {
         if (this.pendingBytes === 0) return undefined;
-        this.flush();
+        this.tryFlush();
+        if (this.pendingBytes > 0) return undefined;
         continue;
       }
       // Past the end (or a torn tail) of an older segment: move on to the next one's start.
@@ -274,8 +303,10 @@ export class Spool {
   /** Reads through a 1 MiB window so the spool streams instead of loading segments whole. */
   private bytesAt(seg: Segment, offset: number, length: number): Buffer {
     const inBuf = offset - this.readBufStart;
-    if (inBuf >= 0 && inBuf + length <= this.readBuf.length)
+    // Keyed by segment too: a new segment reuses the offsets of a deleted one.
+    if (seg.no === this.readBufSeg && inBuf >= 0 && inBuf + length <= this.readBuf.length) {
       return this.readBuf.subarray(inBuf, inBuf + length);
+    }
     const size = Math.min(Math.max(length, 1024 * 1024), seg.size - offset);
     const buf = Buffer.allocUnsafe(size);
     const fd = fs.openSync(seg.file, 'r');
@@ -291,6 +322,7 @@ export class Spool {
       fs.closeSync(fd);
     }
     this.readBufStart = offset;
+    this.readBufSeg = seg.no;
     return this.readBuf.subarray(0, length);
   }
 

@@ -145,6 +145,25 @@ describe('spool', () => {
     expect(fs.readdirSync(d).filter((f) => f.startsWith('seg-'))).toEqual([]);
   });
 
+  it("never serves a deleted segment's bytes for a new segment at the same offsets", () => {
+    const spool = Spool.open(dir(), { maxBytes: 1 << 20 });
+    spool.append(batch('a.info', 1, 'old-1'));
+    spool.append(batch('a.info', 2, 'old-2'));
+    spool.flush();
+    const { last } = readAll(spool);
+    spool.commit(last!.end);
+    expect(spool.isEmpty()).toBe(true);
+    // Same sizes, so the new frames sit at exactly the old offsets.
+    spool.append(batch('a.info', 3, 'new-3'));
+    spool.append(batch('a.info', 4, 'new-4'));
+    spool.flush();
+    const bodies: string[] = [];
+    for (let e = spool.readNext(); e !== undefined; e = spool.readNext())
+      bodies.push(e.batch.body.toString());
+    expect(bodies).toEqual(['{"msg":"new-3"}\n', '{"msg":"new-4"}\n']);
+    spool.close();
+  });
+
   it('refuses past its size cap, and takes more once delivered batches are deleted', () => {
     const spool = Spool.open(dir(), { maxBytes: 200, segmentBytes: 60 });
     let accepted = 0;
