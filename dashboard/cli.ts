@@ -32,6 +32,9 @@ c clear counts · q or Ctrl-C quit.
 Environment: AMQP_URL, WARREN_EXCHANGE, WARREN_API, WARREN_TOKEN (bearer token for the API),
 NO_COLOR. Exit codes: 0 done (Ctrl-C too), 1 runtime failure, 2 bad usage.`;
 
+/** The tail queue's byte cap: what one slow terminal may cost the broker, whatever the batch sizes. */
+const MAX_QUEUE_BYTES = 16 * 1024 * 1024;
+
 interface Flags {
   amqp?: string;
   exchange?: string;
@@ -81,7 +84,7 @@ export function buildProgram(): Command {
     .option('--explain', 'print the broker bindings the patterns become and exit')
     .option(
       '--max-length <n>',
-      'messages the tail queue keeps for a slow terminal before dropping the oldest',
+      'messages the tail queue keeps for a slow terminal before dropping (and counting) the oldest; it also keeps at most 16 MiB',
       '10000',
     );
   addCommonOptions(program, { amqp: true, api: true });
@@ -139,7 +142,8 @@ async function main(argv: readonly string[]): Promise<number> {
     backfillOnReconnect:
       since !== undefined || flags.api !== undefined || process.env.WARREN_API !== undefined,
     maxLength,
-    prefetch: 500,
+    maxLengthBytes: MAX_QUEUE_BYTES,
+    prefetch: 200,
     connectionName: `logtail@${os.hostname()}:${process.pid}`,
   });
 

@@ -22,6 +22,8 @@ export interface LiveOptions {
   bindings: readonly string[];
   /** Messages the tail queue keeps for a slow terminal before the oldest are dropped (and counted). */
   maxLength: number;
+  /** Bytes the tail queue keeps (agents' batches vary in size, so messages alone bound nothing). */
+  maxLengthBytes: number;
   /** Unacknowledged messages in flight: bounds what the process holds when its output is slow. */
   prefetch: number;
   /** Shown by `rabbitmqctl list_connections` (and used by tests to close this very connection). */
@@ -100,6 +102,7 @@ export function createLiveTail(options: LiveOptions, handlers: LiveHandlers): Li
       const queue = await declareTailQueue(channel, names, {
         bindings: options.bindings,
         maxLength: options.maxLength,
+        maxLengthBytes: options.maxLengthBytes,
         deadLetterExchange: '',
         deadLetterRoutingKey: dropQueue,
       });

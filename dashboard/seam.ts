@@ -15,6 +15,7 @@ export class BoundedSet {
 
   /** Adds the key; false when it was already there. */
   add(key: string): boolean {
+    if (this.capacity === 0) return true;
     if (this.#keys.has(key)) return false;
     this.#keys.add(key);
     if (this.#keys.size > this.capacity) {

@@ -21,6 +21,7 @@ export interface TailConfig {
   /** Fill a broker outage from the API after reconnecting (when the user pointed at an API). */
   readonly backfillOnReconnect: boolean;
   readonly maxLength: number;
+  readonly maxLengthBytes: number;
   readonly prefetch: number;
   readonly connectionName: string;
 }
@@ -40,6 +41,9 @@ export interface TailDeps {
   fetch?: typeof fetch;
   now?: () => number;
 }
+
+/** Record keys remembered for the seam's dedupe: well over the outage margin at 10 000 records/s. */
+const DEDUPE_MEMORY = 150_000;
 
 /** Seconds of overlap when backfilling an outage: agents' clocks and batching lag a little. */
 const OUTAGE_MARGIN_MS = 10_000;
@@ -83,7 +87,9 @@ export async function runTail(
   deps: TailDeps = {},
 ): Promise<void> {
   const now = deps.now ?? Date.now;
-  const seam = new Seam();
+  // Dedupe memory is only needed where history meets live; a plain live tail keeps none.
+  const needsDedupe = config.since !== undefined || config.backfillOnReconnect;
+  const seam = new Seam({ remember: needsDedupe ? DEDUPE_MEMORY : 0 });
   const keep = liveFilter(config.query, config.host);
   const api: HistoryOptions = { apiUrl: config.apiUrl, token: config.token, signal, fetch: deps.fetch };
   const sources = config.patterns.map((p) => p.source);
@@ -169,6 +175,7 @@ export async function runTail(
       exchange: config.exchange,
       bindings: [...new Set(config.patterns.flatMap((p) => p.bindings))],
       maxLength: config.maxLength,
+      maxLengthBytes: config.maxLengthBytes,
       prefetch: config.prefetch,
       connectionName: config.connectionName,
     },

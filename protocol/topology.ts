@@ -37,6 +37,8 @@ export interface TailQueueOptions {
   bindings: readonly string[];
   /** Messages kept for a slow terminal before the oldest are dropped (default 10 000). */
   maxLength?: number;
+  /** Bytes of message bodies kept before the oldest are dropped (optional; batches vary in size). */
+  maxLengthBytes?: number;
   /** Where dropped messages are dead-lettered so they can be counted (optional). */
   deadLetterExchange?: string;
   deadLetterRoutingKey?: string;
@@ -153,6 +155,7 @@ export async function declareTailQueue(
     'x-max-length': options.maxLength ?? 10_000,
     'x-overflow': 'drop-head',
   };
+  if (options.maxLengthBytes !== undefined) args['x-max-length-bytes'] = options.maxLengthBytes;
   if (options.deadLetterExchange !== undefined) {
     args['x-dead-letter-exchange'] = options.deadLetterExchange;
     if (options.deadLetterRoutingKey !== undefined) {

@@ -73,6 +73,7 @@ function config(exchange: string, over: Partial<TailConfig> = {}): TailConfig {
     host: undefined,
     backfillOnReconnect: false,
     maxLength: 10_000,
+    maxLengthBytes: 16 * 1024 * 1024,
     prefetch: 100,
     connectionName: `logtail-test-${randomBytes(4).toString('hex')}`,
     ...over,
