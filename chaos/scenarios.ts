@@ -484,8 +484,11 @@ const diskFull: Scenario = {
           options.log(
             `disk-full: ${rig.storedRows() - before} rows stored while full, ${depth} messages waiting in the queue`,
           );
-          if (!/full|space|SQLITE_FULL|not writable|disk/i.test(said))
-            problems.push('the collector did not say the disk is full');
+          const saying = said
+            .split('\n')
+            .find((line) => /full|space|SQLITE_FULL|not writable|disk/i.test(line));
+          if (saying === undefined) problems.push('the collector did not say the disk is full');
+          else options.log(`disk-full: the collector said: ${saying.slice(0, 300)}`);
           if (rig.collector?.hasExited() === true) {
             problems.push(
               `the collector exited (${String(await rig.collector.exited)}) instead of waiting for space`,
