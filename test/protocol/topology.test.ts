@@ -1,7 +1,6 @@
 import type { ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type {
-  WarrenError} from '../../protocol/index.js';
+import type { WarrenError } from '../../protocol/index.js';
 import {
   connectBroker,
   declareArchiveQueue,
@@ -9,7 +8,7 @@ import {
   declareTailQueue,
   ErrorCodes,
   isWarrenError,
-  topologyNames
+  topologyNames,
 } from '../../protocol/index.js';
 import { AMQP_URL, deleteTopology, openConnection, uniqueName } from '../support/broker.js';
 
