@@ -15,12 +15,21 @@ export interface Agent {
   readonly inputsEnded: Promise<void>;
   /** Stops inputs, then flushes to the broker or the spool; idempotent. */
   close(): Promise<CloseResult>;
-  statsLine(): string;
+  /** Current stats as log fields. */
+  statsFields(): Record<string, string | number>;
 }
 
-export function formatStats(stats: Stats, spoolBytes: number): string {
-  const mb = (spoolBytes / (1024 * 1024)).toFixed(1);
-  return `read=${stats.read} published=${stats.published} confirmed=${stats.confirmed} spooled=${stats.spooled} dropped=${stats.dropped} spool=${mb}MiB state=${stats.state}`;
+/** The figures an operator asks for, in the order they read them (--verbose, SIGUSR1, the pino log). */
+export function statsFields(stats: Stats, spoolBytes: number): Record<string, string | number> {
+  return {
+    read: stats.read,
+    published: stats.published,
+    confirmed: stats.confirmed,
+    spooled: stats.spooled,
+    dropped: stats.dropped,
+    spool: `${(spoolBytes / (1024 * 1024)).toFixed(1)}MiB`,
+    state: stats.state,
+  };
 }
 
 /** logship as an object: the inputs of the config feeding one shipper. */
@@ -97,6 +106,6 @@ export function createAgent(
       closing ??= close();
       return closing;
     },
-    statsLine: () => formatStats(shipper.stats, shipper.spoolBytes),
+    statsFields: () => statsFields(shipper.stats, shipper.spoolBytes),
   };
 }

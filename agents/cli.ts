@@ -12,9 +12,9 @@ async function main(): Promise<number> {
   const config = parseAgentArgs(process.argv.slice(2));
   const logger = createCliLogger('logship', config.verbose);
   const agent = createAgent(config, logger);
-  const printStats = (): void => {
-    process.stderr.write(`logship: ${agent.statsLine()}\n`);
-  };
+  // Stats are asked for (SIGUSR1, --verbose): logged at info even when the log level is warn.
+  const statsLogger = logger.child({}, { level: 'info' });
+  const printStats = (): void => statsLogger.info(agent.statsFields(), 'stats');
   process.on('SIGUSR1', printStats);
   await agent.start();
   const ticker = config.verbose ? setInterval(printStats, VERBOSE_STATS_MS) : undefined;

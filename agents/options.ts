@@ -110,6 +110,11 @@ Shutdown:
   in the spool for the next start. Exit 0 if nothing was lost, 1 if records were lost
   (spool full or dropped), 2 for bad usage. SIGUSR1 prints the stats to stderr.
 
+Logging:
+  Warnings go to stderr, one line each; --verbose adds progress and a stats line every 5 s
+  (read, published, confirmed, spooled, dropped, spool size, state); SIGUSR1 prints the
+  stats at any time. WARREN_LOG_JSON=1 writes the same as pino JSON lines.
+
 Examples:
   echo "disk failure" | logship --facility kern --severity crit
   myapp 2>&1 | logship --facility myapp
