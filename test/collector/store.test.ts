@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,7 +8,8 @@ import { openDatabase, schemaVersion } from '../../collector/store/database.js';
 import { createRetention, ruleFor } from '../../collector/store/retention.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../collector/store/schema.js';
 import { createBatchWriter } from '../../collector/store/writer.js';
-import { tempDir } from './helpers.js';
+import { checkpointIfLarge } from '../../collector/store/checkpoint.js';
+import { captureLogger, tempDir } from './helpers.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -228,5 +230,26 @@ describe('retention', () => {
     ).not.toThrow();
     // A second pass finds nothing more.
     expect(await retention.runPass()).toEqual({ deleted: 0, more: false });
+  });
+});
+
+describe('WAL checkpoints', () => {
+  it('truncates a WAL that outgrew its bound, even with a reader connection open', () => {
+    const { db, dbPath } = store();
+    const { logger, lines } = captureLogger();
+    db.pragma('wal_autocheckpoint = 0');
+    const writer = createBatchWriter(db);
+    writer.write(
+      Array.from({ length: 2000 }, (_, i) => record(`w:${i}`, 'app.info', T0, `row ${i} ${'x'.repeat(200)}`)),
+    );
+    const reader = new Database(dbPath, { readonly: true });
+    expect(reader.prepare('SELECT count(*) FROM records').pluck().get()).toBe(2000);
+    expect(statSync(`${dbPath}-wal`).size).toBeGreaterThan(100_000);
+    expect(checkpointIfLarge(db, dbPath, logger, 1_000_000_000)).toBe(false);
+    expect(checkpointIfLarge(db, dbPath, logger, 100_000)).toBe(true);
+    expect(statSync(`${dbPath}-wal`).size).toBe(0);
+    expect(lines().some((line) => line.msg === 'checkpointed a large WAL')).toBe(true);
+    expect(reader.prepare('SELECT count(*) FROM records').pluck().get()).toBe(2000);
+    reader.close();
   });
 });

@@ -1,0 +1,227 @@
+/**
+ * The collector owner's own measurements (the proof helper's `npm run bench` owns the official ones):
+ *   node <build>/test/collector/measure.js fts [records]            writer rate and size: no FTS, FTS detail=none/column/full
+ *   node <build>/test/collector/measure.js drain [records] [per]    bin/logcollect draining a pre-filled queue: records/s, peak RSS
+ *   node <build>/test/collector/measure.js latency [rate] [seconds] [per]  publish-to-queryable p50/p99 at a steady rate
+ * Build first: `npx tsc -p tsconfig.json --outDir <build>` (bin/logcollect.js itself needs `npm run build`).
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import pino from 'pino';
+import { createCollector } from '../../collector/collector.js';
+import { openDatabase } from '../../collector/store/database.js';
+import { createBatchWriter } from '../../collector/store/writer.js';
+import { decodeMessage, encodeBatch, type LogRecord, type StoredRecord } from '../../protocol/index.js';
+import { AMQP_URL } from '../support/broker.js';
+import { runBin, stopBin, waitUntil } from '../support/processes.js';
+import { countRows, fixture, publish, readStore, tempDir, type Published } from './helpers.js';
+
+const [command = 'fts', a, b, c] = process.argv.slice(2);
+const WORDS =
+  'disk failure on sda user login accepted connection reset by peer request served cache miss timeout waiting'.split(
+    ' ',
+  );
+const KEYS = ['kern.critical', 'app.info', 'auth.warning', 'daemon.debug', 'web.error', 'web.info'];
+
+function wireRecord(prefix: string, n: number): LogRecord {
+  const w = (k: number): string => WORDS[(n * k + Math.floor(n / 3)) % WORDS.length] ?? 'x';
+  return {
+    id: `${prefix}:${n}`,
+    ts: new Date().toISOString(),
+    host: `web-0${n % 5}`,
+    app: 'api',
+    pid: 4121,
+    msg: `${w(7)} ${w(3)} ${w(11)} request ${n} took ${n % 997} ms`,
+    fields: { n: n % 100, disk: 'sda' },
+  };
+}
+
+function messages(prefix: string, count: number, per: number): Published[] {
+  const out: Published[] = [];
+  for (let start = 0; start < count; start += per) {
+    const records: LogRecord[] = [];
+    for (let n = start; n < Math.min(count, start + per); n++) records.push(wireRecord(prefix, n));
+    out.push({
+      key: KEYS[(start / per) % KEYS.length] ?? 'app.info',
+      body: per === 1 ? JSON.stringify(records[0]) : encodeBatch(records),
+      options: {
+        contentType: per === 1 ? 'application/json' : 'application/x-ndjson',
+        messageId: `${prefix}-${start}`,
+      },
+    });
+  }
+  return out;
+}
+
+function measureFts(count: number): void {
+  const decoded: StoredRecord[] = [];
+  for (const m of messages('fts', count, 100)) {
+    decoded.push(
+      ...decodeMessage({
+        routingKey: m.key,
+        content: Buffer.from(m.body),
+        contentType: m.options?.contentType,
+      }).records,
+    );
+  }
+  const variants: [string, string | null][] = [
+    ['warm-up (detail=none)', null],
+    ['FTS detail=none (shipped)', null],
+    [
+      'no FTS',
+      'DROP TABLE records_fts; CREATE TABLE records_fts (rowid INTEGER, msg TEXT); CREATE TRIGGER no_fts BEFORE INSERT ON records_fts BEGIN SELECT RAISE(IGNORE); END;',
+    ],
+    [
+      'FTS detail=column',
+      "DROP TABLE records_fts; CREATE VIRTUAL TABLE records_fts USING fts5(msg, content='records', content_rowid='seq', detail='column');",
+    ],
+    [
+      'FTS detail=full',
+      "DROP TABLE records_fts; CREATE VIRTUAL TABLE records_fts USING fts5(msg, content='records', content_rowid='seq');",
+    ],
+  ];
+  for (const [label, sql] of variants) {
+    const { dir, remove } = tempDir();
+    const db = openDatabase(path.join(dir, 'w.db'));
+    if (sql !== null) db.exec(sql);
+    const writer = createBatchWriter(db);
+    const started = performance.now();
+    for (let i = 0; i < decoded.length; i += 5000) writer.write(decoded.slice(i, i + 5000));
+    const seconds = (performance.now() - started) / 1000;
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    const bytes =
+      (db.pragma('page_count', { simple: true }) as number) *
+      (db.pragma('page_size', { simple: true }) as number);
+    db.close();
+    remove();
+    console.log(
+      `${label.padEnd(28)} ${Math.round(count / seconds)
+        .toString()
+        .padStart(8)} records/s  ${(bytes / 1e6).toFixed(1)} MB`,
+    );
+  }
+}
+
+function rssOf(pid: number | undefined): number {
+  try {
+    const match = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return Number(match?.[1] ?? 0) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+async function measureDrain(count: number, per: number): Promise<void> {
+  const f = await fixture('measure-drain');
+  try {
+    const args = [
+      '--amqp',
+      AMQP_URL,
+      '--exchange',
+      f.exchange,
+      '--db',
+      f.dbPath,
+      '--listen',
+      '127.0.0.1:0',
+      '--log-level',
+      'warn',
+    ];
+    const declare = runBin('logcollect', args);
+    await waitUntil('declared', async () => {
+      const channel = await f.connection.createChannel();
+      channel.on('error', () => undefined);
+      const ok = await channel.checkQueue(`${f.exchange}.archive`).then(
+        () => true,
+        () => false,
+      );
+      await channel.close().catch(() => undefined);
+      return ok;
+    });
+    await stopBin(declare);
+    const all = messages('drain', count, per);
+    for (let i = 0; i < all.length; i += 5000)
+      await publish(f.connection, f.exchange, all.slice(i, i + 5000));
+    const collector = runBin('logcollect', args);
+    let first: { at: number; rows: number } | null = null;
+    const maxSeq = (): number => {
+      try {
+        const db = readStore(f.dbPath);
+        const seq = db.prepare('SELECT coalesce(max(seq), 0) FROM records').pluck().get() as number;
+        db.close();
+        return seq;
+      } catch {
+        return 0;
+      }
+    };
+    for (;;) {
+      const seq = maxSeq();
+      if (first === null && seq > 0) first = { at: performance.now(), rows: seq };
+      if (seq >= count) break;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const start = first ?? { at: performance.now(), rows: 0 };
+    const rate = (count - start.rows) / ((performance.now() - start.at) / 1000);
+    const rss = rssOf(collector.child.pid);
+    await stopBin(collector);
+    console.log(
+      `drain ${count} records, ${per} per message: ${Math.round(rate)} records/s (first commit to last), peak RSS ${rss.toFixed(0)} MiB`,
+    );
+    console.log(countRows(f.dbPath));
+  } finally {
+    await f.cleanup();
+  }
+}
+
+async function measureLatency(rate: number, seconds: number, per: number): Promise<void> {
+  const f = await fixture('measure-latency');
+  const collector = createCollector(f.config({ lingerMs: 50, pollMs: 1000 }), {
+    logger: pino({ level: 'warn' }),
+  });
+  await collector.start();
+  const sent = new Map<string, number>();
+  const latencies: number[] = [];
+  const reader = readStore(f.dbPath);
+  const since = reader.prepare('SELECT id FROM records WHERE seq > ? AND seq <= ?').pluck();
+  let seen = 0;
+  collector.events.on('stored', ({ lastSeq }: { lastSeq: number }) => {
+    // Queryable = visible to a separate read connection, as the HTTP API sees it.
+    const now = performance.now();
+    for (const id of since.all(seen, lastSeq) as string[]) {
+      const at = sent.get(id);
+      if (at !== undefined) latencies.push(now - at);
+    }
+    seen = lastSeq;
+  });
+  const channel = await f.connection.createConfirmChannel();
+  const tickMs = 10;
+  const perTick = Math.max(1, Math.round((rate * tickMs) / 1000));
+  let n = 0;
+  const started = performance.now();
+  while (performance.now() - started < seconds * 1000) {
+    const batch = messages(`lat${n}`, perTick, per);
+    const at = performance.now();
+    for (let i = 0; i < perTick; i++) sent.set(`lat${n}:${i}`, at);
+    for (const m of batch) {
+      channel.publish(f.exchange, m.key, Buffer.from(m.body), { persistent: true, ...m.options });
+    }
+    n++;
+    const next = started + n * tickMs;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - performance.now())));
+  }
+  await channel.waitForConfirms();
+  await waitUntil('all stored', () => latencies.length >= sent.size * 0.999, 30_000).catch(() => undefined);
+  latencies.sort((x, y) => x - y);
+  const pct = (p: number): number =>
+    latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
+  console.log(
+    `${rate} records/s for ${seconds}s (${per} per message): ${latencies.length}/${sent.size} seen, p50 ${pct(50).toFixed(0)} ms, p99 ${pct(99).toFixed(0)} ms, max ${pct(100).toFixed(0)} ms`,
+  );
+  reader.close();
+  await collector.close();
+  await f.cleanup();
+}
+
+if (command === 'fts') measureFts(Number(a ?? 300_000));
+else if (command === 'drain') await measureDrain(Number(a ?? 400_000), Number(b ?? 500));
+else if (command === 'latency') await measureLatency(Number(a ?? 10_000), Number(b ?? 20), Number(c ?? 1));
+else console.error(`unknown command '${command}': fts | drain | latency`);
