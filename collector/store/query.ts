@@ -517,7 +517,9 @@ export function createQueryStore(
           const where = ['r.seq > @after', 'r.seq <= @through', ...streamConditions(filter, params, false)];
           const text = filter.match;
           // With text, the LIMIT applies after the FTS test, which is done in code from the newest end.
-          const sql = `SELECT ${COLUMNS} FROM records r WHERE ${where.join(' AND ')} ORDER BY r.seq${text === undefined ? ' LIMIT @limit' : ''}`;
+          // NOT INDEXED keeps the seq (rowid) range: the planner would otherwise pick records_key_ts
+          // for key_id IN (...) and read every record of those keys to find the few new ones.
+          const sql = `SELECT ${COLUMNS} FROM records r NOT INDEXED WHERE ${where.join(' AND ')} ORDER BY r.seq${text === undefined ? ' LIMIT @limit' : ''}`;
           let rows = prepare(sql).all(params) as Row[];
           if (text !== undefined && rows.length > 0) {
             const hits = ftsHitsBetween(text, after + 1, through, head);
@@ -542,7 +544,7 @@ export function createQueryStore(
           if (keyIds !== null && keyIds.length === 0) return 0;
           const params: Params = { after, through };
           const where = ['r.seq > @after', 'r.seq <= @through', ...streamConditions(filter, params, true)];
-          const sql = `SELECT count(*) AS n FROM records r WHERE ${where.join(' AND ')}`;
+          const sql = `SELECT count(*) AS n FROM records r NOT INDEXED WHERE ${where.join(' AND ')}`;
           return (prepare(sql).get(params) as { n: number }).n;
         })(),
       filter.match,

@@ -5,6 +5,7 @@
  *   node <build>/test/http/measure.js stream DB [rate]        SSE delivery latency while inserting at `rate`/s
  * The proof helper's `npm run bench` owns the official figures; this is the API owner's own check.
  */
+import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
@@ -97,6 +98,7 @@ async function measureStream(rate: number): Promise<void> {
   );
   const fts = writer.prepare('INSERT INTO records_fts (rowid, msg) VALUES (?, ?)');
   const sentAt = new Map<string, number>();
+  const run = Date.now().toString(36);
   let counter = 0;
   const insertBatch = writer.transaction((ids: string[]) => {
     let last = 0;
@@ -109,41 +111,33 @@ async function measureStream(rate: number): Promise<void> {
   });
   // Latency counts from the commit, when a record is stored (as the collector emits 'stored').
   const batch = (n: number): number => {
-    const ids = Array.from({ length: n }, () => `stream:${counter++}`);
+    const ids = Array.from({ length: n }, () => `stream:${run}:${counter++}`);
     const last = insertBatch(ids);
-    const committed = performance.now();
+    const committed = performance.timeOrigin + performance.now();
     for (const id of ids) sentAt.set(id, committed);
     return last;
   };
 
-  const latencies: number[] = [];
-  const controller = new AbortController();
-  const res = await fetch(`http://127.0.0.1:${port}/api/logs/stream?pattern=kern.critical`, {
-    signal: controller.signal,
+  // Several clients at once, each in its own process as real clients are, each with its own filter
+  // path: all keys, one key, a range with text. They print "<id> <epoch ms>" per record received.
+  const paths = ['pattern=%23', 'pattern=kern.critical', 'pattern=*.error%2B&q=probe'];
+  const clients = paths.map((query) => {
+    const child = spawn(
+      process.execPath,
+      ['--input-type=module', '-e', CLIENT, `http://127.0.0.1:${port}/api/logs/stream?${query}`],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let text = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    return { query, child, exited, text: () => text };
   });
-  const reader = res.body?.getReader();
-  if (reader === undefined) throw new Error('no stream body');
-  const decoder = new TextDecoder();
-  let buffer = '';
-  const reading = (async () => {
-    for (;;) {
-      const chunk: { done: boolean; value?: Uint8Array | undefined } = await reader
-        .read()
-        .catch(() => ({ done: true }));
-      if (chunk.done) return;
-      buffer += decoder.decode(chunk.value, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const event = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const data = event.split('\n').find((l) => l.startsWith('data: '));
-        if (data === undefined) continue;
-        const id = (JSON.parse(data.slice(6)) as { id: string }).id;
-        const t = sentAt.get(id);
-        if (t !== undefined) latencies.push(performance.now() - t);
-      }
-    }
-  })();
+  await new Promise((r) => setTimeout(r, 1000));
   // The collector commits in batches: one about every 10 ms.
   const started = performance.now();
   const deadline = started + 10_000;
@@ -157,15 +151,47 @@ async function measureStream(rate: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 10));
   }
   await new Promise((r) => setTimeout(r, 500));
-  controller.abort();
-  await reading;
+  for (const client of clients) client.child.kill('SIGTERM');
+  await Promise.all(clients.map((c) => c.exited));
   writer.close();
   await app.close();
-  const sorted = latencies.sort((a, b) => a - b);
-  console.log(
-    `SSE at ${rate}/s: delivered ${sorted.length}/${counter}  p50=${percentile(sorted, 50).toFixed(1)}ms  p99=${percentile(sorted, 99).toFixed(1)}ms  max=${(sorted[sorted.length - 1] ?? NaN).toFixed(1)}ms`,
-  );
+  for (const client of clients) {
+    const latencies: number[] = [];
+    for (const line of client.text().split('\n')) {
+      const [id = '', at = ''] = line.split(' ');
+      const t = sentAt.get(id);
+      if (t !== undefined) latencies.push(Number(at) - t);
+    }
+    const sorted = latencies.sort((a, b) => a - b);
+    console.log(
+      `SSE ${client.query.padEnd(28)} at ${rate}/s: delivered ${sorted.length}/${counter}  p50=${percentile(sorted, 50).toFixed(1)}ms  p99=${percentile(sorted, 99).toFixed(1)}ms  max=${(sorted[sorted.length - 1] ?? NaN).toFixed(1)}ms`,
+    );
+  }
 }
+
+/** A stream client for a child process: prints each record's id and when it arrived (epoch ms). */
+const CLIENT = `
+const res = await fetch(process.argv[1]);
+const reader = res.body.getReader();
+const decoder = new TextDecoder();
+let buffer = '';
+process.on('SIGTERM', () => process.stdout.write('', () => process.exit(0)));
+for (;;) {
+  const { done, value } = await reader.read();
+  if (done) break;
+  const now = performance.timeOrigin + performance.now();
+  buffer += decoder.decode(value, { stream: true });
+  let out = '';
+  let end;
+  while ((end = buffer.indexOf('\\n\\n')) >= 0) {
+    const event = buffer.slice(0, end);
+    buffer = buffer.slice(end + 2);
+    const match = /\\ndata: \\{"id":"([^"]+)"/.exec(event);
+    if (match) out += match[1] + ' ' + now + '\\n';
+  }
+  if (out !== '') process.stdout.write(out);
+}
+`;
 
 if (command === 'generate') {
   const t0 = performance.now();
