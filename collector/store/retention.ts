@@ -29,7 +29,11 @@ export function ruleFor(rules: readonly RetentionRule[], routingKey: string): Re
 export function createRetention(db: Db, options: RetentionOptions) {
   const rowsPerStep = options.rowsPerStep ?? 2000;
   const keys = db.prepare('SELECT key_id AS keyId, routing_key AS routingKey FROM routing_keys');
-  const expired = db.prepare('SELECT seq, msg FROM records WHERE key_id = ? AND ts < ? ORDER BY ts LIMIT ?');
+  // The newest row is never deleted: seq is a plain rowid (max + 1), so deleting the newest would let
+  // seq values be reused, and the API's cursors and stream resumption rely on seq only growing.
+  const expired = db.prepare(
+    'SELECT seq, msg FROM records WHERE key_id = ? AND ts < ? AND seq < (SELECT max(seq) FROM records) ORDER BY ts LIMIT ?',
+  );
   const unindex = db.prepare("INSERT INTO records_fts (records_fts, rowid, msg) VALUES ('delete', ?, ?)");
   const remove = db.prepare('DELETE FROM records WHERE seq = ?');
 

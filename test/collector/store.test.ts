@@ -233,6 +233,19 @@ describe('retention', () => {
   });
 });
 
+describe('retention and seq', () => {
+  it('never deletes the newest record, so seq values are never reused', async () => {
+    const { db } = store();
+    const writer = createBatchWriter(db);
+    const day = 86_400_000;
+    writer.write([record('s:1', 'app.debug', T0, 'a'), record('s:2', 'app.debug', T0 + 1, 'b')]);
+    const retention = createRetention(db, { rules: [parseRetentionRule('#=1d')], now: () => T0 + 10 * day });
+    expect(await retention.runPass()).toEqual({ deleted: 1, more: false });
+    expect(db.prepare('SELECT seq FROM records').pluck().all()).toEqual([2]);
+    expect(createBatchWriter(db).write([record('s:3', 'app.debug', T0 + 10 * day, 'c')]).lastSeq).toBe(3);
+  });
+});
+
 describe('WAL checkpoints', () => {
   it('truncates a WAL that outgrew its bound, even with a reader connection open', () => {
     const { db, dbPath } = store();
