@@ -50,6 +50,8 @@ class Follower {
   constructor(
     readonly file: string,
     private readonly context: InputContext,
+    /** Told where a rotated-away file was finished, so a glob that matches it later does not read it again. */
+    private readonly onFinished: (position: FilePosition) => void = () => undefined,
   ) {
     this.pipeline = new TextPipeline(context.text, (record) => context.sink.log(record));
   }
@@ -115,6 +117,7 @@ class Follower {
       if (got) return true;
       this.pipeline.end();
       this.mark();
+      this.onFinished({ dev: this.dev, ino: this.ino, offset: this.offset });
       fs.closeSync(fd);
       this.fd = undefined;
       this.context.logger.info({ file: this.file }, 'file was rotated; following the new one');
@@ -187,6 +190,11 @@ class Follower {
 export function createFileInput(context: InputContext, options: FileInputOptions): Input {
   const store = new PositionStore(options.stateFile);
   const followers = new Map<string, Follower>();
+  /** Files finished after a rename (dev:ino → offset): `app.log.1` matched later is not read twice. */
+  const finished = new Map<string, number>();
+  const onFinished = (position: FilePosition): void => {
+    finished.set(`${position.dev}:${position.ino}`, position.offset);
+  };
   let pollTimer: NodeJS.Timeout | undefined;
   let globTimer: NodeJS.Timeout | undefined;
   let saveTimer: NodeJS.Timeout | undefined;
@@ -206,11 +214,22 @@ export function createFileInput(context: InputContext, options: FileInputOptions
     const saved = store.load();
     for (const file of [...literal, ...matches]) {
       if (followers.has(file) || stopped) continue;
-      const follower = new Follower(file, context);
-      // A file that appears after start-up is new: all of it is read.
-      follower.open(saved[file], initial ? options.fromStart : true);
+      const follower = new Follower(file, context, onFinished);
+      // A file that appears after start-up is new and read whole, unless it is one we already read
+      // under another name (renamed by rotation): then it continues where that one stopped.
+      follower.open(saved[file] ?? renamedFrom(file), initial ? options.fromStart : true);
       followers.set(file, follower);
       context.logger.info({ file }, 'following file');
+    }
+  }
+
+  function renamedFrom(file: string): FilePosition | undefined {
+    try {
+      const stat = fs.statSync(file);
+      const offset = finished.get(`${stat.dev}:${stat.ino}`);
+      return offset === undefined ? undefined : { dev: stat.dev, ino: stat.ino, offset };
+    } catch {
+      return undefined;
     }
   }
 

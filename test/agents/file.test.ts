@@ -117,6 +117,27 @@ describe('file input', () => {
     expect(second.shipper.stats.read).toBe(90);
   });
 
+  it('does not read a rotated file again when the glob also matches its new name', async () => {
+    const { sink, dir } = await sinkAndDir();
+    const logs = path.join(dir, 'logs');
+    fs.mkdirSync(logs);
+    const file = path.join(logs, 'app.log');
+    append(file, range(0, 10));
+    const agent = await startAgent(sink, dir, ['--file', path.join(logs, 'app.log*'), '--from-start']);
+    await sink.waitFor((r) => r.length >= 10);
+    fs.renameSync(file, `${file}.1`);
+    append(file, range(10, 20));
+    await sink.waitFor((r) => r.length >= 20);
+    // Give the glob (every 2 s) time to find app.log.1.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    append(`${file}.1`, ['late line']);
+    await sink.waitFor((r) => r.length >= 21, 5_000);
+    await agent.close();
+    await sink.take();
+    expect(msgs(sink).filter((m) => m.startsWith('line'))).toEqual(range(0, 20));
+    expect(msgs(sink).filter((m) => m === 'late line')).toHaveLength(1);
+  });
+
   it('finds files matching a glob, including ones created later (read from their start)', async () => {
     const { sink, dir } = await sinkAndDir();
     const logs = path.join(dir, 'logs');
