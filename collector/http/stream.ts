@@ -52,6 +52,7 @@ export class StreamHub {
   private readonly clients = new Set<Client>();
   private readonly heartbeat: NodeJS.Timeout;
   private readonly poll: NodeJS.Timeout;
+  private scheduled = false;
 
   constructor(
     private readonly store: QueryStore,
@@ -105,9 +106,17 @@ export class StreamHub {
     this.pump(client);
   }
 
-  /** A batch was committed: every client reads what is new for it. */
+  /**
+   * A batch was committed: every client reads what is new for it — on the next turn of the event
+   * loop, so the collector's commit-then-ack path never waits on streams, and bursts coalesce.
+   */
   notify(): void {
-    for (const client of this.clients) this.pump(client);
+    if (this.scheduled || this.clients.size === 0) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      for (const client of this.clients) this.pump(client);
+    });
   }
 
   close(): void {
