@@ -58,9 +58,9 @@ export async function agentBench(context: BenchContext): Promise<void> {
     const channel = await connection.createChannel();
     await channel.assertQueue(queue, { durable: true });
     await channel.bindQueue(queue, exchange, '#');
-    const count = context.quick ? 100_000 : 500_000;
+    const count = context.quick ? 50_000 : 500_000;
     const rates: number[] = [];
-    for (let run = -1; run < context.repeats; run++) {
+    for (let run = context.quick ? 0 : -1; run < context.repeats; run++) {
       const agent = startAgent({ exchange, spool: path.join(dir, `spool-${run + 1}`) });
       const stdin = agent.process.stdin;
       if (stdin === null) throw new Error('logship has no stdin');
@@ -95,7 +95,7 @@ export async function agentBench(context: BenchContext): Promise<void> {
     await channel.deleteQueue(queue);
 
     // Broker unreachable (a closed port): every record backs up into the spool.
-    const spooled = context.quick ? 200_000 : 1_000_000;
+    const spooled = context.quick ? 100_000 : 1_000_000;
     const closedPort = await freePort();
     const agent = startAgent({
       exchange,

@@ -44,18 +44,12 @@ export async function prefill(
       if (++messages % 1_000 === 0) await channel.waitForConfirms();
     };
     if (batched) {
-      const byKey = new Map<string, BenchRecord[]>();
-      for (const item of records) {
-        const list = byKey.get(item.routingKey) ?? [];
-        list.push(item);
-        byKey.set(item.routingKey, list);
-        if (list.length === AGENT_BATCH) {
-          await send(item.routingKey, encodeBatch(list.map((r) => r.record)), CONTENT_TYPE_NDJSON);
-          byKey.set(item.routingKey, []);
-        }
+      // As an agent sends them: full batches of one routing key each (keys rotate batch by batch).
+      for (let i = 0; i < records.length; i += AGENT_BATCH) {
+        const chunk = records.slice(i, i + AGENT_BATCH);
+        const key = chunk[0]?.routingKey ?? 'bench.info';
+        await send(key, encodeBatch(chunk.map((r) => r.record)), CONTENT_TYPE_NDJSON);
       }
-      for (const [key, list] of byKey)
-        if (list.length > 0) await send(key, encodeBatch(list.map((r) => r.record)), CONTENT_TYPE_NDJSON);
     } else {
       for (const item of records) await send(item.routingKey, encodeRecord(item.record), CONTENT_TYPE_JSON);
     }
@@ -119,7 +113,7 @@ export async function collectorBench(context: BenchContext): Promise<void> {
   }
   let rss = 0;
   for (const batched of [true, false]) {
-    const count = batched ? (context.quick ? 100_000 : 400_000) : context.quick ? 20_000 : 100_000;
+    const count = batched ? (context.quick ? 50_000 : 400_000) : context.quick ? 10_000 : 100_000;
     const label = batched ? 'collector batched' : 'collector single';
     const rates: number[] = [];
     for (let run = context.quick ? 0 : -1; run < context.repeats; run++) {

@@ -112,7 +112,7 @@ export async function queryBench(context: BenchContext): Promise<void> {
     }
     return;
   }
-  const count = context.quick ? 300_000 : 5_000_000;
+  const count = context.quick ? 100_000 : 5_000_000;
   const file = queryStore(count);
   setFigure(context, 'query_records', count);
   if (context.quick) context.notes.query_records = 'scaled down in --quick; the full run uses 5,000,000';
@@ -134,7 +134,7 @@ export async function queryBench(context: BenchContext): Promise<void> {
       60_000,
       100,
     );
-    const requests = context.quick ? 50 : 200;
+    const requests = context.quick ? 30 : 200;
     const critical = await p99Of(
       base,
       'pattern=*.critical&since=1h',

@@ -36,6 +36,7 @@ async function ceilings(context: BenchContext): Promise<void> {
     context.repeats,
     () => amqpCeiling(context.quick ? 10_000 : 50_000, records),
     progress,
+    !context.quick,
   );
   setFigure(context, 'amqp_ceiling_msgs_per_s', amqp.value, amqp.samples);
   const publish = await warmMedian(
@@ -43,6 +44,7 @@ async function ceilings(context: BenchContext): Promise<void> {
     context.repeats,
     () => rawPublishRate(context.quick ? 10_000 : 50_000, records),
     progress,
+    !context.quick,
   );
   setFigure(context, 'raw_publish_msgs_per_s', publish.value, publish.samples);
   const plain = await warmMedian(
@@ -50,6 +52,7 @@ async function ceilings(context: BenchContext): Promise<void> {
     context.repeats,
     () => Promise.resolve(sqliteCeiling(records, false)),
     progress,
+    !context.quick,
   );
   setFigure(context, 'sqlite_ceiling_rows_per_s', plain.value, plain.samples);
   const fts = await warmMedian(
@@ -57,13 +60,20 @@ async function ceilings(context: BenchContext): Promise<void> {
     context.repeats,
     () => Promise.resolve(sqliteCeiling(records, true)),
     progress,
+    !context.quick,
   );
   setFigure(context, 'sqlite_fts_ceiling_rows_per_s', fts.value, fts.samples);
 }
 
 async function naive(context: BenchContext): Promise<void> {
-  const records = ceilingRecords(context.quick ? 3_000 : 10_000);
-  const result = await warmMedian('naive peer', context.repeats, () => naivePipeline(records), progress);
+  const records = ceilingRecords(context.quick ? 2_000 : 10_000);
+  const result = await warmMedian(
+    'naive peer',
+    context.repeats,
+    () => naivePipeline(records),
+    progress,
+    !context.quick,
+  );
   setFigure(context, 'naive_logs_per_s', result.value, result.samples);
 }
 

@@ -76,7 +76,11 @@ export function startBin(
   args: string[],
   options: StartOptions = {},
 ): Child {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), binPath(name), ...args], {
+  // WARREN_BENCH_PROFILE=DIR: every component writes a V8 CPU profile there on exit (see bench/profile.ts).
+  const profileDir = process.env.WARREN_BENCH_PROFILE;
+  const profile =
+    profileDir !== undefined && profileDir !== '' ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const child = spawn(process.execPath, [...profile, ...(options.nodeArgs ?? []), binPath(name), ...args], {
     cwd: options.cwd ?? repoRoot(),
     env: { ...process.env, ...options.env },
     stdio: [options.stdin ?? 'pipe', options.stdout ?? 'pipe', 'pipe'],
