@@ -26,6 +26,13 @@ async function main(): Promise<number> {
   });
   const why = await Promise.race([agent.inputsEnded.then(() => 'end of input'), signalled]);
   logger.info(`${why}: flushing`);
+  // A second signal means "now": stop waiting for confirms; the spool keeps the rest.
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      logger.warn(`${signal} again: leaving unconfirmed records in the spool`);
+      agent.shipper.hurry();
+    });
+  }
   const result = await agent.close();
   if (ticker !== undefined) clearInterval(ticker);
   if (config.verbose) printStats();

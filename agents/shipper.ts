@@ -136,6 +136,7 @@ export class Shipper {
   private seqEnd = 0;
   private syncTimer: NodeJS.Timeout | undefined;
   private closed: Promise<CloseResult> | undefined;
+  private hurried = false;
 
   constructor(readonly config: ShipperConfig) {}
 
@@ -285,12 +286,17 @@ export class Shipper {
     if (delivery === undefined) return true;
     while (!delivery.drained) {
       const left = deadline - this.config.clock();
-      if (left <= 0) return false;
+      if (left <= 0 || this.hurried) return false;
       const abort = new AbortController();
       await Promise.race([delivery.changed(), sleep(Math.min(left, 200), abort.signal)]);
       abort.abort();
     }
     return true;
+  }
+
+  /** Stops waiting for confirms: close() puts what is unconfirmed in the spool at once. */
+  hurry(): void {
+    this.hurried = true;
   }
 
   /**
