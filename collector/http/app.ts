@@ -102,9 +102,26 @@ function digest(text: string): Buffer {
  * validation, the OpenAPI document at /docs and response serialisation come from one definition.
  */
 export async function buildApi(deps: ApiDeps): Promise<Api> {
-  const streamOptions: StreamOptions = Object.freeze({ ...DEFAULT_STREAM_OPTIONS, ...deps.stream });
+  const streamOptions: StreamOptions = Object.freeze({
+    ...DEFAULT_STREAM_OPTIONS,
+    ...Object.fromEntries(Object.entries(deps.stream ?? {}).filter(([, v]) => v !== undefined)),
+  });
   const now = deps.now ?? (() => new Date());
   const store: QueryStore = openQueryStore(deps.dbPath);
+  try {
+    return await assemble(deps, store, streamOptions, now);
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+}
+
+async function assemble(
+  deps: ApiDeps,
+  store: QueryStore,
+  streamOptions: StreamOptions,
+  now: () => Date,
+): Promise<Api> {
   const metrics = apiMetrics(deps.registry);
 
   const httpLogger: FastifyBaseLogger = deps.logger.child({ component: 'http' });
@@ -123,7 +140,6 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     dropped: (n) => metrics.dropped.inc(n),
   });
   const onStored = (): void => hub.notify();
-  deps.events.on('stored', onStored);
   app.addHook('preClose', (done) => {
     deps.events.off('stored', onStored);
     hub.close();
@@ -264,6 +280,8 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   registerLogRoutes(app, { store, hub, now, errors, security });
   registerStatsRoute(app, { store, status: deps.status, now, errors, security });
 
+  // Last, so a failure above leaves no listener behind on the collector's emitter.
+  deps.events.on('stored', onStored);
   return app;
 }
 
