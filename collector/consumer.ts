@@ -76,6 +76,8 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
   let sessionIds = 0;
   let closing = false;
   let draining = false;
+  // Set when a batch could not be committed during shutdown: nothing after it may be acked.
+  let halted = false;
   let reconnecting: Promise<void> | null = null;
   let current: Batch | null = null;
   // Deliveries that arrived while the current batch was full: kept raw (compact) until their turn.
@@ -112,6 +114,7 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
 
   /** Moves backlog into the current batch, oldest first, until it is full. */
   function refill(owner: Session): void {
+    if (backlog.length === 0) return;
     if (current === null) current = newBatch(owner);
     while (backlog.length > 0 && !isFull(current)) {
       const message = backlog.shift();
@@ -130,7 +133,8 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
       return;
     }
     if (!owner.open || owner !== session) return;
-    if (current === null) current = newBatch(owner);
+    // A batch left from a lost session is never acked here: its deliveries come back from the broker.
+    if (current === null || current.session !== owner) current = newBatch(owner);
     if (backlog.length > 0 || isFull(current)) backlog.push(message);
     else addToBatch(current, message);
     if (isFull(current)) kick();
@@ -245,10 +249,26 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
     }
   }
 
+  /**
+   * A batch that is not acked must never be covered by a later multiple-ack on the same channel:
+   * the session is dropped (its deliveries come back), or while closing, acking stops altogether.
+   */
+  function abandon(owner: Session, why: string): void {
+    if (closing) {
+      halted = true;
+      return;
+    }
+    lost(owner, new Error(why));
+  }
+
   async function flush(batch: Batch): Promise<void> {
-    const result = await commit(batch);
-    if (result === null) return;
     const owner = batch.session;
+    if (halted || !owner.open) return;
+    const result = await commit(batch);
+    if (result === null) {
+      abandon(owner, 'batch not committed');
+      return;
+    }
     if (batch.deadLetters.length > 0) {
       try {
         for (const dead of batch.deadLetters) {
@@ -261,6 +281,7 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
           { err: errorMessage(err) },
           'dead letters not confirmed; the batch stays unacked and will be redelivered (stored records are deduplicated)',
         );
+        abandon(owner, 'dead letters not confirmed');
         return;
       }
       metrics.deadLettered.inc(batch.deadLetters.length);
@@ -280,6 +301,7 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
       owner.channel.ack(batch.last, true);
     } catch (err) {
       logger.warn({ err: errorMessage(err) }, 'ack failed; the batch will be redelivered and deduplicated');
+      abandon(owner, 'ack failed');
       return;
     }
     metrics.batches.inc();

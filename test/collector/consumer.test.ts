@@ -230,6 +230,27 @@ describe('collector consuming from the broker', () => {
     expect(countRows(f.dbPath)).toEqual({ rows: 3010, ids: 3010 });
   });
 
+  it('loses its session while the disk is full, reconnects, and still stores every record once', async () => {
+    const f = await setup('col-full-rc');
+    const { logger, lines } = captureLogger();
+    const db = openDatabase(f.dbPath);
+    const collector = createCollector(f.config({ batchMessages: 10, prefetch: 20 }), { logger, db });
+    await start(collector);
+    await publish(f.connection, f.exchange, ndjsonMessages('pre', 10, 10));
+    await waitUntil('first batch', () => collector.status().stored === 10);
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+    await publish(f.connection, f.exchange, ndjsonMessages('stuck', 2000, 20));
+    await waitUntil('store marked unwritable', () => !collector.status().storeWritable);
+    expect(closeNamedConnection(f.connectionName)).toBe(true);
+    await waitUntil('reconnected', () => lines().some((l) => l.msg === 'reconnected; consuming again'));
+    db.pragma('max_page_count = 1073741823');
+    await waitUntil('all stored', () => countRows(f.dbPath).rows === 2010, 30_000);
+    await collector.close();
+    db.close();
+    expect(countRows(f.dbPath)).toEqual({ rows: 2010, ids: 2010 });
+    expect(await queueDepth(f.connection, `${f.exchange}.archive`)).toBe(0);
+  });
+
   it('on close commits and acks the batch in hand', async () => {
     const f = await setup('col-close');
     const { logger } = captureLogger();
