@@ -219,7 +219,8 @@ export function createFileInput(context: InputContext, options: FileInputOptions
       // under another name (renamed by rotation): then it continues where that one stopped.
       follower.open(saved[file] ?? renamedFrom(file), initial ? options.fromStart : true);
       followers.set(file, follower);
-      context.logger.info({ file }, 'following file');
+      if (fs.existsSync(file)) context.logger.info({ file }, 'following file');
+      else context.logger.warn({ file }, 'file does not exist yet; following it once it appears');
     }
   }
 
