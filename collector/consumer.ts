@@ -51,6 +51,7 @@ interface Batch {
   messages: number;
   readonly records: StoredRecord[];
   readonly deadLetters: DeadLetter[];
+  /** performance.now() of its first delivery: linger is a duration, not a wall-clock time. */
   firstAt: number;
 }
 
@@ -96,7 +97,14 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
   }
 
   function newBatch(owner: Session): Batch {
-    return { session: owner, last: null, messages: 0, records: [], deadLetters: [], firstAt: now() };
+    return {
+      session: owner,
+      last: null,
+      messages: 0,
+      records: [],
+      deadLetters: [],
+      firstAt: performance.now(),
+    };
   }
 
   function isFull(batch: Batch): boolean {
@@ -104,7 +112,7 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
   }
 
   function addToBatch(batch: Batch, message: ConsumeMessage): void {
-    if (batch.messages === 0) batch.firstAt = now();
+    if (batch.messages === 0) batch.firstAt = performance.now();
     const decoded = decodeDelivery(message, config.queue, config.maxMessageBytes, new Date(now()));
     for (const record of decoded.records) batch.records.push(record);
     for (const dead of decoded.deadLetters) batch.deadLetters.push(dead);
@@ -143,12 +151,12 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
 
   function ready(): boolean {
     if (current === null || current.messages === 0) return false;
-    return isFull(current) || draining || now() - current.firstAt >= config.lingerMs;
+    return isFull(current) || draining || performance.now() - current.firstAt >= config.lingerMs;
   }
 
   function scheduleLinger(): void {
     if (lingerTimer !== null || current === null || current.messages === 0) return;
-    const wait = Math.max(0, current.firstAt + config.lingerMs - now());
+    const wait = Math.max(0, current.firstAt + config.lingerMs - performance.now());
     lingerTimer = setTimeout(() => {
       lingerTimer = null;
       kick();

@@ -251,6 +251,45 @@ describe('collector consuming from the broker', () => {
     expect(await queueDepth(f.connection, `${f.exchange}.archive`)).toBe(0);
   });
 
+  it('enforces --retention in the background while consuming', async () => {
+    const f = await setup('col-retention');
+    const { logger } = captureLogger();
+    const now = Date.parse('2026-11-21T12:00:00.000Z');
+    const collector = createCollector(
+      f.config({ retention: ['*.debug=1d', '#=30d'], retentionIntervalMs: 50 }),
+      { logger, now: () => now },
+    );
+    await start(collector);
+    const day = 86_400_000;
+    const at = (daysAgo: number): string => new Date(now - daysAgo * day).toISOString();
+    const json = { contentType: 'application/json' };
+    await publish(f.connection, f.exchange, [
+      { key: 'app.debug', body: JSON.stringify({ id: 'd-old', ts: at(2), msg: 'old debug' }), options: json },
+      { key: 'app.info', body: JSON.stringify({ id: 'i-old', ts: at(40), msg: 'old info' }), options: json },
+      {
+        key: 'app.info',
+        body: JSON.stringify({ id: 'i-mid', ts: at(2), msg: 'recent info' }),
+        options: json,
+      },
+      {
+        key: 'app.debug',
+        body: JSON.stringify({ id: 'd-new', ts: at(0.5), msg: 'new debug' }),
+        options: json,
+      },
+      { key: 'app.info', body: JSON.stringify({ id: 'newest', ts: at(0), msg: 'newest' }), options: json },
+    ]);
+    await waitUntil('stored', () => collector.status().stored === 5);
+    await waitUntil('expired deleted', () => countRows(f.dbPath).rows === 3);
+    const db = readStore(f.dbPath);
+    expect(db.prepare('SELECT id FROM records ORDER BY seq').pluck().all()).toEqual([
+      'i-mid',
+      'd-new',
+      'newest',
+    ]);
+    db.close();
+    expect(await collector.metrics.retentionDeleted.get()).toMatchObject({ values: [{ value: 2 }] });
+  });
+
   it('on close commits and acks the batch in hand', async () => {
     const f = await setup('col-close');
     const { logger } = captureLogger();
