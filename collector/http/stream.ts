@@ -19,6 +19,8 @@ export interface StreamOptions {
   maxLag: number;
   /** Concurrent streams (default 100). */
   maxStreams: number;
+  /** A client whose socket takes nothing for this long is disconnected; it can resume (default 60 s). */
+  stallMs: number;
 }
 
 export const DEFAULT_STREAM_OPTIONS: StreamOptions = Object.freeze({
@@ -27,6 +29,7 @@ export const DEFAULT_STREAM_OPTIONS: StreamOptions = Object.freeze({
   batchSize: 500,
   maxLag: 100_000,
   maxStreams: 100,
+  stallMs: 60_000,
 });
 
 export interface StreamMetrics {
@@ -42,6 +45,8 @@ interface Client {
   blocked: boolean;
   /** The socket was full since the last lag check. */
   stalled: boolean;
+  /** When the socket last filled up (ms), while blocked. */
+  blockedAt: number;
   closed: boolean;
 }
 
@@ -81,7 +86,15 @@ export class StreamHub {
     after: number,
     reset?: { requested: number; head: number },
   ): void {
-    const client: Client = { filter, last: after, res, blocked: false, stalled: false, closed: false };
+    const client: Client = {
+      filter,
+      last: after,
+      res,
+      blocked: false,
+      stalled: false,
+      blockedAt: 0,
+      closed: false,
+    };
     this.clients.add(client);
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -130,8 +143,18 @@ export class StreamHub {
   }
 
   private beat(): void {
+    const now = Date.now();
     for (const client of this.clients) {
-      if (!client.blocked && !client.closed) this.write(client, ': keepalive\n\n');
+      if (client.closed) continue;
+      if (!client.blocked) {
+        this.write(client, ': keepalive\n\n');
+      } else if (now - client.blockedAt > this.options.stallMs) {
+        // Nothing can be written to tell it; it resumes with Last-Event-ID when it reconnects.
+        this.logger.warn({ last: client.last }, 'live stream client took nothing for too long; disconnected');
+        client.closed = true;
+        this.clients.delete(client);
+        client.res.destroy();
+      }
     }
   }
 
@@ -140,6 +163,7 @@ export class StreamHub {
     if (!ok) {
       client.blocked = true;
       client.stalled = true;
+      client.blockedAt = Date.now();
     }
     return ok;
   }

@@ -150,7 +150,8 @@ async function measureStream(rate: number): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 10));
   }
-  await new Promise((r) => setTimeout(r, 500));
+  // time for the last records to arrive, so a late one counts as late rather than lost
+  await new Promise((r) => setTimeout(r, 3000));
   for (const client of clients) client.child.kill('SIGTERM');
   await Promise.all(clients.map((c) => c.exited));
   writer.close();
@@ -158,6 +159,7 @@ async function measureStream(rate: number): Promise<void> {
   for (const client of clients) {
     const latencies: number[] = [];
     for (const line of client.text().split('\n')) {
+      if (line.startsWith('EVENT ')) console.log(`${client.query}: ${line}`);
       const [id = '', at = ''] = line.split(' ');
       const t = sentAt.get(id);
       if (t !== undefined) latencies.push(Number(at) - t);
@@ -188,6 +190,7 @@ for (;;) {
     buffer = buffer.slice(end + 2);
     const match = /\\ndata: \\{"id":"([^"]+)"/.exec(event);
     if (match) out += match[1] + ' ' + now + '\\n';
+    else if (/^event: /m.test(event)) out += 'EVENT ' + JSON.stringify(event) + '\\n';
   }
   if (out !== '') process.stdout.write(out);
 }

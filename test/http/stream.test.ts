@@ -241,6 +241,42 @@ describe('GET /api/logs/stream', () => {
     expect(res.status).toBe(400);
   });
 
+  it('disconnects a client whose socket takes nothing for too long', async () => {
+    await api.app.close();
+    api = await createTestApi(store, { stream: { heartbeatMs: 50, pollMs: 60_000, stallMs: 200 } });
+    await api.app.listen({ port: 0, host: '127.0.0.1' });
+    const address = api.app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const net = await import('node:net');
+    const socket = net.connect(port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write('GET /api/logs/stream HTTP/1.1\r\nhost: x\r\n\r\n');
+    socket.pause();
+    const streams = async (): Promise<string> =>
+      /warren_http_streams (\d+)/.exec(
+        (await api.app.inject({ method: 'GET', url: '/metrics' })).body,
+      )?.[1] ?? '';
+    for (let i = 0; i < 100 && (await streams()) !== '1'; i++) await new Promise((r) => setTimeout(r, 20));
+    const big = 'y'.repeat(4000);
+    for (let i = 0; i < 20; i++) {
+      const lastSeq = store.insert(
+        Array.from({ length: 200 }, (_, j) => ({
+          id: `stall-${i}-${j}`,
+          ts: Date.now(),
+          key: 'kern.info',
+          msg: big,
+        })),
+      );
+      api.events.emit('stored', { lastSeq });
+    }
+    // the socket never reads, so the server must give up on it
+    expect(await streams()).toBe('1');
+    const deadline = Date.now() + 10_000;
+    while ((await streams()) !== '0' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await streams()).toBe('0');
+    socket.destroy();
+  });
+
   it('tells a client that fell too far behind how many records it skipped', async () => {
     await api.app.close();
     api = await createTestApi(store, {
