@@ -57,7 +57,7 @@ function archiveArguments(names: TopologyNames, options: ArchiveQueueOptions): R
 }
 
 const CLASH =
-  /inequivalent arg '([^']+)' for (queue|exchange) '([^']+)'[^:]*: received (.+?) but current is (.+)$/;
+  /inequivalent arg '([^']+)' for (queue|exchange) '([^']+)'[^:]*: received (.+?) but current is (.+?)"?$/;
 
 /**
  * Turns the broker's bare 406 PRECONDITION_FAILED into an error that names the queue or exchange

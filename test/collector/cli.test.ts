@@ -89,6 +89,38 @@ describe('logcollect (the real command)', () => {
     expect(child.stderr()).not.toContain('    at ');
   });
 
+  it('reports a queue type clash in one line naming the queue, exit code 1', async () => {
+    const f = await fixture('cli-clash');
+    fixtures.push(f);
+    const channel = await f.connection.createChannel();
+    // The queue as a classic Warren declared it, so the type is the one difference.
+    await channel.assertExchange(`${f.exchange}.dead`, 'fanout', { durable: true });
+    await channel.assertQueue(`${f.exchange}.archive`, {
+      durable: true,
+      arguments: { 'x-dead-letter-exchange': `${f.exchange}.dead`, 'x-queue-type': 'classic' },
+    });
+    await channel.close();
+    const child = logcollect([
+      '--amqp',
+      AMQP_URL,
+      '--exchange',
+      f.exchange,
+      '--db',
+      f.dbPath,
+      '--listen',
+      '127.0.0.1:0',
+      '--quorum',
+    ]);
+    expect(await child.exited).toBe(1);
+    const [first = '', hint = ''] = child.stderr().split('\n');
+    expect(first).toMatch(
+      new RegExp(`^logcollect: queue '${f.exchange}\\.archive' already exists with x-queue-type`),
+    );
+    expect(first).not.toContain('"');
+    expect(hint).toContain('--quorum');
+    expect(child.stderr()).not.toContain('    at ');
+  });
+
   it('stores what arrives, serves it over HTTP, and exits 0 on SIGTERM', async () => {
     const f = await fixture('cli-http');
     fixtures.push(f);
