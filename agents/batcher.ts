@@ -29,7 +29,6 @@ interface OpenBatch {
 export class Batcher {
   private readonly open = new Map<string, OpenBatch>();
   private timer: NodeJS.Timeout | undefined;
-  private scratch: Buffer = Buffer.alloc(0);
 
   constructor(
     private readonly limits: BatchLimits,
@@ -86,24 +85,14 @@ export class Batcher {
 
   private seal(key: string, batch: OpenBatch): void {
     this.open.delete(key);
-    // Encode into a reused scratch buffer, then copy once: joining into one big string first
-    // would put a large short-lived string in V8's large-object space for every batch.
-    const worstCase = batch.bytes * 3;
-    if (this.scratch.length < worstCase) this.scratch = Buffer.allocUnsafe(worstCase);
-    const scratch = this.scratch;
-    let length = 0;
-    for (const line of batch.lines) {
-      length += scratch.write(line, length, 'utf8');
-      scratch[length++] = 0x0a;
-    }
-    const body = Buffer.allocUnsafe(length);
-    scratch.copy(body, 0, 0, length);
-    if (scratch.length > this.limits.maxBytes * 3)
-      this.scratch = Buffer.allocUnsafe(this.limits.maxBytes * 3);
+    // One join and one UTF-8 encode per batch: per-line Buffer writes cost more than the big string.
+    const count = batch.lines.length;
+    batch.lines.push('');
+    const body = Buffer.from(batch.lines.join('\n'), 'utf8');
     this.onSeal({
       key,
       body,
-      count: batch.lines.length,
+      count,
       firstSeq: batch.firstSeq,
       messageId: `${this.messageIdPrefix}:${batch.firstSeq}`,
     });

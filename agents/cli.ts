@@ -1,6 +1,7 @@
 import { runMain } from '../protocol/cli.js';
 import { createAgent } from './agent.js';
 import { createCliLogger } from './cli-log.js';
+import { enableBufferRelief } from './memory.js';
 import { parseAgentArgs } from './options.js';
 
 /** How often --verbose prints the stats line. */
@@ -10,6 +11,7 @@ async function main(): Promise<number> {
   // `logship --help | head`: a closed stdout is not an error worth a stack trace.
   process.stdout.on('error', () => undefined);
   const config = parseAgentArgs(process.argv.slice(2));
+  enableBufferRelief();
   const logger = createCliLogger('logship', config.verbose);
   const agent = createAgent(config, logger);
   // Stats are asked for (SIGUSR1, --verbose): logged at info even when the log level is warn.

@@ -13,6 +13,7 @@ import {
 } from '../protocol/index.js';
 import { Batcher, DEFAULT_BATCH_LIMITS, type BatchLimits } from './batcher.js';
 import { Delivery } from './delivery.js';
+import { relieveBuffers } from './memory.js';
 import { RecordEncoder } from './encoder.js';
 import { acquireLane, type Lane } from './lane.js';
 import { Publisher } from './publisher.js';
@@ -116,6 +117,8 @@ export interface CloseResult {
 
 /** How many sequence numbers each reservation in the lane's `seq` file covers. */
 const SEQUENCE_BLOCK = 1_000_000;
+/** Buffer memory beyond the in-memory batch bound before young garbage is collected (CLI only). */
+const BUFFER_SLACK_BYTES = 16 * 1024 * 1024;
 /** Spool writes are fsync'd at least this often, and the delivered position saved. */
 const SPOOL_SYNC_MS = 100;
 
@@ -351,6 +354,7 @@ export class Shipper {
       this.config.logger.warn({ err: errorMessage(err) }, 'cannot save the spool position');
     }
     this.delivery?.retryOverflow();
+    relieveBuffers(this.config.memoryBytes + BUFFER_SLACK_BYTES);
   }
 }
 
