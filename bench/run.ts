@@ -66,7 +66,7 @@ async function ceilings(context: BenchContext): Promise<void> {
 }
 
 async function naive(context: BenchContext): Promise<void> {
-  const records = ceilingRecords(context.quick ? 2_000 : 10_000);
+  const records = ceilingRecords(context.quick ? 2_000 : 5_000);
   const result = await warmMedian(
     'naive peer',
     context.repeats,
