@@ -19,7 +19,7 @@ export interface SpoolOptions {
   maxBytes: number;
   /** A new segment starts past this size, so consumed ones can be deleted. */
   segmentBytes?: number;
-  /** Buffered frames are written and fsync'd once they reach this many bytes (else on flush()). */
+  /** Frames are written and fsync'd once this many bytes are queued or unsynced (else on flush()). */
   syncBytes?: number;
 }
 
@@ -102,6 +102,8 @@ export class Spool {
   private writeFd: number | undefined;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** Bytes written but not yet fsync'd. */
+  private unsyncedBytes = 0;
   private readSeg = 0;
   private readOffset = 0;
   private readBuf: Buffer = Buffer.alloc(0);
@@ -167,7 +169,7 @@ export class Spool {
   }
 
   hasUnsynced(): boolean {
-    return this.pendingBytes > 0;
+    return this.pendingBytes > 0 || this.unsyncedBytes > 0;
   }
 
   /** Nothing on disk or pending at all. */
@@ -181,8 +183,7 @@ export class Spool {
     if (this.usedBytes + frame.length > this.options.maxBytes) return false;
     // The disk refuses writes (full, read-only): hold a few MiB, then count as full (back-pressure).
     if (this.writeError !== undefined && this.pendingBytes >= this.syncBytes * 8) return false;
-    if (this.pendingBytes === 0 || batch.firstSeq < this.firstUnsyncedSeq)
-      this.firstUnsyncedSeq = batch.firstSeq;
+    if (!this.hasUnsynced() || batch.firstSeq < this.firstUnsyncedSeq) this.firstUnsyncedSeq = batch.firstSeq;
     this.pending.push(frame);
     this.pendingBytes += frame.length;
     if (this.pendingBytes >= this.syncBytes) this.tryFlush();
@@ -200,9 +201,22 @@ export class Spool {
 
   /** Writes queued frames and fsyncs them: after this they survive SIGKILL and power loss. */
   flush(): void {
-    if (this.pendingBytes === 0) return;
+    this.write(true);
+  }
+
+  /**
+   * Writes queued frames; fsyncs when `sync` is set or enough is unsynced. A written frame
+   * already survives SIGKILL (it is in the page cache); fsync is for power loss, so reading
+   * back what was just queued needs the write, not the sync.
+   */
+  private write(sync: boolean): void {
+    if (this.pendingBytes === 0) {
+      if (sync) this.sync();
+      return;
+    }
     let seg = this.segments[this.segments.length - 1];
     if (this.writeFd === undefined || seg === undefined || seg.size >= this.segmentBytes) {
+      this.sync();
       this.closeWriter();
       const no = seg === undefined ? Math.max(this.floor, FIRST_SEGMENT) : seg.no + 1;
       seg = { no, file: path.join(this.dir, segmentName(no)), size: 0, start: 0 };
@@ -221,7 +235,6 @@ export class Spool {
     try {
       let written = 0;
       while (written < data.length) written += fs.writeSync(this.writeFd, data, written);
-      fs.fdatasyncSync(this.writeFd);
     } catch (err) {
       // Cut back to the last whole frame, so a later successful write does not follow a torn one.
       try {
@@ -236,6 +249,31 @@ export class Spool {
     seg.size += data.length;
     this.pending = [];
     this.pendingBytes = 0;
+    this.unsyncedBytes += data.length;
+    if (sync || this.unsyncedBytes >= this.syncBytes) this.sync();
+  }
+
+  /** fsyncs what was written; after this it survives power loss too. */
+  private sync(): void {
+    if (this.unsyncedBytes === 0) return;
+    if (this.writeFd !== undefined) {
+      try {
+        fs.fdatasyncSync(this.writeFd);
+      } catch (err) {
+        this.writeError = err instanceof Error ? err.message : String(err);
+        throw err;
+      }
+    }
+    this.unsyncedBytes = 0;
+  }
+
+  /** Writes what is queued without waiting for fsync (for reading it back); errors are remembered. */
+  private tryWrite(): void {
+    try {
+      this.write(false);
+    } catch {
+      // recorded in writeError; the frames stay pending
+    }
   }
 
   /** The next undelivered batch, oldest first; undefined when all have been handed out. */
@@ -244,7 +282,7 @@ export class Spool {
       const seg = this.segments.find((s) => s.no >= this.readSeg);
       if (seg === undefined) {
         if (this.pendingBytes === 0) return undefined;
-        this.tryFlush();
+        this.tryWrite();
         if (this.pendingBytes > 0) return undefined;
         continue;
       }
@@ -258,7 +296,7 @@ export class Spool {
       const isLast = seg === this.segments[this.segments.length - 1];
       if (isLast) {
         if (this.pendingBytes === 0) return undefined;
-        this.tryFlush();
+        this.tryWrite();
         if (this.pendingBytes > 0) return undefined;
         continue;
       }
@@ -399,9 +437,11 @@ export class Spool {
     this.cursorDirty = true;
   }
 
+  /** Callers sync first, or the segment is deleted: nothing written stays unsynced. */
   private closeWriter(): void {
     if (this.writeFd !== undefined) fs.closeSync(this.writeFd);
     this.writeFd = undefined;
+    this.unsyncedBytes = 0;
   }
 
   private readCursor(): CursorFile {
