@@ -89,6 +89,9 @@ async function measureStream(rate: number): Promise<void> {
   const writer = new Database(dbPath);
   writer.pragma('journal_mode = WAL');
   writer.pragma('synchronous = NORMAL');
+  // As the collector's writer (collector/store/database.ts); NO_CHECKPOINT=1 moves checkpoints off
+  // this thread's commits, to see how much of the tail is checkpoint fsyncs blocking the event loop.
+  writer.pragma(`wal_autocheckpoint = ${process.env.NO_CHECKPOINT === '1' ? 0 : 4000}`);
   const keyId = writer
     .prepare("SELECT key_id FROM routing_keys WHERE routing_key = 'kern.critical'")
     .pluck()
@@ -134,7 +137,8 @@ async function measureStream(rate: number): Promise<void> {
     child.stdout.on('data', (chunk: string) => {
       text += chunk;
     });
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // 'close', not 'exit': only then has all of its stdout been read
+    const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
     return { query, child, exited, text: () => text };
   });
   await new Promise((r) => setTimeout(r, 1000));
