@@ -170,6 +170,9 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 async function runScreen(config: TailConfig, controller: AbortController, color: boolean): Promise<number> {
+  // React's development build records a performance.measure() per render, kept by Node for ever
+  // (7 MB a minute at 20 000 records/s) and is slower; a terminal tool runs the production build.
+  process.env.NODE_ENV ??= 'production';
   // Loaded only for the screen: pipes and scripts never pay for React.
   const { mountScreen } = await import('./ui/run.js');
   const screen = mountScreen({ patterns: config.patterns.map((p) => p.source), color });

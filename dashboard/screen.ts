@@ -1,5 +1,4 @@
-import type { StoredRecord } from '../protocol/index.js';
-import { reduce, type Action, type TailState } from './state.js';
+import { addToTally, emptyTally, reduce, type Action, type TailState } from './state.js';
 import type { TailSink } from './tail.js';
 
 /** The screen's state holder: the reducer behind a subscribe/getState pair for useSyncExternalStore. */
@@ -43,13 +42,13 @@ export function createScreenFeed(
   options: ScreenFeedOptions = {},
 ): TailSink & { stop(): void; flush(): void } {
   const now = options.now ?? Date.now;
-  let pending: StoredRecord[] = [];
+  let tally = emptyTally();
   let dropped = 0;
   const flush = (): void => {
-    if (pending.length > 0) {
-      const records = pending;
-      pending = [];
-      store.dispatch({ type: 'records', records, now: now() });
+    if (tally.total > 0) {
+      const batch = tally;
+      tally = emptyTally();
+      store.dispatch({ type: 'tally', tally: batch, now: now() });
     } else {
       store.dispatch({ type: 'tick', now: now() });
     }
@@ -62,7 +61,8 @@ export function createScreenFeed(
   timer.unref();
   return {
     records(records) {
-      for (const r of records) pending.push(r);
+      // Folded in at once: a record that will only be counted does not outlive this message.
+      addToTally(tally, store.getState(), records);
     },
     status(status, detail) {
       store.dispatch({ type: 'connection', status, detail });

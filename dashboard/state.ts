@@ -24,6 +24,12 @@ export type Line =
     }
   | { readonly kind: 'notice'; readonly key: number; readonly text: string };
 
+/** Lines appended together (one batch): one <Static> item, so a frame costs one node, not hundreds. */
+export interface LineBlock {
+  readonly key: number;
+  readonly lines: readonly Line[];
+}
+
 export interface Filter {
   /** As the user typed it. */
   readonly source: string;
@@ -31,8 +37,13 @@ export interface Filter {
 }
 
 export interface Limits {
-  /** Lines drawn per batch (the screen batches every ~100 ms); the rest is summarised. */
+  /** Lines drawn per batch (the screen batches every ~100 ms): up to this many, all are drawn. */
   readonly linesPerBatch: number;
+  /**
+   * Lines drawn from a batch larger than linesPerBatch (a flood): the newest few, the rest summarised.
+   * Drawing is what costs (Ink styles every character), so a flood draws less, not more.
+   */
+  readonly floodLines: number;
   /** Records kept while paused; beyond it they are counted and summarised on resume. */
   readonly pauseBuffer: number;
   /** Lines kept for one <Static> generation before a fresh one starts (bounds memory). */
@@ -43,6 +54,7 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
   linesPerBatch: 250,
+  floodLines: 40,
   pauseBuffer: 10_000,
   linesPerGeneration: 1_000,
   facilities: 200,
@@ -71,6 +83,8 @@ export interface TailState {
   readonly minSeverity: Severity | null;
   /** The current <Static> generation's lines: append-only until the generation changes. */
   readonly lines: readonly Line[];
+  /** The same lines grouped as appended: what <Static> renders. */
+  readonly blocks: readonly LineBlock[];
   readonly generation: number;
   readonly nextKey: number;
   /** The `/` filter prompt while it is open. */
@@ -80,6 +94,7 @@ export interface TailState {
 
 export type Action =
   | { type: 'records'; records: readonly StoredRecord[]; now: number }
+  | { type: 'tally'; tally: Tally; now: number }
   | { type: 'dropped'; count: number }
   | { type: 'connection'; status: ConnectionStatus; detail?: string | undefined }
   | { type: 'notice'; text: string }
@@ -122,6 +137,7 @@ export function initialState(
     filter: null,
     minSeverity,
     lines: [],
+    blocks: [],
     generation: 0,
     nextKey: 0,
     prompt: null,
@@ -173,73 +189,157 @@ function appendLines(state: TailState, make: (key: number) => Line[]): TailState
   const lines = make(state.nextKey);
   if (lines.length === 0) return state;
   const nextKey = state.nextKey + lines.length;
+  const block: LineBlock = { key: state.nextKey, lines };
   if (state.lines.length + lines.length > state.limits.linesPerGeneration) {
-    return { ...state, lines, generation: state.generation + 1, nextKey };
+    return { ...state, lines, blocks: [block], generation: state.generation + 1, nextKey };
   }
-  return { ...state, lines: [...state.lines, ...lines], nextKey };
+  return { ...state, lines: [...state.lines, ...lines], blocks: [...state.blocks, block], nextKey };
 }
 
 /**
- * Draws records, at most `linesPerBatch` of them: the newest are drawn, the older ones become one
- * summary line saying how many were skipped and how severe they were (never silently).
+ * Records that arrived between two frames, already counted and filtered. The screen folds each
+ * message into one as it arrives and keeps only the newest visible records, so a flood of 20 000
+ * records/s is not held in memory for a frame: only what can be drawn is.
  */
-function draw(state: TailState, records: readonly StoredRecord[], reason: 'rate' | 'paused'): TailState {
-  const cap = state.limits.linesPerBatch;
-  const skipped = records.length > cap ? records.slice(0, records.length - cap) : [];
-  const shown = records.length > cap ? records.slice(records.length - cap) : records;
+export interface Tally {
+  total: number;
+  bySeverity: Partial<Record<Severity, number>>;
+  byFacility: Map<string, number>;
+  /** Visible (filter and minimum severity pass) records, all of them: what a frame may draw. */
+  visibleCount: number;
+  visibleBySeverity: Partial<Record<Severity, number>>;
+  /** The newest visible records, at most `keep` of them (all of them while paused). */
+  visible: StoredRecord[];
+}
+
+export function emptyTally(): Tally {
+  return {
+    total: 0,
+    bySeverity: {},
+    byFacility: new Map(),
+    visibleCount: 0,
+    visibleBySeverity: {},
+    visible: [],
+  };
+}
+
+/** How many visible records a tally must keep for the next frame in this state. */
+export function tallyKeep(state: TailState): number {
+  return state.paused
+    ? Math.max(0, state.limits.pauseBuffer - state.pending.length)
+    : state.limits.linesPerBatch;
+}
+
+/** Folds records into a tally, using the state's filters at arrival. */
+export function addToTally(tally: Tally, state: TailState, records: readonly StoredRecord[]): Tally {
+  const keep = tallyKeep(state);
+  for (const r of records) {
+    tally.total++;
+    tally.bySeverity[r.severity] = (tally.bySeverity[r.severity] ?? 0) + 1;
+    tally.byFacility.set(r.facility, (tally.byFacility.get(r.facility) ?? 0) + 1);
+    if (!visible(state, r)) continue;
+    tally.visibleCount++;
+    tally.visibleBySeverity[r.severity] = (tally.visibleBySeverity[r.severity] ?? 0) + 1;
+    if (state.paused) {
+      if (tally.visible.length < keep) tally.visible.push(r);
+    } else {
+      tally.visible.push(r);
+      // Once this frame is a flood only the newest floodLines will be drawn: keep no more, so
+      // records die young instead of being promoted to the old generation (RSS at 20 000/s).
+      const limit = tally.visibleCount > keep ? Math.min(keep, state.limits.floodLines) : keep;
+      if (tally.visible.length >= limit * 2 + 16) tally.visible.splice(0, tally.visible.length - limit);
+    }
+  }
+  return tally;
+}
+
+function minus(
+  counts: Partial<Record<Severity, number>>,
+  records: readonly StoredRecord[],
+): Partial<Record<Severity, number>> {
+  const out = { ...counts };
+  for (const r of records) {
+    const n = (out[r.severity] ?? 0) - 1;
+    if (n > 0) out[r.severity] = n;
+    else delete out[r.severity];
+  }
+  return out;
+}
+
+/**
+ * Draws visible records: all of them up to `linesPerBatch`; beyond that (a flood) only the newest
+ * `floodLines`, and one summary line saying how many were skipped and how severe they were.
+ */
+function draw(
+  state: TailState,
+  count: number,
+  bySeverity: Partial<Record<Severity, number>>,
+  newest: readonly StoredRecord[],
+  reason: 'rate' | 'paused',
+): TailState {
+  const flood = count > state.limits.linesPerBatch;
+  const shown = flood ? newest.slice(-Math.min(state.limits.floodLines, state.limits.linesPerBatch)) : newest;
+  const skipped = count - shown.length;
   const next = appendLines(state, (key) => {
     const out: Line[] = [];
-    if (skipped.length > 0) {
-      out.push({
-        kind: 'skipped',
-        key: key++,
-        count: skipped.length,
-        bySeverity: countBySeverity(skipped),
-        reason,
-      });
+    if (skipped > 0) {
+      out.push({ kind: 'skipped', key: key++, count: skipped, bySeverity: minus(bySeverity, shown), reason });
     }
     for (const record of shown) out.push({ kind: 'record', key: key++, record });
     return out;
   });
-  return skipped.length === 0 ? next : { ...next, skipped: next.skipped + skipped.length };
+  return skipped === 0 ? next : { ...next, skipped: next.skipped + skipped };
 }
 
-function count(state: TailState, records: readonly StoredRecord[], now: number): TailState {
+function drawList(state: TailState, records: readonly StoredRecord[], reason: 'rate' | 'paused'): TailState {
+  return draw(state, records.length, countBySeverity(records), records, reason);
+}
+
+function count(state: TailState, tally: Tally, now: number): TailState {
   const bySeverity = { ...state.bySeverity };
+  for (const [severity, n] of Object.entries(tally.bySeverity) as [Severity, number][])
+    bySeverity[severity] += n;
   const byFacility = new Map(state.byFacility);
-  for (const r of records) {
-    bySeverity[r.severity]++;
-    const facility =
-      byFacility.has(r.facility) || byFacility.size < state.limits.facilities ? r.facility : 'other';
-    byFacility.set(facility, (byFacility.get(facility) ?? 0) + 1);
+  for (const [name, n] of tally.byFacility) {
+    const facility = byFacility.has(name) || byFacility.size < state.limits.facilities ? name : 'other';
+    byFacility.set(facility, (byFacility.get(facility) ?? 0) + n);
   }
   const second = Math.floor(now / 1000);
   const buckets = state.rateBuckets.filter(([s]) => s > second - RATE_WINDOW - 1);
   const last = buckets[buckets.length - 1];
-  if (last !== undefined && last[0] === second)
-    buckets[buckets.length - 1] = [second, last[1] + records.length];
-  else buckets.push([second, records.length]);
-  return { ...state, total: state.total + records.length, bySeverity, byFacility, rateBuckets: buckets };
+  if (last !== undefined && last[0] === second) buckets[buckets.length - 1] = [second, last[1] + tally.total];
+  else buckets.push([second, tally.total]);
+  return { ...state, total: state.total + tally.total, bySeverity, byFacility, rateBuckets: buckets };
 }
 
-function onRecords(state: TailState, records: readonly StoredRecord[], now: number): TailState {
-  if (records.length === 0) return state;
-  const counted = count(state, records, now);
-  const shown = records.filter((r) => visible(counted, r));
-  if (shown.length === 0) return counted;
-  if (!counted.paused) return draw(counted, shown, 'rate');
-  const room = counted.limits.pauseBuffer - counted.pending.length;
-  const kept = room >= shown.length ? shown : shown.slice(0, Math.max(0, room));
-  const overflow = shown.slice(kept.length);
+function onTally(state: TailState, tally: Tally, now: number): TailState {
+  if (tally.total === 0) return state;
+  const counted = count(state, tally, now);
+  if (tally.visibleCount === 0) return counted;
+  if (!counted.paused)
+    return draw(counted, tally.visibleCount, tally.visibleBySeverity, tally.visible, 'rate');
+  const room = Math.max(0, counted.limits.pauseBuffer - counted.pending.length);
+  const kept = tally.visible.slice(0, room);
+  const overflow = tally.visibleCount - kept.length;
   return {
     ...counted,
     pending: kept.length === 0 ? counted.pending : [...counted.pending, ...kept],
-    pendingOverflow: counted.pendingOverflow + overflow.length,
+    pendingOverflow: counted.pendingOverflow + overflow,
     pendingOverflowBySeverity:
-      overflow.length === 0
+      overflow === 0
         ? counted.pendingOverflowBySeverity
-        : countBySeverity(overflow, counted.pendingOverflowBySeverity),
+        : mergeCounts(counted.pendingOverflowBySeverity, minus(tally.visibleBySeverity, kept)),
   };
+}
+
+function mergeCounts(
+  a: Partial<Record<Severity, number>>,
+  b: Partial<Record<Severity, number>>,
+): Partial<Record<Severity, number>> {
+  const out = { ...a };
+  for (const [severity, n] of Object.entries(b) as [Severity, number][])
+    out[severity] = (out[severity] ?? 0) + n;
+  return out;
 }
 
 function resume(state: TailState): TailState {
@@ -262,7 +362,7 @@ function resume(state: TailState): TailState {
     ]);
     next = { ...next, skipped: next.skipped + state.pendingOverflow };
   }
-  return draw(next, state.pending, 'paused');
+  return drawList(next, state.pending, 'paused');
 }
 
 /** The severities `s` cycles through: everything, then each minimum from debug up to critical. */
@@ -271,7 +371,9 @@ const SEVERITY_CYCLE: readonly (Severity | null)[] = [null, 'info', 'notice', 'w
 export function reduce(state: TailState, action: Action): TailState {
   switch (action.type) {
     case 'records':
-      return onRecords(state, action.records, action.now);
+      return onTally(state, addToTally(emptyTally(), state, action.records), action.now);
+    case 'tally':
+      return onTally(state, action.tally, action.now);
     case 'dropped':
       return action.count <= 0 ? state : { ...state, dropped: state.dropped + action.count };
     case 'connection': {

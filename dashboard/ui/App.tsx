@@ -1,9 +1,12 @@
 import React, { useSyncExternalStore } from 'react';
 import { Box, Static, Text, useApp, useInput } from 'ink';
 import { SEVERITIES, type Severity } from '../../protocol/index.js';
-import { lineParts, severityStyle } from '../format.js';
+import { Chalk } from 'chalk';
+import { formatTextLine, severityStyle } from '../format.js';
 import type { Store } from '../screen.js';
-import { recordsPerSecond, topFacilities, type Line, type TailState } from '../state.js';
+import { recordsPerSecond, topFacilities, type Line, type LineBlock, type TailState } from '../state.js';
+
+const chalk = new Chalk({ level: 1 });
 
 /** Short labels keep the counts on one header line at 120 columns. */
 const SHORT: Readonly<Record<Severity, string>> = {
@@ -47,41 +50,26 @@ function summary(counts: Partial<Record<Severity, number>>): string {
     .join(', ');
 }
 
-/** One finished line; rendered once into <Static>, so the terminal's scrollback keeps it. */
-export function LogLine({ line, color }: { line: Line; color: boolean }): React.JSX.Element {
-  if (line.kind === 'notice') {
-    return <Text {...(color ? { color: 'cyan' } : {})}>{`── ${line.text}`}</Text>;
-  }
+/** One finished line as text with its colours: time, facility, severity, source, message, fields. */
+export function lineText(line: Line, color: boolean): string {
+  if (line.kind === 'notice') return color ? chalk.cyan(`── ${line.text}`) : `── ${line.text}`;
   if (line.kind === 'skipped') {
     const why =
       line.reason === 'rate'
         ? 'skipped to keep up with the stream (use --json or a narrower pattern to see every record)'
         : 'arrived while paused and did not fit the pause buffer';
-    return (
-      <Text
-        {...(color ? { color: 'magenta' } : {})}
-      >{`⋯ ${number.format(line.count)} records ${why} (${summary(line.bySeverity)})`}</Text>
-    );
+    const text = `⋯ ${number.format(line.count)} records ${why} (${summary(line.bySeverity)})`;
+    return color ? chalk.magenta(text) : text;
   }
-  const parts = lineParts(line.record);
-  const style = severityStyle(line.record.severity, color);
-  const dimMsg = style.dim === true;
-  return (
-    <Text>
-      <Text dimColor>{parts.time}</Text> {parts.facility.padEnd(8)}{' '}
-      {severityText(line.record.severity, parts.severity.padEnd(9), color)}
-      {parts.source === '' ? '' : ' '}
-      {parts.source === '' ? null : <Text {...(color ? { color: 'cyan' } : {})}>{parts.source}</Text>}{' '}
-      <Text
-        {...(style.color === undefined ? {} : { color: style.color })}
-        bold={style.bold === true}
-        dimColor={dimMsg}
-      >
-        {parts.msg}
-      </Text>
-      {parts.fields === '' ? null : <Text dimColor>{` ${parts.fields}`}</Text>}
-    </Text>
-  );
+  return formatTextLine(line.record, color);
+}
+
+/**
+ * One batch of finished lines as a single <Text>: rendered once into <Static>, so the terminal's
+ * scrollback keeps it, and a frame of 250 lines costs one Ink node instead of a thousand.
+ */
+export function LogBlock({ block, color }: { block: LineBlock; color: boolean }): React.JSX.Element {
+  return <Text>{block.lines.map((line) => lineText(line, color)).join('\n')}</Text>;
 }
 
 export function Header({
@@ -194,8 +182,8 @@ export function App({ store, color, now = Date.now }: AppProps): React.JSX.Eleme
   });
   return (
     <Box flexDirection="column">
-      <Static key={state.generation} items={state.lines as Line[]}>
-        {(line) => <LogLine key={line.key} line={line} color={color} />}
+      <Static key={state.generation} items={state.blocks as LineBlock[]}>
+        {(block) => <LogBlock key={block.key} block={block} color={color} />}
       </Static>
       <Header state={state} color={color} now={now()} />
       <StatusLine state={state} color={color} />

@@ -69,7 +69,7 @@ describe('the Ink screen', () => {
     await tick();
     const frame = lastFrame();
     expect(frame).toMatch(new RegExp(`${E}\\[31m[^${E}]*red-one`));
-    expect(frame).toMatch(new RegExp(`${E}\\[33m[^${E}]*yellow-one`));
+    expect(frame).toMatch(new RegExp(`${E}\\[33mwarning {2}${E}\\[39m[^\\n]*yellow-one`));
     testing.cleanup();
     const bare = mount(false);
     bare.store.dispatch({
@@ -129,6 +129,7 @@ describe('the Ink screen', () => {
     const store = createStore(
       initialState(['#'], Date.now(), {
         linesPerBatch: 2,
+        floodLines: 2,
         pauseBuffer: 10,
         linesPerGeneration: 100,
         facilities: 10,

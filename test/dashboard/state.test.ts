@@ -12,7 +12,13 @@ import {
 import { record } from './helpers.js';
 
 const T0 = Date.UTC(2026, 10, 21, 22, 0, 0);
-const small: Limits = { linesPerBatch: 3, pauseBuffer: 4, linesPerGeneration: 6, facilities: 2 };
+const small: Limits = {
+  linesPerBatch: 3,
+  floodLines: 2,
+  pauseBuffer: 4,
+  linesPerGeneration: 6,
+  facilities: 2,
+};
 
 function run(state: TailState, ...actions: Action[]): TailState {
   return actions.reduce(reduce, state);
@@ -40,7 +46,7 @@ describe('the dashboard state', () => {
     expect(new Set(s.lines.map((l) => l.key)).size).toBe(3);
   });
 
-  it('summarises what does not fit a frame instead of falling behind, and says how severe it was', () => {
+  it('summarises a flood instead of falling behind: draws the newest few and says how severe the rest was', () => {
     const records = [
       record({ severity: 'critical', msg: 'old-1' }),
       record({ severity: 'error', msg: 'old-2' }),
@@ -51,13 +57,22 @@ describe('the dashboard state', () => {
     const s = reduce(initialState(['#'], T0, small), { type: 'records', records, now: T0 });
     expect(s.lines[0]).toMatchObject({
       kind: 'skipped',
-      count: 2,
+      count: 3,
       reason: 'rate',
-      bySeverity: { critical: 1, error: 1 },
+      bySeverity: { critical: 1, error: 1, info: 1 },
     });
-    expect(shownMessages(s)).toEqual(['new-1', 'new-2', 'new-3']);
-    expect(s.skipped).toBe(2);
+    expect(shownMessages(s)).toEqual(['new-2', 'new-3']);
+    expect(s.skipped).toBe(3);
     expect(s.total).toBe(5);
+    // Up to linesPerBatch, every record is drawn.
+    const calm = reduce(initialState(['#'], T0, small), {
+      type: 'records',
+      records: records.slice(0, 3),
+      now: T0,
+    });
+    expect(shownMessages(calm)).toEqual(['old-1', 'old-2', 'new-1']);
+    expect(calm.blocks).toHaveLength(1);
+    expect(calm.blocks[0]?.lines).toHaveLength(3);
   });
 
   it('starts a fresh <Static> generation when one is full, so memory stays bounded', () => {
@@ -210,5 +225,29 @@ describe('the dashboard state', () => {
       now: T0,
     });
     expect(Object.fromEntries(s.byFacility)).toEqual({ a: 1, b: 1, other: 2 });
+  });
+});
+
+describe('the screen feed', () => {
+  it('folds a flood into one frame: every record counted, the newest drawn, the rest summarised by severity', async () => {
+    const { createScreenFeed, createStore } = await import('../../dashboard/screen.js');
+    const store = createStore(initialState(['#'], T0, { ...small, linesPerBatch: 50, floodLines: 5 }));
+    const feed = createScreenFeed(store, { intervalMs: 60_000, now: () => T0 });
+    for (let m = 0; m < 20; m++) {
+      await feed.records(
+        Array.from({ length: 50 }, (_, i) =>
+          record({ msg: `r${m * 50 + i}`, severity: i === 0 ? 'error' : 'info' }),
+        ),
+      );
+    }
+    feed.dropped(7, 'broker');
+    feed.flush();
+    feed.stop();
+    const s = store.getState();
+    expect(s.total).toBe(1000);
+    expect(s.bySeverity.error).toBe(20);
+    expect(s.dropped).toBe(7);
+    expect(shownMessages(s)).toEqual(['r995', 'r996', 'r997', 'r998', 'r999']);
+    expect(s.lines[0]).toMatchObject({ kind: 'skipped', count: 995, bySeverity: { error: 20, info: 975 } });
   });
 });
