@@ -95,6 +95,12 @@ Inputs (stdin is read when no --file or --syslog is given, or with --stdin):
   Lines longer than --max-line bytes are cut and end with " …[truncated N bytes]"; invalid
   UTF-8 becomes U+FFFD and the record gets fields.invalid_utf8. Nothing stops the agent.
 
+Files:
+  Followed like tail -F: a renamed file is read to its end, then the new one from its start;
+  a truncated file (copytruncate) is read again from 0. Positions are kept in --state-file and
+  cover only records confirmed or fsync'd in the spool. A glob that also matches rotated names
+  (app.log*) recognises renamed files by inode, but not copies made by copytruncate.
+
 Delivery:
   Records are batched per routing key (<facility>.<severity>) into application/x-ndjson
   messages of at most --batch-records records / --batch-bytes bytes, sealed after --linger;
