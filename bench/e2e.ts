@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setFigure, type BenchContext } from './lib/context.js';
 import { deleteTopology, uniqueName } from './lib/broker.js';
 import { progress } from './lib/progress.js';
-import { binAvailable, freePort, waitUntil, writeAll } from './lib/process.js';
+import { binAvailable, brokerPid, cpuMeter, freePort, waitUntil, writeAll } from './lib/process.js';
 import { StoreReader, startAgent, startCollector, waitCollectorReady } from './lib/pipeline.js';
 import { filler, rng } from './lib/records.js';
 import { median, percentile } from './lib/stats.js';
@@ -64,9 +64,11 @@ export async function e2eBench(context: BenchContext): Promise<void> {
 
     const count = context.quick ? 30_000 : 300_000;
     const runs: number[] = [];
+    const cpuNotes: string[] = [];
     for (let run = context.quick ? 0 : -1; run < context.repeats; run++) {
       const before = reader.count();
       const started = performance.now();
+      const meter = cpuMeter({ agent: agent.pid, collector: collector.pid, broker: brokerPid() });
       const feeding = feedLines(stdin, `e2e r${run}`, count);
       await waitUntil(
         `${count} records committed`,
@@ -75,13 +77,20 @@ export async function e2eBench(context: BenchContext): Promise<void> {
         10,
       );
       await feeding;
-      const rate = count / ((performance.now() - started) / 1000);
+      const wall = (performance.now() - started) / 1000;
+      const rate = count / wall;
+      // Where the time went: CPU seconds of each process per wall second (2 cores = 2.00 at most).
+      const cpu = Object.entries(meter())
+        .map(([name, seconds]) => `${name} ${(seconds / wall).toFixed(2)}`)
+        .join(', ');
+      cpuNotes.push(cpu);
       progress(
-        `e2e throughput ${run < 0 ? 'warm-up' : `run ${run + 1}/${context.repeats}`}: ${Math.round(rate)} logs/s`,
+        `e2e throughput ${run < 0 ? 'warm-up' : `run ${run + 1}/${context.repeats}`}: ${Math.round(rate)} logs/s; cores busy: ${cpu}`,
       );
       if (run >= 0) runs.push(rate);
     }
     setFigure(context, 'e2e_logs_per_s', median(runs), runs);
+    context.notes.e2e_logs_per_s = `cores busy in the last run: ${cpuNotes[cpuNotes.length - 1] ?? ''}`;
 
     // Latency at a fixed 10,000 records/s: 100 lines every 10 ms, each carrying its write time.
     const seconds = context.quick ? 2 : 10;
