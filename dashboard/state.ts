@@ -53,7 +53,7 @@ export interface Limits {
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
-  linesPerBatch: 250,
+  linesPerBatch: 400,
   floodLines: 40,
   pauseBuffer: 10_000,
   linesPerGeneration: 1_000,

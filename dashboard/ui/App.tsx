@@ -66,7 +66,7 @@ export function lineText(line: Line, color: boolean): string {
 
 /**
  * One batch of finished lines as a single <Text>: rendered once into <Static>, so the terminal's
- * scrollback keeps it, and a frame of 250 lines costs one Ink node instead of a thousand.
+ * scrollback keeps it, and a frame of hundreds of lines costs one Ink node instead of a thousand.
  */
 export function LogBlock({ block, color }: { block: LineBlock; color: boolean }): React.JSX.Element {
   return <Text>{block.lines.map((line) => lineText(line, color)).join('\n')}</Text>;
