@@ -15,6 +15,7 @@ import { collectorBench } from './collector.js';
 import { e2eBench } from './e2e.js';
 import { queryBench } from './query.js';
 import { tailBench } from './tail.js';
+import { sseBench } from './sse.js';
 import { ratio, setFigure, type BenchContext } from './lib/context.js';
 import { progress } from './lib/progress.js';
 import { repoRoot } from './lib/process.js';
@@ -106,6 +107,7 @@ const SECTIONS: readonly Section[] = [
     keys: ['query_records', 'query_critical_1h_p99_ms', 'query_kern_7d_p99_ms', 'fts_p99_ms'],
   },
   { name: 'tail', run: tailBench, keys: ['tail_p50_ms', 'tail_p99_ms'] },
+  { name: 'sse', run: sseBench, keys: ['sse_p99_ms'] },
 ];
 
 async function main(): Promise<number> {

@@ -147,6 +147,12 @@ export const FIGURES: readonly FigureSpec[] = [
     target: { op: '<=', value: 100, source: 'issue 6' },
   },
   { key: 'tail_p50_ms', label: 'publish -> logtail --json stdout p50 at 1,000/s', unit: 'ms' },
+  {
+    key: 'sse_p99_ms',
+    label: 'stored -> GET /api/logs/stream event p99 at 5,000/s ingest',
+    unit: 'ms',
+    target: { op: '<=', value: 100, source: 'issue 5' },
+  },
 ];
 
 export function passes(value: number | null | undefined, target: Target | undefined): boolean | null {
