@@ -89,5 +89,6 @@ describe('collector configuration', () => {
         hint: expect.stringContaining('--db') as unknown,
       }),
     );
+    remove();
   });
 });
