@@ -1,3 +1,6 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import React from 'react';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createStore, type Store } from '../../dashboard/screen.js';
@@ -162,5 +165,47 @@ describe('the Ink screen', () => {
     stdin.write('c');
     await tick();
     expect(plain(lastFrame())).toContain('0 total');
+  });
+});
+
+describe("Ink's copy of the printed lines", () => {
+  it('is bounded: after trimming, only the newest lines are kept (the terminal scrollback has the rest)', () => {
+    // Run by plain Node on the compiled code: the trim reaches Ink's own module, which must be the
+    // one instance Ink uses (vitest's module runner would load a second copy).
+    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+    const script = `
+      import { EventEmitter } from 'node:events';
+      import React from 'react';
+      import { render } from 'ink';
+      import { App } from './dist/dashboard/ui/App.js';
+      import { boundInkStaticCopy } from './dist/dashboard/ui/run.js';
+      import { createStore } from './dist/dashboard/screen.js';
+      import { initialState } from './dist/dashboard/state.js';
+      const stdout = Object.assign(new EventEmitter(), { columns: 100, rows: 40, frame: '', write(f) { this.frame = f; } });
+      const store = createStore(initialState(['#'], Date.now()));
+      const noop = () => undefined;
+      const stdin = Object.assign(new EventEmitter(), { isTTY: true, setRawMode: noop, setEncoding: noop, resume: noop, pause: noop, ref: noop, unref: noop, read: () => null });
+      const ink = render(React.createElement(App, { store, color: false }), { stdout, stdin, debug: true, patchConsole: false, exitOnCtrlC: false });
+      const timer = await boundInkStaticCopy(stdout, { max: 2000, keep: 500, everyMs: 10 });
+      for (let i = 0; i < 60; i++) {
+        store.dispatch({ type: 'records', records: [{ id: 'r' + i, ts: new Date().toISOString(), facility: 'app', severity: 'info', msg: 'line-' + i, routing_key: 'app.info' }], now: Date.now() });
+        await new Promise((r) => setTimeout(r, 15));
+      }
+      clearInterval(timer);
+      ink.unmount();
+      process.stdout.write(JSON.stringify({ bounded: timer !== undefined, frame: stdout.frame }));
+    `;
+    const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_ENV: 'production' },
+    });
+    expect(run.stderr).toBe('');
+    const { bounded, frame } = JSON.parse(run.stdout) as { bounded: boolean; frame: string };
+    expect(bounded).toBe(true);
+    // In debug mode every frame is Ink's copy plus the live area.
+    expect(frame).toContain('line-59');
+    expect(frame).not.toMatch(/\bline-0\b/);
+    expect(frame.length).toBeLessThan(3000);
   });
 });
