@@ -113,7 +113,7 @@ export async function collectorBench(context: BenchContext): Promise<void> {
   }
   let rss = 0;
   for (const batched of [true, false]) {
-    const count = batched ? (context.quick ? 50_000 : 400_000) : context.quick ? 10_000 : 60_000;
+    const count = batched ? (context.quick ? 50_000 : 300_000) : context.quick ? 10_000 : 60_000;
     const label = batched ? 'collector batched' : 'collector single';
     const rates: number[] = [];
     for (let run = context.quick ? 0 : -1; run < context.repeats; run++) {

@@ -62,7 +62,7 @@ export async function e2eBench(context: BenchContext): Promise<void> {
     await writeAll(stdin, 'e2e probe\n');
     await waitUntil('the probe record to be stored', () => reader.maxSeq() >= 1, 30_000, 20);
 
-    const count = context.quick ? 30_000 : 300_000;
+    const count = context.quick ? 30_000 : 200_000;
     const runs: number[] = [];
     const cpuNotes: string[] = [];
     for (let run = context.quick ? 0 : -1; run < context.repeats; run++) {
@@ -93,7 +93,7 @@ export async function e2eBench(context: BenchContext): Promise<void> {
     context.notes.e2e_logs_per_s = `cores busy in the last run: ${cpuNotes[cpuNotes.length - 1] ?? ''}`;
 
     // Latency at a fixed 10,000 records/s: 100 lines every 10 ms, each carrying its write time.
-    const seconds = context.quick ? 2 : 10;
+    const seconds = context.quick ? 2 : 6;
     const p50s: number[] = [];
     const p99s: number[] = [];
     for (let run = context.quick ? 0 : -1; run < context.repeats; run++) {

@@ -20,7 +20,7 @@ function cacheFile(count: number): string {
   const schema = createHash('sha1').update(MIGRATIONS.join('\n')).digest('hex').slice(0, 12);
   const dir = path.join(os.tmpdir(), 'warren-bench-cache');
   mkdirSync(dir, { recursive: true });
-  return path.join(dir, `query-${schema}-${count}.db`);
+  return path.join(dir, `query-v2-${schema}-${count}.db`);
 }
 
 /**
@@ -35,7 +35,13 @@ function generateStore(file: string, count: number, now: number): void {
     const n = Math.min(CHUNK, count - done);
     const span = (7 * DAY_MS * n) / count;
     const end = now - 7 * DAY_MS + (7 * DAY_MS * (done + n)) / count;
-    generateSyntheticStore(file, { records: n, spanMs: span, end, seed: 42 + done, rareEvery: 200_000 });
+    generateSyntheticStore(file, {
+      records: n,
+      spanMs: span,
+      end,
+      seed: 42 + done,
+      rareEvery: Math.min(200_000, Math.floor(n / 5)),
+    });
     progress(
       `query store: ${(done + n).toLocaleString('en-US')} of ${count.toLocaleString('en-US')} records (${Math.round((done + n) / Math.max(0.001, (Date.now() - began) / 1000))}/s)`,
     );

@@ -147,8 +147,10 @@ async function main(): Promise<number> {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       progress(`${section.name} failed: ${message}`);
-      for (const key of section.keys)
-        context.notes[key] ??= `failed: ${message.split('\n')[0] ?? ''}`.slice(0, 160);
+      for (const key of section.keys) {
+        if (context.results[key] === null)
+          context.notes[key] ??= `failed: ${message.split('\n')[0] ?? ''}`.slice(0, 160);
+      }
     }
   }
   ratio(context, 'e2e_vs_amqp_ceiling', 'e2e_logs_per_s', 'amqp_ceiling_msgs_per_s');

@@ -80,7 +80,7 @@ export async function sseBench(context: BenchContext): Promise<void> {
       }
     }, POLL_MS);
     const channel = await connection.createConfirmChannel();
-    const seconds = context.quick ? 2 : 10;
+    const seconds = context.quick ? 2 : 5;
     const p99s: number[] = [];
     try {
       for (let run = context.quick ? 0 : -1; run < context.repeats; run++) {

@@ -70,7 +70,7 @@ export async function tailBench(context: BenchContext): Promise<void> {
       30_000,
       200,
     );
-    const seconds = context.quick ? 2 : 10;
+    const seconds = context.quick ? 2 : 5;
     const p50s: number[] = [];
     const p99s: number[] = [];
     for (let run = context.quick ? 0 : -1; run < context.repeats; run++) {
