@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import pino from 'pino';
 import { Registry } from 'prom-client';
@@ -143,6 +143,9 @@ async function measureStream(rate: number): Promise<void> {
   });
   await new Promise((r) => setTimeout(r, 1000));
   // The collector commits in batches: one about every 10 ms.
+  // How long the server's event loop was held up: with 2 shared cores, scheduling shows up here.
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
   const started = performance.now();
   const deadline = started + 10_000;
   while (performance.now() < deadline) {
@@ -154,6 +157,10 @@ async function measureStream(rate: number): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 10));
   }
+  loopDelay.disable();
+  console.log(
+    `server event-loop delay: p50=${(loopDelay.percentile(50) / 1e6).toFixed(1)}ms p99=${(loopDelay.percentile(99) / 1e6).toFixed(1)}ms max=${(loopDelay.max / 1e6).toFixed(1)}ms`,
+  );
   // time for the last records to arrive, so a late one counts as late rather than lost
   await new Promise((r) => setTimeout(r, 3000));
   for (const client of clients) client.child.kill('SIGTERM');
