@@ -321,7 +321,12 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
     if (result.newestTs !== null) metrics.lagSeconds.set(Math.max(0, now() - result.newestTs) / 1000);
     if (result.duplicates > 0)
       logger.info({ duplicates: result.duplicates }, 'ignored records already stored');
-    deps.onStored(result);
+    try {
+      deps.onStored(result);
+    } catch (err) {
+      // A listener's failure (the API's stream) must not stop the batch loop; the batch is acked.
+      logger.warn({ err: errorMessage(err) }, "a 'stored' listener failed");
+    }
   }
 
   function lost(owner: Session, err: Error): void {

@@ -229,8 +229,8 @@ async function measureLatency(rate: number, seconds: number, per: number): Promi
   console.log(
     `${rate} records/s for ${seconds}s (${per} per message): ${latencies.length}/${sent.size} seen, p50 ${pct(50).toFixed(0)} ms, p99 ${pct(99).toFixed(0)} ms, max ${pct(100).toFixed(0)} ms`,
   );
-  reader.close();
   await collector.close();
+  reader.close();
   await f.cleanup();
 }
 
