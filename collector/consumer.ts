@@ -145,13 +145,15 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
     if (current === null || current.session !== owner) current = newBatch(owner);
     if (backlog.length > 0 || isFull(current)) backlog.push(message);
     else addToBatch(current, message);
-    if (isFull(current)) kick();
+    if (isFull(current) || current.messages >= prefetch) kick();
     else scheduleLinger();
   }
 
   function ready(): boolean {
     if (current === null || current.messages === 0) return false;
-    return isFull(current) || draining || performance.now() - current.firstAt >= config.lingerMs;
+    // Holding every prefetched message, nothing more comes until we ack: lingering would only idle.
+    if (isFull(current) || current.messages >= prefetch || draining) return true;
+    return performance.now() - current.firstAt >= config.lingerMs;
   }
 
   function scheduleLinger(): void {

@@ -199,6 +199,8 @@ describe('collector consuming from the broker', () => {
     expect(closeNamedConnection(f.connectionName)).toBe(true);
     await waitUntil('reconnected once', () => lines().some((l) => l.msg === 'reconnected; consuming again'));
     expect(closeNamedConnection(f.connectionName)).toBe(true);
+    const reconnected = (): number => lines().filter((l) => l.msg === 'reconnected; consuming again').length;
+    await waitUntil('reconnected twice', () => reconnected() >= 2);
     await publishing;
     await waitUntil('all stored', () => countRows(f.dbPath).rows >= 6000, 30_000);
     await collector.close();
