@@ -6,6 +6,7 @@ import { encodeRecord, CONTENT_TYPE_JSON } from '../protocol/index.js';
 import { connect, declareBenchQueue, deleteBenchQueue, uniqueName } from './lib/broker.js';
 import { makeRecords, type BenchRecord } from './lib/records.js';
 import { createStore, makeInserter } from './lib/store.js';
+import { COLLECTOR_DEFAULTS } from '../collector/config.js';
 
 /** Unconfirmed publishes in flight: enough to keep the broker busy, bounded like any real publisher. */
 const CONFIRM_WINDOW = 1_000;
@@ -57,8 +58,8 @@ export async function amqpCeiling(count: number, records: readonly BenchRecord[]
   }
 }
 
-/** Rows per transaction in the SQLite ceiling, about what the collector commits at once. */
-export const SQLITE_BATCH = 1_000;
+/** Rows per transaction in the SQLite ceiling: what the collector commits at once. */
+export const SQLITE_BATCH = COLLECTOR_DEFAULTS.batchRecords;
 
 /** Raw better-sqlite3 batched inserts of the same records into Warren's schema, with or without FTS. */
 export function sqliteCeiling(records: readonly BenchRecord[], fts: boolean): number {

@@ -12,12 +12,15 @@ import { createStore, makeInserter } from './lib/store.js';
  * persistent message, a consumer with prefetch 1 that inserts the record (its own transaction,
  * same schema and FTS and pragmas as Warren) and acks it. Records/s until the last is stored.
  */
-export async function naivePipeline(records: readonly BenchRecord[]): Promise<number> {
+export async function naivePipeline(
+  records: readonly BenchRecord[],
+  options: { sqliteDefaults?: boolean } = {},
+): Promise<number> {
   const queue = uniqueName('bench-naive');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'warren-bench-naive-'));
   const publisherConnection = await connect('bench-naive-publisher');
   const consumerConnection = await connect('bench-naive-consumer');
-  const db = createStore(path.join(dir, 'naive.db'));
+  const db = createStore(path.join(dir, 'naive.db'), { defaults: options.sqliteDefaults === true });
   try {
     const inserter = makeInserter(db, true);
     const publisher = await publisherConnection.createConfirmChannel();

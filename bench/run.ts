@@ -18,6 +18,8 @@ import { tailBench } from './tail.js';
 import { sseBench } from './sse.js';
 import { ratio, setFigure, type BenchContext } from './lib/context.js';
 import { progress } from './lib/progress.js';
+import { makeRecords } from './lib/records.js';
+import { uniqueName } from './lib/broker.js';
 import { repoRoot } from './lib/process.js';
 import { FIGURES, passes, renderTable } from './lib/report.js';
 import { round, warmMedian } from './lib/stats.js';
@@ -32,6 +34,8 @@ interface Section {
 async function ceilings(context: BenchContext): Promise<void> {
   const count = context.quick ? 20_000 : 100_000;
   const records = ceilingRecords(count);
+  // The rows Warren stores in the e2e and collector figures (200 B), so the ratios compare like with like.
+  const rows = makeRecords(count, 200, uniqueName('rows'));
   const amqp = await warmMedian(
     'amqp ceiling',
     context.repeats,
@@ -51,7 +55,7 @@ async function ceilings(context: BenchContext): Promise<void> {
   const plain = await warmMedian(
     'sqlite ceiling',
     context.repeats,
-    () => Promise.resolve(sqliteCeiling(records, false)),
+    () => Promise.resolve(sqliteCeiling(rows, false)),
     progress,
     !context.quick,
   );
@@ -59,7 +63,7 @@ async function ceilings(context: BenchContext): Promise<void> {
   const fts = await warmMedian(
     'sqlite+fts ceiling',
     context.repeats,
-    () => Promise.resolve(sqliteCeiling(records, true)),
+    () => Promise.resolve(sqliteCeiling(rows, true)),
     progress,
     !context.quick,
   );
@@ -76,6 +80,15 @@ async function naive(context: BenchContext): Promise<void> {
     !context.quick,
   );
   setFigure(context, 'naive_logs_per_s', result.value, result.samples);
+  // The same pipeline with better-sqlite3 as it comes (rollback journal, fsync per commit): for information.
+  const defaults = await warmMedian(
+    'naive peer, sqlite defaults',
+    context.repeats,
+    () => naivePipeline(records.slice(0, context.quick ? 300 : 1_000), { sqliteDefaults: true }),
+    progress,
+    false,
+  );
+  setFigure(context, 'naive_sqlite_defaults_logs_per_s', defaults.value, defaults.samples);
 }
 
 const SECTIONS: readonly Section[] = [
@@ -89,7 +102,7 @@ const SECTIONS: readonly Section[] = [
       'sqlite_fts_ceiling_rows_per_s',
     ],
   },
-  { name: 'naive', run: naive, keys: ['naive_logs_per_s'] },
+  { name: 'naive', run: naive, keys: ['naive_logs_per_s', 'naive_sqlite_defaults_logs_per_s'] },
   {
     name: 'e2e',
     run: e2eBench,

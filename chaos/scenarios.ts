@@ -115,6 +115,13 @@ export const closeOwnConnections: Scenario = {
       await rig.stream('a1', total, 2_000, async (sent) => {
         if (at.length > 0 && sent >= (at[0] ?? Infinity)) {
           at.shift();
+          // Both back (agent and collector) before the next close, so each close hits both.
+          await waitUntil(
+            'both connections back',
+            () => rig.proxy.upstreamPorts().length >= 2,
+            10_000,
+            50,
+          ).catch(() => undefined);
           const closed = await rig.closeOwnConnections('warren chaos');
           options.log(`close-own-connections: closed ${closed} connection(s)`);
         }

@@ -1,23 +1,21 @@
 import Database from 'better-sqlite3';
 import { severityRank, type Severity } from '../../protocol/index.js';
 import { MIGRATIONS } from '../../collector/store/schema.js';
+import { openDatabase } from '../../collector/store/database.js';
 import type { BenchRecord } from './records.js';
 
 type DB = Database.Database;
 
 /**
- * The pragmas the collector runs with (WAL, synchronous=NORMAL: a commit survives a process
- * crash; the WAL is fsynced at checkpoints). Kept equal so the ceiling compares like with like.
+ * A new store exactly as the collector opens it (its pragmas: WAL, synchronous=NORMAL, cache and
+ * mmap sizes; every migration), so a ceiling compares like with like. `defaults`: better-sqlite3
+ * as it comes (rollback journal, synchronous=FULL) with Warren's schema, as a tutorial would use it.
  */
-export const STORE_PRAGMAS = ['journal_mode = WAL', 'synchronous = NORMAL', 'temp_store = MEMORY'];
-
-/** A new store file with Warren's schema (every migration, as the collector would run them). */
-export function createStore(file: string, pragmas: readonly string[] = STORE_PRAGMAS): DB {
+export function createStore(file: string, options: { defaults?: boolean } = {}): DB {
+  if (options.defaults !== true) return openDatabase(file);
   const db = new Database(file);
-  for (const pragma of pragmas) db.pragma(pragma);
-  const version = db.pragma('user_version', { simple: true }) as number;
   db.transaction(() => {
-    for (let i = version; i < MIGRATIONS.length; i++) db.exec(MIGRATIONS[i] ?? '');
+    for (const migration of MIGRATIONS) db.exec(migration);
     db.pragma(`user_version = ${MIGRATIONS.length}`);
   })();
   return db;
