@@ -9,6 +9,11 @@ import { openReader } from './store.js';
  * The real components as a user runs them (child processes of the compiled CLIs), with the
  * knobs the benchmarks and chaos scenarios need. Each gets its own exchange and store.
  */
+/** Tuning experiments without editing code: WARREN_BENCH_COLLECTOR_ARGS='--prefetch 4000' and WARREN_BENCH_AGENT_ARGS. */
+function extraArgs(variable: string): string[] {
+  return (process.env[variable] ?? '').split(' ').filter((arg) => arg !== '');
+}
+
 export interface CollectorOptions {
   exchange: string;
   db: string;
@@ -30,6 +35,7 @@ export function startCollector(options: CollectorOptions): Child {
       options.db,
       '--listen',
       `127.0.0.1:${options.port}`,
+      ...extraArgs('WARREN_BENCH_COLLECTOR_ARGS'),
       ...(options.args ?? []),
     ],
     { stdin: 'ignore', ...options.start },
@@ -60,6 +66,7 @@ export function startAgent(options: AgentOptions): Child {
       options.facility ?? 'bench',
       '--severity',
       options.severity ?? 'info',
+      ...extraArgs('WARREN_BENCH_AGENT_ARGS'),
       ...(options.args ?? []),
     ],
     { stdout: 'ignore', ...options.start },
