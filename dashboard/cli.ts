@@ -173,6 +173,9 @@ async function runScreen(config: TailConfig, controller: AbortController, color:
   // React's development build records a performance.measure() per render, kept by Node for ever
   // (7 MB a minute at 20 000 records/s) and is slower; a terminal tool runs the production build.
   process.env.NODE_ENV ??= 'production';
+  // A person is watching this terminal: with CI set (as in a CI job's tmux) Ink draws only the last frame.
+  process.env.CI = 'false';
+  process.env.CONTINUOUS_INTEGRATION = 'false';
   // Loaded only for the screen: pipes and scripts never pay for React.
   const { mountScreen } = await import('./ui/run.js');
   const screen = mountScreen({ patterns: config.patterns.map((p) => p.source), color });

@@ -198,7 +198,8 @@ describe("Ink's copy of the printed lines", () => {
     const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
       cwd: root,
       encoding: 'utf8',
-      env: { ...process.env, NODE_ENV: 'production' },
+      // As the CLI does for a terminal: Ink's CI mode (CI set, as in CI) draws only the last frame.
+      env: { ...process.env, NODE_ENV: 'production', CI: 'false', CONTINUOUS_INTEGRATION: 'false' },
     });
     expect(run.stderr).toBe('');
     const { bounded, frame } = JSON.parse(run.stdout) as { bounded: boolean; frame: string };
