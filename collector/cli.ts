@@ -1,8 +1,13 @@
+import v8 from 'node:v8';
 import { Command, Option } from 'commander';
 import pino from 'pino';
 import { addCommonOptions, collect, runMain } from '../protocol/cli.js';
 import { createCollector } from './collector.js';
 import { COLLECTOR_DEFAULTS, resolveCollectorConfig } from './config.js';
+
+// Ingest allocates fast and briefly; V8's default heap growth (up to 4x the live size between major
+// GCs) let RSS climb past 200 MiB at 70k records/s. Growing by 20% keeps it near 160 MiB, same speed.
+v8.setFlagsFromString('--heap-growing-percent=20');
 
 const program = new Command('logcollect')
   .description(

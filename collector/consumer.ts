@@ -9,7 +9,7 @@ import {
   type StoredRecord,
 } from '../protocol/index.js';
 import type { CollectorConfig } from './config.js';
-import { decodeDelivery, type DeadLetter } from './decode.js';
+import { decodeDelivery, estimateRecords, type DeadLetter } from './decode.js';
 import type { CollectorMetrics } from './metrics.js';
 import type { CollectorStatus } from './status.js';
 import type { BatchWriter, WriteResult } from './store/writer.js';
@@ -44,11 +44,18 @@ interface Session {
   open: boolean;
 }
 
-/** The unit of work: deliveries of one session, in delivery order, decoded. */
+/**
+ * The unit of work: deliveries of one session, in delivery order. They are decoded only when the
+ * batch is committed, in the same tick: records that never outlive a young-generation GC keep the
+ * heap (and RSS) small.
+ */
 interface Batch {
   readonly session: Session;
   last: ConsumeMessage | null;
   messages: number;
+  readonly pending: ConsumeMessage[];
+  /** Records the pending deliveries hold, counted without decoding (NDJSON lines). */
+  estimate: number;
   readonly records: StoredRecord[];
   readonly deadLetters: DeadLetter[];
   /** performance.now() of its first delivery: linger is a duration, not a wall-clock time. */
@@ -101,6 +108,8 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
       session: owner,
       last: null,
       messages: 0,
+      pending: [],
+      estimate: 0,
       records: [],
       deadLetters: [],
       firstAt: performance.now(),
@@ -108,16 +117,25 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
   }
 
   function isFull(batch: Batch): boolean {
-    return batch.records.length >= config.batchRecords || batch.messages >= config.batchMessages;
+    return batch.estimate >= config.batchRecords || batch.messages >= config.batchMessages;
   }
 
   function addToBatch(batch: Batch, message: ConsumeMessage): void {
     if (batch.messages === 0) batch.firstAt = performance.now();
-    const decoded = decodeDelivery(message, config.queue, config.maxMessageBytes, new Date(now()));
-    for (const record of decoded.records) batch.records.push(record);
-    for (const dead of decoded.deadLetters) batch.deadLetters.push(dead);
+    batch.pending.push(message);
+    batch.estimate += estimateRecords(message);
     batch.messages++;
     batch.last = message;
+  }
+
+  function decodeBatch(batch: Batch): void {
+    const arrival = new Date(now());
+    for (const message of batch.pending) {
+      const decoded = decodeDelivery(message, config.queue, config.maxMessageBytes, arrival);
+      for (const record of decoded.records) batch.records.push(record);
+      for (const dead of decoded.deadLetters) batch.deadLetters.push(dead);
+    }
+    batch.pending.length = 0;
   }
 
   /** Moves backlog into the current batch, oldest first, until it is full. */
@@ -274,6 +292,7 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
   async function flush(batch: Batch): Promise<void> {
     const owner = batch.session;
     if (halted || !owner.open) return;
+    decodeBatch(batch);
     const result = await commit(batch);
     if (result === null) {
       abandon(owner, 'batch not committed');

@@ -1,5 +1,5 @@
 import type { ConsumeMessage, Options } from 'amqplib';
-import { ERROR_HEADER, decodeMessage, type StoredRecord } from '../protocol/index.js';
+import { CONTENT_TYPE_NDJSON, ERROR_HEADER, decodeMessage, type StoredRecord } from '../protocol/index.js';
 
 /** Something the collector cannot store, bound for `<exchange>.dead` with its reason. */
 export interface DeadLetter {
@@ -103,4 +103,17 @@ export function decodeDelivery(
       reason: rejected.reason,
     })),
   };
+}
+
+const NEWLINE = 0x0a;
+
+/** How many records a delivery holds, without decoding it: NDJSON lines, otherwise one. */
+export function estimateRecords(message: ConsumeMessage): number {
+  const type: unknown = message.properties.contentType;
+  if (typeof type !== 'string' || type.split(';')[0]?.trim().toLowerCase() !== CONTENT_TYPE_NDJSON) return 1;
+  const { content } = message;
+  let lines = 0;
+  for (let at = content.indexOf(NEWLINE); at !== -1; at = content.indexOf(NEWLINE, at + 1)) lines++;
+  if (content.length > 0 && content[content.length - 1] !== NEWLINE) lines++;
+  return Math.max(1, lines);
 }
