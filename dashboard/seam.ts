@@ -46,7 +46,10 @@ export class Seam {
   readonly #seen: BoundedSet;
   readonly #holdLimit: number;
   #held: StoredRecord[] = [];
+  /** Keys of the held records, to notice when the history reaches the live stream. */
+  #heldKeys = new Set<string>();
   #holding = false;
+  #caughtUp = false;
   #overflow = 0;
 
   constructor(options: SeamOptions = {}) {
@@ -61,15 +64,32 @@ export class Seam {
   /** Start holding live records (call before the live queue can deliver, or at a disconnect). */
   hold(): void {
     this.#holding = true;
+    this.#caughtUp = false;
+  }
+
+  /** Live records held so far in this backfill. */
+  get heldCount(): number {
+    return this.#held.length;
+  }
+
+  /**
+   * True once the history contained a record the live queue also delivered: the archive queue is
+   * FIFO, so everything published before the live queue was bound has been stored by then.
+   */
+  get caughtUp(): boolean {
+    return this.#caughtUp;
   }
 
   /** Live records: those to show now, deduplicated; none while holding. */
   live(records: readonly StoredRecord[]): StoredRecord[] {
     if (this.#holding) {
-      for (const r of records) this.#held.push(r);
+      for (const r of records) {
+        this.#held.push(r);
+        this.#heldKeys.add(dedupeKey(r));
+      }
       const excess = this.#held.length - this.#holdLimit;
       if (excess > 0) {
-        this.#held.splice(0, excess);
+        for (const r of this.#held.splice(0, excess)) this.#heldKeys.delete(dedupeKey(r));
         this.#overflow += excess;
       }
       return [];
@@ -79,6 +99,9 @@ export class Seam {
 
   /** History records: those not shown yet. */
   history(records: readonly StoredRecord[]): StoredRecord[] {
+    if (this.#holding && !this.#caughtUp) {
+      this.#caughtUp = records.some((r) => this.#heldKeys.has(dedupeKey(r)));
+    }
     return this.#fresh(records);
   }
 
@@ -87,6 +110,7 @@ export class Seam {
     this.#holding = false;
     const held = this.#held;
     this.#held = [];
+    this.#heldKeys = new Set();
     return this.#fresh(held);
   }
 

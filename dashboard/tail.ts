@@ -1,4 +1,4 @@
-import { errorMessage, type Pattern, type StoredRecord } from '../protocol/index.js';
+import { errorMessage, sleep, type Pattern, type StoredRecord } from '../protocol/index.js';
 import { fetchHistory, type HistoryOptions } from './backfill.js';
 import { createLiveTail, type LiveEvent } from './live.js';
 import { Seam } from './seam.js';
@@ -47,6 +47,12 @@ const DEDUPE_MEMORY = 150_000;
 
 /** Seconds of overlap when backfilling an outage: agents' clocks and batching lag a little. */
 const OUTAGE_MARGIN_MS = 10_000;
+/** Settling the seam: how often the history is read again, and how far back by record time. */
+const SETTLE_POLL_MS = 250;
+const SETTLE_MARGIN_MS = 5_000;
+/** How long to wait for the history to reach the live stream: quiet stream / records flowing. */
+const SETTLE_QUIET_MS = 1_500;
+const SETTLE_MAX_MS = 10_000;
 
 /** Splits `-q` like a search box: words, or "quoted phrases"; every one must appear. */
 export function queryTerms(query: string): string[] {
@@ -94,6 +100,8 @@ export async function runTail(
   const api: HistoryOptions = { apiUrl: config.apiUrl, token: config.token, signal, fetch: deps.fetch };
   const sources = config.patterns.map((p) => p.source);
 
+  let newestHistoryTs: number | undefined;
+
   /** Shows the history since `since` that was not shown yet; returns how many records that was. */
   async function backfill(since: Date): Promise<number> {
     const query = { patterns: sources, since, q: config.query, host: config.host };
@@ -102,9 +110,38 @@ export async function runTail(
       if (page.invalid > 0) {
         sink.notice(`the API sent ${page.invalid} entries that are not records; they are not shown`);
       }
+      for (const r of page.records) {
+        const ts = Date.parse(r.ts);
+        if (newestHistoryTs === undefined || ts > newestHistoryTs) newestHistoryTs = ts;
+      }
       const fresh = seam.history(page.records);
       shown += fresh.length;
       if (fresh.length > 0) await sink.records(fresh);
+    }
+    return shown;
+  }
+
+  /**
+   * Records published just before the live queue was bound may still be on their way into the
+   * store: neither the first history read nor the live queue has them. Read the newest history
+   * again until it reaches a record the live queue also holds; say so if it never does.
+   */
+  async function settle(since: Date): Promise<number> {
+    const started = now();
+    let shown = 0;
+    while (!seam.caughtUp && !signal.aborted) {
+      const limit = seam.heldCount > 0 ? SETTLE_MAX_MS : SETTLE_QUIET_MS;
+      if (now() - started >= limit) {
+        if (seam.heldCount > 0) {
+          sink.notice(
+            `the stored history had not reached the live stream after ${limit / 1000}s (is the collector behind?); records published just before logtail started may be missing`,
+          );
+        }
+        break;
+      }
+      await sleep(SETTLE_POLL_MS, signal);
+      const from = Math.max(since.getTime(), (newestHistoryTs ?? since.getTime()) - SETTLE_MARGIN_MS);
+      shown += await backfill(new Date(from));
     }
     return shown;
   }
@@ -153,7 +190,8 @@ export async function runTail(
         work = work.then(async () => {
           let filled: number | undefined;
           try {
-            filled = await backfill(new Date(since - OUTAGE_MARGIN_MS));
+            const from = new Date(since - OUTAGE_MARGIN_MS);
+            filled = (await backfill(from)) + (await settle(from));
           } catch (err) {
             sink.notice(
               `reconnected after ${outage}s, but could not backfill the outage: ${errorMessage(err)}`,
@@ -198,6 +236,7 @@ export async function runTail(
     if (config.since !== undefined) {
       sink.status('backfilling', `history since ${config.since.toISOString()}`);
       await backfill(config.since);
+      await settle(config.since);
       await release();
     }
     if (!signal.aborted) sink.status('live');

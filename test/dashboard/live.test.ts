@@ -324,6 +324,9 @@ describe('logtail live, against the real broker', () => {
     expect(sink.notices.join('\n')).toMatch(
       /reconnected after [\d.]+s; 1 missed record\(s\) filled in from the API/,
     );
-    expect(api.requests).toHaveLength(1);
+    // One read of the outage, then a few short settle reads of the newest history (a quiet stream
+    // gives up after 1.5 s), never an unbounded poll.
+    expect(api.requests.length).toBeGreaterThanOrEqual(1);
+    expect(api.requests.length).toBeLessThanOrEqual(8);
   });
 });
