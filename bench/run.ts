@@ -119,7 +119,7 @@ const SECTIONS: readonly Section[] = [
     run: queryBench,
     keys: ['query_records', 'query_critical_1h_p99_ms', 'query_kern_7d_p99_ms', 'fts_p99_ms'],
   },
-  { name: 'tail', run: tailBench, keys: ['tail_p50_ms', 'tail_p99_ms'] },
+  { name: 'tail', run: tailBench, keys: ['tail_p50_ms', 'tail_p99_ms', 'tail_screen_rss_mb'] },
   { name: 'sse', run: sseBench, keys: ['sse_p99_ms'] },
 ];
 

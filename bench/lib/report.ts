@@ -161,6 +161,12 @@ export const FIGURES: readonly FigureSpec[] = [
   },
   { key: 'tail_p50_ms', label: 'publish -> logtail --json stdout p50 at 1,000/s', unit: 'ms' },
   {
+    key: 'tail_screen_rss_mb',
+    label: 'logtail Ink screen (tmux) peak RSS at 20,000 records/s',
+    unit: 'MiB',
+    target: { op: '<=', value: 150, source: 'issue 6' },
+  },
+  {
     key: 'sse_p99_ms',
     label: 'stored -> GET /api/logs/stream event p99 at 5,000/s ingest',
     unit: 'ms',
