@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteTopology, openConnection, uniqueName } from '../support/broker.js';
-import { freePort, runBin, stopBin, waitUntil, type RunningBin } from '../support/processes.js';
+import { runBin, startCollector, stopBin, waitUntil, type RunningBin } from '../support/processes.js';
 
 /**
  * logtail --since against the real collector and its HTTP API: a stream published without pause
@@ -19,20 +19,7 @@ describe('logtail --since with the real logcollect', () => {
 
   beforeAll(async () => {
     connection = await openConnection(`${exchange}-client`);
-    const port = await freePort();
-    api = `http://127.0.0.1:${port}`;
-    collector = runBin('logcollect', [
-      '--exchange',
-      exchange,
-      '--db',
-      path.join(dir, 'warren.db'),
-      '--listen',
-      `127.0.0.1:${port}`,
-    ]);
-    await waitUntil(
-      'the collector is ready',
-      async () => (await fetch(`${api}/readyz`).catch(() => undefined))?.status === 200,
-    );
+    ({ collector, api } = await startCollector(exchange, dir));
   }, 60_000);
 
   afterAll(async () => {

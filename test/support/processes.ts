@@ -70,3 +70,25 @@ export async function waitUntil(
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
 }
+
+/** A real logcollect on a free port with its store in `dir`, once its /readyz says ready. */
+export async function startCollector(
+  exchange: string,
+  dir: string,
+): Promise<{ collector: RunningBin; api: string }> {
+  const port = await freePort();
+  const api = `http://127.0.0.1:${port}`;
+  const collector = runBin('logcollect', [
+    '--exchange',
+    exchange,
+    '--db',
+    path.join(dir, 'warren.db'),
+    '--listen',
+    `127.0.0.1:${port}`,
+  ]);
+  await waitUntil(
+    'the collector is ready',
+    async () => (await fetch(`${api}/readyz`).catch(() => undefined))?.status === 200,
+  );
+  return { collector, api };
+}
