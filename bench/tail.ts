@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import {
@@ -12,7 +13,15 @@ import {
 import { connect, deleteTopology, uniqueName } from './lib/broker.js';
 import { setFigure, type BenchContext } from './lib/context.js';
 import { progress } from './lib/progress.js';
-import { binAvailable, binPath, peakRssMb, repoRoot, startBin, waitUntil } from './lib/process.js';
+import {
+  binAvailable,
+  binPath,
+  cpuSeconds,
+  peakRssMb,
+  repoRoot,
+  startBin,
+  waitUntil,
+} from './lib/process.js';
 import { AMQP_URL } from './lib/broker.js';
 import { makeRecords } from './lib/records.js';
 import { median, percentile } from './lib/stats.js';
@@ -137,13 +146,17 @@ function screenCounts(screen: string): { total: number; dropped: number } | null
  * stdout are TTYs) while 20,000 records/s arrive as 50-record NDJSON messages, for 60 s (10 s with
  * --quick): its peak RSS (VmHWM) against issue 6's 150 MB.
  */
-async function tailScreenBench(context: BenchContext): Promise<void> {
+export async function tailScreenBench(
+  context: BenchContext,
+  seconds = context.quick ? 10 : 60,
+): Promise<void> {
   const socket = uniqueName('bench-tail-screen');
   const exchange = uniqueName('bench-tail-screen');
   const tmux = (...args: string[]): Promise<string> =>
     execFileAsync('tmux', ['-L', socket, ...args], { encoding: 'utf8' }).then((r) => r.stdout);
   const capture = (): Promise<string> => tmux('capture-pane', '-p', '-t', 'tail').catch(() => '');
   const connection = await connect('bench-tail-screen-publisher');
+  let socketPath = '';
   try {
     await declareExchanges(connection, topologyNames(exchange));
     const quoted = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
@@ -151,6 +164,11 @@ async function tailScreenBench(context: BenchContext): Promise<void> {
     const command = [
       'exec env CI=false',
       quoted(process.execPath),
+      // Tuning experiments without editing code, e.g. WARREN_BENCH_TAIL_NODE_ARGS='--max-semi-space-size=4'.
+      ...(process.env.WARREN_BENCH_TAIL_NODE_ARGS ?? '')
+        .split(' ')
+        .filter((arg) => arg !== '')
+        .map(quoted),
       quoted(binPath('logtail')),
       '--amqp',
       quoted(AMQP_URL),
@@ -159,6 +177,7 @@ async function tailScreenBench(context: BenchContext): Promise<void> {
       quoted('#'),
     ].join(' ');
     await tmux('new-session', '-d', '-x', '160', '-y', '45', '-s', 'tail', '-c', repoRoot(), command);
+    socketPath = (await tmux('display-message', '-p', '-t', 'tail', '#{socket_path}')).trim();
     const pid = Number((await tmux('list-panes', '-t', 'tail', '-F', '#{pane_pid}')).trim());
     if (!Number.isInteger(pid) || pid <= 0) throw new Error('cannot find logtail in its tmux pane');
     const channel = await connection.createChannel();
@@ -193,8 +212,8 @@ async function tailScreenBench(context: BenchContext): Promise<void> {
       30_000,
       200,
     );
-    const seconds = context.quick ? 10 : 60;
     const perTick = SCREEN_RATE / SCREEN_BATCH / 100; // messages every 10 ms
+    const cpuBefore = cpuSeconds(pid) ?? 0;
     const started = performance.now();
     let sent = 0;
     for (let tick = 0; tick < seconds * 100; tick++) {
@@ -210,6 +229,8 @@ async function tailScreenBench(context: BenchContext): Promise<void> {
         progress(`tail screen: ${(tick + 1) / 100} s, RSS peak ${peakRssMb(pid)?.toFixed(0)} MiB`);
     }
     const elapsed = (performance.now() - started) / 1000;
+    // How busy the screen kept its core (CPU seconds per wall second): the price of any memory setting.
+    const busy = ((cpuSeconds(pid) ?? cpuBefore) - cpuBefore) / elapsed;
     await sleep(1_000);
     const peak = peakRssMb(pid);
     if (peak === null) throw new Error(`logtail exited during the flood: ${await capture()}`);
@@ -221,10 +242,12 @@ async function tailScreenBench(context: BenchContext): Promise<void> {
     progress(
       `tail screen: ${sent} records in ${elapsed.toFixed(1)} s (${(sent / elapsed).toFixed(0)}/s), ${shown}, peak RSS ${peak.toFixed(0)} MiB`,
     );
-    context.notes.tail_screen_rss_mb = `${sent} records sent in ${elapsed.toFixed(0)} s; ${shown}`;
+    context.notes.tail_screen_rss_mb = `${sent} records sent in ${elapsed.toFixed(0)} s; ${shown}; logtail CPU ${busy.toFixed(2)} s/s`;
     setFigure(context, 'tail_screen_rss_mb', peak);
   } finally {
     await tmux('kill-server').catch(() => undefined);
+    // tmux leaves its socket file behind.
+    if (socketPath !== '') rmSync(socketPath, { force: true });
     await connection.close().catch(() => undefined);
     await deleteTopology(exchange);
   }
