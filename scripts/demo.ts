@@ -30,30 +30,33 @@ async function main(): Promise<number> {
   const dataDir = path.join(root, 'data');
   mkdirSync(dataDir, { recursive: true });
   const listen = process.env.WARREN_LISTEN ?? '127.0.0.1:8080';
-  const children: ChildProcess[] = [];
+  // Children get process groups of their own, so a Ctrl-C reaches only the demo, which then stops
+  // them in order: generators first (the agents see their input end, flush and exit), then the collector.
+  const generators: ChildProcess[] = [];
+  const agents: ChildProcess[] = [];
 
   const collector = spawn(
     process.execPath,
     [bin('logcollect'), '--db', path.join(dataDir, 'warren.db'), '--listen', listen],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   prefixOutput(collector, 'collector');
-  children.push(collector);
 
   for (const facility of FACILITIES) {
     const generator = spawn(
       process.execPath,
       [path.join(root, 'dist', 'scripts', 'demo-logs.js'), '--facility', facility, '--rate', '5'],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
+      { stdio: ['ignore', 'pipe', 'inherit'], detached: true },
     );
     const agent = spawn(
       process.execPath,
       [bin('logship'), '--facility', facility, '--spool', path.join(dataDir, 'spool', facility)],
-      { stdio: ['pipe', 'pipe', 'pipe'] },
+      { stdio: ['pipe', 'pipe', 'pipe'], detached: true },
     );
     if (generator.stdout !== null && agent.stdin !== null) generator.stdout.pipe(agent.stdin);
     prefixOutput(agent, `agent:${facility}`);
-    children.push(generator, agent);
+    generators.push(generator);
+    agents.push(agent);
   }
 
   process.stderr.write(
@@ -74,13 +77,19 @@ async function main(): Promise<number> {
     let stopping = false;
     const stop = (): void => {
       if (stopping) {
-        for (const child of children) child.kill('SIGKILL');
+        for (const child of [...generators, ...agents, collector]) child.kill('SIGKILL');
         return;
       }
       stopping = true;
-      process.stderr.write('\nstopping: agents flush, then the collector commits and closes\n');
-      for (const child of children) if (child !== collector) child.kill('SIGTERM');
-      setTimeout(() => collector.kill('SIGTERM'), 2_000);
+      process.stderr.write(
+        '\nstopping: agents flush, then the collector commits and closes (Ctrl-C again to kill)\n',
+      );
+      const agentsDone = agents.map(
+        (agent) =>
+          new Promise<void>((done) => (agent.exitCode === null ? agent.once('exit', () => done()) : done())),
+      );
+      for (const generator of generators) generator.kill('SIGTERM');
+      void Promise.all(agentsDone).then(() => collector.kill('SIGTERM'));
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
