@@ -157,6 +157,7 @@ export async function tailScreenBench(
   const capture = (): Promise<string> => tmux('capture-pane', '-p', '-t', 'tail').catch(() => '');
   const connection = await connect('bench-tail-screen-publisher');
   let socketPath = '';
+  let pid = 0;
   try {
     await declareExchanges(connection, topologyNames(exchange));
     const quoted = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
@@ -178,7 +179,7 @@ export async function tailScreenBench(
     ].join(' ');
     await tmux('new-session', '-d', '-x', '160', '-y', '45', '-s', 'tail', '-c', repoRoot(), command);
     socketPath = (await tmux('display-message', '-p', '-t', 'tail', '#{socket_path}')).trim();
-    const pid = Number((await tmux('list-panes', '-t', 'tail', '-F', '#{pane_pid}')).trim());
+    pid = Number((await tmux('list-panes', '-t', 'tail', '-F', '#{pane_pid}')).trim());
     if (!Number.isInteger(pid) || pid <= 0) throw new Error('cannot find logtail in its tmux pane');
     const channel = await connection.createChannel();
     // One pre-encoded set of batches, rotated: the harness's own cost stays small.
@@ -245,6 +246,11 @@ export async function tailScreenBench(
     context.notes.tail_screen_rss_mb = `${sent} records sent in ${elapsed.toFixed(0)} s; ${shown}; logtail CPU ${busy.toFixed(2)} s/s`;
     setFigure(context, 'tail_screen_rss_mb', peak);
   } finally {
+    // SIGTERM first: logtail quits as on Ctrl-C (closing its connection, writing a --cpu-prof profile).
+    if (pid > 0 && peakRssMb(pid) !== null) {
+      process.kill(pid, 'SIGTERM');
+      await waitUntil('logtail to quit', () => peakRssMb(pid) === null, 5_000, 50).catch(() => undefined);
+    }
     await tmux('kill-server').catch(() => undefined);
     // tmux leaves its socket file behind.
     if (socketPath !== '') rmSync(socketPath, { force: true });
