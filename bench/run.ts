@@ -16,13 +16,13 @@ import { e2eBench } from './e2e.js';
 import { queryBench } from './query.js';
 import { tailBench } from './tail.js';
 import { sseBench } from './sse.js';
-import { ratio, setFigure, type BenchContext } from './lib/context.js';
+import { measureFigure, ratio, type BenchContext } from './lib/context.js';
 import { progress } from './lib/progress.js';
 import { makeRecords } from './lib/records.js';
 import { uniqueName } from './lib/broker.js';
 import { repoRoot } from './lib/process.js';
 import { FIGURES, passes, renderTable } from './lib/report.js';
-import { round, warmMedian } from './lib/stats.js';
+import { round } from './lib/stats.js';
 
 interface Section {
   name: string;
@@ -36,59 +36,31 @@ async function ceilings(context: BenchContext): Promise<void> {
   const records = ceilingRecords(count);
   // The rows Warren stores in the e2e and collector figures (200 B), so the ratios compare like with like.
   const rows = makeRecords(count, 200, uniqueName('rows'));
-  const amqp = await warmMedian(
-    'amqp ceiling',
-    context.repeats,
-    () => amqpCeiling(context.quick ? 10_000 : 50_000, records),
-    progress,
-    !context.quick,
+  await measureFigure(context, 'amqp_ceiling_msgs_per_s', 'amqp ceiling', () =>
+    amqpCeiling(context.quick ? 10_000 : 50_000, records),
   );
-  setFigure(context, 'amqp_ceiling_msgs_per_s', amqp.value, amqp.samples);
-  const publish = await warmMedian(
-    'raw publish',
-    context.repeats,
-    () => rawPublishRate(context.quick ? 10_000 : 50_000, records),
-    progress,
-    !context.quick,
+  await measureFigure(context, 'raw_publish_msgs_per_s', 'raw publish', () =>
+    rawPublishRate(context.quick ? 10_000 : 50_000, records),
   );
-  setFigure(context, 'raw_publish_msgs_per_s', publish.value, publish.samples);
-  const plain = await warmMedian(
-    'sqlite ceiling',
-    context.repeats,
-    () => Promise.resolve(sqliteCeiling(rows, false)),
-    progress,
-    !context.quick,
+  await measureFigure(context, 'sqlite_ceiling_rows_per_s', 'sqlite ceiling', () =>
+    Promise.resolve(sqliteCeiling(rows, false)),
   );
-  setFigure(context, 'sqlite_ceiling_rows_per_s', plain.value, plain.samples);
-  const fts = await warmMedian(
-    'sqlite+fts ceiling',
-    context.repeats,
-    () => Promise.resolve(sqliteCeiling(rows, true)),
-    progress,
-    !context.quick,
+  await measureFigure(context, 'sqlite_fts_ceiling_rows_per_s', 'sqlite+fts ceiling', () =>
+    Promise.resolve(sqliteCeiling(rows, true)),
   );
-  setFigure(context, 'sqlite_fts_ceiling_rows_per_s', fts.value, fts.samples);
 }
 
 async function naive(context: BenchContext): Promise<void> {
   const records = ceilingRecords(context.quick ? 2_000 : 5_000);
-  const result = await warmMedian(
-    'naive peer',
-    context.repeats,
-    () => naivePipeline(records),
-    progress,
-    !context.quick,
-  );
-  setFigure(context, 'naive_logs_per_s', result.value, result.samples);
+  await measureFigure(context, 'naive_logs_per_s', 'naive peer', () => naivePipeline(records));
   // The same pipeline with better-sqlite3 as it comes (rollback journal, fsync per commit): for information.
-  const defaults = await warmMedian(
+  await measureFigure(
+    context,
+    'naive_sqlite_defaults_logs_per_s',
     'naive peer, sqlite defaults',
-    context.repeats,
     () => naivePipeline(records.slice(0, context.quick ? 300 : 1_000), { sqliteDefaults: true }),
-    progress,
     false,
   );
-  setFigure(context, 'naive_sqlite_defaults_logs_per_s', defaults.value, defaults.samples);
 }
 
 const SECTIONS: readonly Section[] = [

@@ -1,4 +1,6 @@
+import { progress } from './progress.js';
 import type { Results } from './report.js';
+import { warmMedian } from './stats.js';
 
 /** What every benchmark section reads (the size of the run) and writes (figures and notes). */
 export interface BenchContext {
@@ -27,4 +29,16 @@ export function ratio(context: BenchContext, key: string, numerator: string, den
   const b = context.results[denominator];
   context.results[key] =
     a === null || a === undefined || b === null || b === undefined || b === 0 ? null : a / b;
+}
+
+/** Warms up (except in --quick), repeats `measure` and records the median as figure `key`. */
+export async function measureFigure(
+  context: BenchContext,
+  key: string,
+  label: string,
+  measure: () => Promise<number>,
+  warmup = !context.quick,
+): Promise<void> {
+  const { value, samples } = await warmMedian(label, context.repeats, measure, progress, warmup);
+  setFigure(context, key, value, samples);
 }
