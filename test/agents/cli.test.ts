@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +20,7 @@ for (let i = 0; i < Number(count); i++) logger.info({ i }, 'message ' + i);
 logger.warn({ disk: 'sda' }, 'disk almost full');
 logger.error(new Error('boom'), 'request failed');
 `;
+import { freePort } from '../support/processes.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -69,15 +69,22 @@ async function setup(): Promise<{ sink: Sink; dir: string }> {
   return { sink, dir };
 }
 
+/** A broker URL nobody listens on, so logship finds the broker unreachable. */
 async function closedPortUrl(): Promise<string> {
-  const port = await new Promise<number>((resolve) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port: p } = server.address() as net.AddressInfo;
-      server.close(() => resolve(p));
-    });
-  });
-  return `amqp://guest:guest@127.0.0.1:${port}`;
+  return `amqp://guest:guest@127.0.0.1:${await freePort()}`;
+}
+
+/** Asks logship for its stats (SIGUSR1) until they say `spooled=<count>`. */
+async function untilSpooled(agent: Run, count: number, what: string): Promise<void> {
+  await until(
+    what,
+    async () => {
+      agent.child.kill('SIGUSR1');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return new RegExp(`spooled=${count} `).test(agent.stderr());
+    },
+    20_000,
+  );
 }
 
 function lines(from: number, to: number): string {
@@ -182,15 +189,7 @@ describe('logship (bin/logship.js as a child process)', () => {
     second.child.stdin!.write(lines(1000, 3000));
     // SIGUSR1 before logship installs its handler would start Node's inspector instead.
     await until('the second run to start spooling', () => second.stderr().includes('spooling to disk'));
-    await until(
-      'the second run to spool its records',
-      async () => {
-        second.child.kill('SIGUSR1');
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        return /spooled=2000 /.test(second.stderr());
-      },
-      20_000,
-    );
+    await untilSpooled(second, 2000, 'the second run to spool its records');
     // fsync'd in batches at most 100 ms apart.
     await new Promise((resolve) => setTimeout(resolve, 300));
     second.child.kill('SIGKILL');
@@ -230,15 +229,7 @@ describe('logship (bin/logship.js as a child process)', () => {
     ];
     const first = run(logship, ['--amqp', await closedPortUrl(), ...args]);
     await until('spooling', () => first.stderr().includes('spooling to disk'));
-    await until(
-      'every line read and spooled',
-      async () => {
-        first.child.kill('SIGUSR1');
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        return /spooled=1000 /.test(first.stderr());
-      },
-      20_000,
-    );
+    await untilSpooled(first, 1000, 'every line read and spooled');
     // Positions are saved every second, covering only what is confirmed or fsync'd.
     const end = Buffer.byteLength(lines(0, 1000));
     await until(

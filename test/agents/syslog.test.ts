@@ -9,21 +9,12 @@ import { createSyslogInput } from '../../agents/inputs/syslog.js';
 import type { ParsedRecord } from '../../agents/record.js';
 import { parseAgentArgs } from '../../agents/options.js';
 import { AMQP_URL, createSink, silentLogger, tempDir, type Sink } from './helpers.js';
+import { freePort } from '../support/processes.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function startSyslogAgent(): Promise<{ sink: Sink; port: number }> {
   const sink = await createSink('agents-syslog');
