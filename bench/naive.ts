@@ -10,7 +10,8 @@ import { createStore, makeInserter } from './lib/store.js';
 /**
  * The RabbitMQ-tutorial pipeline most users would write: publish each record as its own
  * persistent message, a consumer with prefetch 1 that inserts the record (its own transaction,
- * same schema and FTS and pragmas as Warren) and acks it. Records/s until the last is stored.
+ * same schema, FTS and pragmas as Warren, so fsynced before the ack like a Warren batch) and acks
+ * it. Records/s until the last is stored.
  */
 export async function naivePipeline(
   records: readonly BenchRecord[],

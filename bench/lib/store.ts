@@ -7,7 +7,7 @@ import type { BenchRecord } from './records.js';
 type DB = Database.Database;
 
 /**
- * A new store exactly as the collector opens it (its pragmas: WAL, synchronous=NORMAL, cache and
+ * A new store exactly as the collector opens it (its pragmas: WAL, synchronous=FULL, cache and
  * mmap sizes; every migration), so a ceiling compares like with like. `defaults`: better-sqlite3
  * as it comes (rollback journal, synchronous=FULL) with Warren's schema, as a tutorial would use it.
  */

@@ -19,9 +19,9 @@ export interface OpenOptions {
 export const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024;
 
 /**
- * Opens (creating if needed) the store for writing: WAL so the HTTP API reads while we write,
- * synchronous=NORMAL because a commit in the WAL survives a process crash (what acks rely on)
- * and fsync per batch would cap ingest; then brings the schema up to date.
+ * Opens (creating if needed) the store for writing: WAL so the HTTP API reads while we write, and
+ * synchronous=FULL so every commit is fsynced before the batch is acked: an acked record survives
+ * an OS crash or power loss too, for one fsync per batch. Then brings the schema up to date.
  */
 export function openDatabase(path: string, options: OpenOptions = {}): Db {
   let db: Db;
@@ -40,7 +40,7 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
   }
   try {
     db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
+    db.pragma('synchronous = FULL');
     db.pragma(`cache_size = ${-1024 * (options.cacheMb ?? 16)}`);
     db.pragma(`mmap_size = ${1024 * 1024 * (options.mmapMb ?? 0)}`);
     db.pragma('temp_store = MEMORY');

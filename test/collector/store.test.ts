@@ -52,7 +52,7 @@ describe('store', () => {
   it('opens with WAL, creates the directory and runs every migration', () => {
     const { db } = store();
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
+    expect(db.pragma('synchronous', { simple: true })).toBe(2); // FULL: fsynced before the ack
     expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
   });
 
