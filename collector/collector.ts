@@ -88,7 +88,15 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
     async start() {
       if (started) throw new Error('collector already started');
       started = true;
-      const store = deps.db ?? openDatabase(config.dbPath);
+      const store =
+        deps.db ??
+        openDatabase(config.dbPath, {
+          onMigrate: (from, to) =>
+            logger.info(
+              { db: config.dbPath, from, to },
+              'upgrading the store schema: a minute or more on a large store (stopping it leaves the store as it was)',
+            ),
+        });
       db = store;
       try {
         const writer = createBatchWriter(store);

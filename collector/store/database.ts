@@ -13,6 +13,8 @@ export interface OpenOptions {
   mmapMb?: number;
   /** WAL frames before SQLite checkpoints on commit (default 4000 pages ≈ 16 MiB). */
   walAutocheckpointPages?: number;
+  /** Told before an older store is migrated, which can take a while on a large one. */
+  onMigrate?: (from: number, to: number) => void;
 }
 
 /** What the WAL file is truncated back to after a checkpoint resets it. */
@@ -47,7 +49,7 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
     db.pragma('busy_timeout = 5000');
     db.pragma(`wal_autocheckpoint = ${options.walAutocheckpointPages ?? 4000}`);
     db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
-    migrate(db);
+    migrate(db, options.onMigrate);
     return db;
   } catch (err) {
     db.close();
@@ -71,7 +73,7 @@ export function schemaVersion(db: Db): number {
  * Runs the migrations the file has not seen, all in one transaction, so a newer Warren opens an
  * older store and a failure leaves it as it was. A store from a newer Warren is refused, not guessed at.
  */
-export function migrate(db: Db): number {
+export function migrate(db: Db, onMigrate?: (from: number, to: number) => void): number {
   const from = schemaVersion(db);
   if (from > SCHEMA_VERSION) {
     throw new WarrenError(
@@ -81,6 +83,7 @@ export function migrate(db: Db): number {
     );
   }
   if (from === SCHEMA_VERSION) return from;
+  if (from > 0) onMigrate?.(from, SCHEMA_VERSION);
   db.transaction(() => {
     for (let version = from; version < SCHEMA_VERSION; version++) db.exec(MIGRATIONS[version] ?? '');
     db.pragma(`user_version = ${SCHEMA_VERSION}`);

@@ -31,6 +31,13 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX records_host_ts ON records(host, ts, seq) WHERE host IS NOT NULL;
   CREATE VIRTUAL TABLE records_fts USING fts5(msg, content='records', content_rowid='seq', detail='none');
   `,
+  // 2: the FTS index without its per-row size table (columnsize=0): nothing ranks by bm25, and
+  // skipping that write per record makes ingest about a tenth cheaper. Rebuilt from the records.
+  `
+  DROP TABLE records_fts;
+  CREATE VIRTUAL TABLE records_fts USING fts5(msg, content='records', content_rowid='seq', detail='none', columnsize=0);
+  INSERT INTO records_fts (records_fts) VALUES ('rebuild');
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,6 +1,6 @@
 /**
  * The collector owner's own measurements (the proof helper's `npm run bench` owns the official ones):
- *   node <build>/test/collector/measure.js fts [records]            writer rate and size: no FTS, FTS detail=none/column/full
+ *   node <build>/test/collector/measure.js fts [records]            writer rate and size: no FTS, FTS detail=none/column/full, with and without columnsize
  *   node <build>/test/collector/measure.js drain [records] [per]    bin/logcollect draining a pre-filled queue: records/s, peak RSS
  *   node <build>/test/collector/measure.js latency [rate] [seconds] [per]  publish-to-queryable p50/p99 at a steady rate
  * Build first: `npx tsc -p tsconfig.json --outDir <build>` (bin/logcollect.js itself needs `npm run build`).
@@ -65,7 +65,11 @@ function measureFts(count: number): void {
     );
   }
   const variants: [string, string | null][] = [
-    ['FTS detail=none (shipped)', null],
+    ['FTS detail=none, columnsize=0 (shipped)', null],
+    [
+      'FTS detail=none (schema v1)',
+      "DROP TABLE records_fts; CREATE VIRTUAL TABLE records_fts USING fts5(msg, content='records', content_rowid='seq', detail='none');",
+    ],
     [
       'no FTS',
       'DROP TABLE records_fts; CREATE TABLE records_fts (rowid INTEGER, msg TEXT); CREATE TRIGGER no_fts BEFORE INSERT ON records_fts BEGIN SELECT RAISE(IGNORE); END;',
@@ -110,7 +114,7 @@ function measureFts(count: number): void {
     const sorted = [...rates].sort((x, y) => x - y);
     const median = sorted[1] ?? NaN;
     console.log(
-      `${label.padEnd(28)} ${Math.round(median).toString().padStart(8)} records/s median (${rates.map((r) => Math.round(r / 1000)).join(', ')} k)  ${(bytes / 1e6).toFixed(1)} MB`,
+      `${label.padEnd(40)} ${Math.round(median).toString().padStart(8)} records/s median (${rates.map((r) => Math.round(r / 1000)).join(', ')} k)  ${(bytes / 1e6).toFixed(1)} MB`,
     );
   }
 }

@@ -135,10 +135,19 @@ describe('store', () => {
     old.prepare("INSERT INTO records_fts (rowid, msg) VALUES (1, 'from v1')").run();
     old.close();
 
-    const db = openDatabase(dbPath);
+    const told: [number, number][] = [];
+    const db = openDatabase(dbPath, { onMigrate: (from, to) => told.push([from, to]) });
     cleanups.push(() => db.close());
+    expect(told).toEqual([[1, SCHEMA_VERSION]]);
     expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
     expect(db.prepare('SELECT msg FROM records WHERE id = ?').pluck().get('old:1')).toBe('from v1');
+    // v2 rebuilt the FTS index without its size table, and the v1 record is still found by a word.
+    expect(
+      db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'records_fts_docsize'").pluck().get(),
+    ).toBe(0);
+    expect(db.prepare("SELECT rowid FROM records_fts WHERE records_fts MATCH 'v1'").pluck().all()).toEqual([
+      1,
+    ]);
     const writer = createBatchWriter(db);
     expect(
       writer.write([
