@@ -1,5 +1,5 @@
 import { ErrorCodes, WarrenError } from './errors.js';
-import { isFacility, readRoutingKey } from './routing-key.js';
+import { isFacility, readRoutingKey, type RoutingKey } from './routing-key.js';
 import { normalizeSeverity, type Severity } from './severity.js';
 
 /** A log record on the wire (CONTRACT §4). Only `msg` is required of a publisher. */
@@ -68,11 +68,35 @@ function timestampToIso(timestamp: number | undefined, now: Date): string {
   return Number.isNaN(date.getTime()) ? now.toISOString() : date.toISOString();
 }
 
+/** What agents send and `toISOString()` writes: `d` is any digit, the rest is literal. */
+const ISO_SHAPE = 'dddd-dd-ddTdd:dd:dd.dddZ';
+const DIGIT = 0x64; // 'd'
+
+function twoDigits(text: string, at: number): number {
+  return (text.charCodeAt(at) - 48) * 10 + (text.charCodeAt(at + 1) - 48);
+}
+
+/**
+ * True when `text` already is what `new Date(text).toISOString()` would give, so the hot path can
+ * keep it instead of formatting a new string. V8 parses this shape strictly but rolls a day past
+ * the month's end or hour 24 over into the next day, so those take the slow path.
+ */
+function isCanonicalIso(text: string): boolean {
+  if (text.length !== ISO_SHAPE.length) return false;
+  for (let at = 0; at < ISO_SHAPE.length; at++) {
+    const code = text.charCodeAt(at);
+    const want = ISO_SHAPE.charCodeAt(at);
+    if (want === DIGIT ? code < 48 || code > 57 : code !== want) return false;
+  }
+  return twoDigits(text, 8) <= 28 && twoDigits(text, 11) <= 23;
+}
+
 function normalizeTs(value: unknown, fallback: string): string {
   if (typeof value === 'number' && Number.isFinite(value)) return timestampToIso(value, new Date(fallback));
   if (typeof value !== 'string') return fallback;
-  const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? fallback : date.toISOString();
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) return fallback;
+  return isCanonicalIso(value) ? value : new Date(ms).toISOString();
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -88,6 +112,7 @@ export function resolveRecord(
   routingKey: string,
   fallbackTs: string,
   fallbackId: string | null,
+  fromKey: Partial<RoutingKey> = readRoutingKey(routingKey),
 ): StoredRecord | Rejected {
   if (!isPlainObject(body)) {
     return { raw: JSON.stringify(body) ?? String(body), reason: 'record is not a JSON object' };
@@ -98,7 +123,6 @@ export function resolveRecord(
       reason: body.msg === undefined ? 'record has no "msg"' : '"msg" is not a string',
     };
   }
-  const fromKey = readRoutingKey(routingKey);
   const bodyFacility = typeof body.facility === 'string' ? body.facility.toLowerCase() : undefined;
   const bodySeverity = typeof body.severity === 'string' ? normalizeSeverity(body.severity) : undefined;
   const record: StoredRecord = {
@@ -155,6 +179,8 @@ export function decodeMessage(message: IncomingMessage, now: Date = new Date()):
   const idFor = (index: number): string | null =>
     message.messageId === undefined || message.messageId === '' ? null : `${message.messageId}:${index}`;
   const type = baseContentType(message.contentType);
+  // Every record of a message shares its routing key: read it once, not once per NDJSON line.
+  const fromKey = readRoutingKey(message.routingKey);
 
   if (type === CONTENT_TYPE_JSON || type === CONTENT_TYPE_NDJSON) {
     const lines = type === CONTENT_TYPE_JSON ? [text] : text.split('\n');
@@ -163,7 +189,7 @@ export function decodeMessage(message: IncomingMessage, now: Date = new Date()):
       if (type === CONTENT_TYPE_NDJSON && line.trim() === '') continue;
       const parsed = parseJson(line);
       const result = parsed.ok
-        ? resolveRecord(parsed.value, message.routingKey, arrival, idFor(index))
+        ? resolveRecord(parsed.value, message.routingKey, arrival, idFor(index), fromKey)
         : { raw: line, reason: parsed.reason };
       if (isRejected(result)) rejected.push(result);
       else records.push(result);
@@ -173,7 +199,13 @@ export function decodeMessage(message: IncomingMessage, now: Date = new Date()):
   }
 
   // A foreign publisher's plain text: the whole body is the message (CONTRACT §4).
-  const plain = resolveRecord({ msg: text.replace(/\r?\n$/, '') }, message.routingKey, arrival, idFor(0));
+  const plain = resolveRecord(
+    { msg: text.replace(/\r?\n$/, '') },
+    message.routingKey,
+    arrival,
+    idFor(0),
+    fromKey,
+  );
   if (isRejected(plain)) rejected.push(plain);
   else records.push(plain);
   return { records, rejected };

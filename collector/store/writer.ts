@@ -34,6 +34,16 @@ export function createBatchWriter(db: Db): BatchWriter {
 
   const keyIds = new Map<string, number>();
   let lastSeq = maxSeq.get() as number;
+  // Agents stamp records per millisecond, so neighbours mostly share a ts: parse each one once.
+  let parsedTs = '';
+  let parsedMs = NaN;
+  const tsMs = (ts: string): number => {
+    if (ts !== parsedTs) {
+      parsedTs = ts;
+      parsedMs = Date.parse(ts);
+    }
+    return parsedMs;
+  };
 
   const run = db.transaction(
     (records: readonly StoredRecord[], newKeys: Map<string, number>): WriteResult => {
@@ -49,7 +59,7 @@ export function createBatchWriter(db: Db): BatchWriter {
           keyId = selectKey.get(key) as number;
           newKeys.set(key, keyId);
         }
-        const ts = Date.parse(record.ts);
+        const ts = tsMs(record.ts);
         const info = insertRecord.run(
           record.id,
           ts,

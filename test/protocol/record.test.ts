@@ -91,6 +91,41 @@ describe('record codec', () => {
     expect(at(0)).toBe(NOW.toISOString());
   });
 
+  it('stores every parseable ts as the canonical ISO form of the same instant', () => {
+    const stored = (ts: string): string | undefined =>
+      decodeMessage(
+        { routingKey: 'a.info', content: encodeRecord({ msg: 'x', ts }), contentType: CONTENT_TYPE_JSON },
+        NOW,
+      ).records[0]?.ts;
+    // Canonical already, or only one roll-over away from it: what V8 would turn into another day.
+    const tricky = [
+      '2026-11-21T22:33:54.123Z',
+      '2026-02-28T23:59:59.999Z',
+      '2026-02-29T00:00:00.000Z',
+      '2026-02-31T10:00:00.000Z',
+      '2024-02-29T12:00:00.000Z',
+      '2026-04-31T10:00:00.000Z',
+      '2026-01-01T24:00:00.000Z',
+      '0000-01-01T00:00:00.000Z',
+      '9999-12-31T23:59:59.999Z',
+      '2026-11-21T22:33:54Z',
+      '2026-11-21T22:33:54.1Z',
+      '2026-11-21T23:33:54.123+01:00',
+      '2026-11-21 22:33:54.123Z',
+      'Sat, 21 Nov 2026 22:33:54 GMT',
+    ];
+    const random = (n: number): string => String(Math.floor(Math.random() * n)).padStart(2, '0');
+    for (let i = 0; i < 2000; i++) {
+      tricky.push(
+        `20${random(100)}-${random(13)}-${random(32)}T${random(25)}:${random(60)}:${random(60)}.${random(1000).padStart(3, '0')}Z`,
+      );
+    }
+    for (const ts of tricky) {
+      const ms = Date.parse(ts);
+      expect(stored(ts), ts).toBe(Number.isNaN(ms) ? NOW.toISOString() : new Date(ms).toISOString());
+    }
+  });
+
   it('stores odd keys with what can be read and keeps the original key', () => {
     const body = encodeRecord({ msg: 'hi', facility: 'daemon', severity: 'warn' });
     const odd = decodeMessage({ routingKey: 'a.b.c', content: body, contentType: CONTENT_TYPE_JSON }, NOW);
