@@ -101,6 +101,21 @@ interface Row {
 
 type Params = Record<string, string | number>;
 
+/** One keyset read of a page in (ts, seq) order without the FTS index driving it. */
+interface ScanRequest {
+  /** The key_ids the patterns select, or null for every key (no key condition). */
+  readonly keyIds: readonly number[] | null;
+  /** Fixed-text WHERE fragments, including the keyset bound when resuming; values are in `params`. */
+  readonly where: readonly string[];
+  readonly params: Readonly<Params>;
+  readonly query: PageQuery;
+  /** The keyset comparison for `query.order`: '>' ascending, '<' descending. */
+  readonly cmp: string;
+  readonly orderBy: string;
+  /** Read at most this many rows. */
+  readonly want: number;
+}
+
 const COLUMNS = 'r.seq, r.id, r.ts, r.key_id, r.facility, r.severity, r.host, r.app, r.pid, r.msg, r.fields';
 
 /** Below this many full-text hits the search drives from the FTS index; above it, from the time index. */
@@ -299,10 +314,17 @@ export function createQueryStore(
             const sql = `SELECT ${COLUMNS} FROM records_fts CROSS JOIN records r ON r.seq = records_fts.rowid
               WHERE records_fts MATCH @match AND records_fts.rowid <= @head AND ${where.join(' AND ')} ${orderBy} LIMIT @limit`;
             rows = prepare(sql).all(params) as Row[];
-          } else if (query.match !== undefined) {
-            rows = scanWithText(query.match, keyIds, where, params, query, cmp, orderBy, head);
           } else {
-            rows = scan(keyIds, where, params, query, cmp, orderBy, query.limit + 1);
+            const request: ScanRequest = {
+              keyIds,
+              where,
+              params,
+              query,
+              cmp,
+              orderBy,
+              want: query.limit + 1,
+            };
+            rows = query.match === undefined ? scan(request) : scanWithText(request, query.match, head);
           }
           const more = rows.length > query.limit;
           if (more) rows.length = query.limit;
@@ -338,28 +360,21 @@ export function createQueryStore(
   };
 
   /** Rows in (ts, seq) order without a text condition: per-key merge for few keys, else one index. */
-  const scan = (
-    keyIds: readonly number[] | null,
-    where: readonly string[],
-    params: Params,
-    query: PageQuery,
-    cmp: string,
-    orderBy: string,
-    want: number,
-  ): Row[] => {
+  const scan = (request: ScanRequest): Row[] => {
+    const { keyIds, query } = request;
     const merge =
       keyIds !== null &&
       query.host === undefined &&
       (keyIds.length <= plan.mergeMaxKeys || keyIds.length < keys.size * plan.mergeMaxFraction);
-    if (merge) return mergeByKey(keyIds, where, params, query, cmp, orderBy, want);
-    const conditions = [...where];
-    const bound: Params = { ...params, limit: want };
+    if (merge) return mergeByKey({ ...request, keyIds });
+    const conditions = [...request.where];
+    const bound: Params = { ...request.params, limit: request.want };
     if (keyIds !== null) {
       conditions.push('r.key_id IN (SELECT value FROM json_each(@keys))');
       bound.keys = JSON.stringify(keyIds);
     }
     const index = query.host !== undefined ? 'records_host_ts' : 'records_ts';
-    const sql = `SELECT ${COLUMNS} FROM records r INDEXED BY ${index} WHERE ${conditions.join(' AND ')} ${orderBy} LIMIT @limit`;
+    const sql = `SELECT ${COLUMNS} FROM records r INDEXED BY ${index} WHERE ${conditions.join(' AND ')} ${request.orderBy} LIMIT @limit`;
     return prepare(sql).all(bound) as Row[];
   };
 
@@ -367,25 +382,16 @@ export function createQueryStore(
    * A common word: read candidates in order in growing chunks, and keep those the FTS index holds
    * within the chunk's seq range (one range read per chunk, not one FTS lookup per row).
    */
-  const scanWithText = (
-    match: string,
-    keyIds: readonly number[] | null,
-    where: readonly string[],
-    params: Params,
-    query: PageQuery,
-    cmp: string,
-    orderBy: string,
-    head: number,
-  ): Row[] => {
-    const want = query.limit + 1;
-    const base = where.filter((w) => !w.startsWith('(r.ts, r.seq)'));
+  const scanWithText = (request: ScanRequest, match: string, head: number): Row[] => {
+    const { want, params } = request;
+    const base = request.where.filter((w) => !w.startsWith('(r.ts, r.seq)'));
     const out: Row[] = [];
-    let after = query.after;
+    let after = request.query.after;
     let chunk = Math.min(FTS_SCAN_MAX_CHUNK, Math.max(plan.ftsScanMinChunk, want * 4));
     for (;;) {
-      const conditions = after === undefined ? base : [...base, `(r.ts, r.seq) ${cmp} (@ats, @aseq)`];
-      const bound: Params = after === undefined ? params : { ...params, ats: after.ts, aseq: after.seq };
-      const rows = scan(keyIds, conditions, bound, query, cmp, orderBy, chunk);
+      const where = after === undefined ? base : [...base, `(r.ts, r.seq) ${request.cmp} (@ats, @aseq)`];
+      const bound = after === undefined ? params : { ...params, ats: after.ts, aseq: after.seq };
+      const rows = scan({ ...request, where, params: bound, want: chunk });
       if (rows.length === 0) break;
       let lo = Infinity;
       let hi = -Infinity;
@@ -410,17 +416,10 @@ export function createQueryStore(
 
   /**
    * A k-way merge of one index range per routing key (records_key_ts is in (ts, seq) order within
-   * a key), fetching each key in growing chunks so it reads about `limit` rows, not keys × limit.
+   * a key), fetching each key in growing chunks so it reads about `want` rows, not keys × want.
    */
-  const mergeByKey = (
-    keyIds: readonly number[],
-    where: readonly string[],
-    params: Params,
-    query: PageQuery,
-    cmp: string,
-    orderBy: string,
-    want: number,
-  ): Row[] => {
+  const mergeByKey = (request: ScanRequest & { readonly keyIds: readonly number[] }): Row[] => {
+    const { keyIds, where, params, cmp, orderBy, want } = request;
     const sqlFirst = `SELECT ${COLUMNS} FROM records r INDEXED BY records_key_ts WHERE r.key_id = @key AND ${where.join(' AND ')} ${orderBy} LIMIT @chunk`;
     const sqlNext = `SELECT ${COLUMNS} FROM records r INDEXED BY records_key_ts WHERE r.key_id = @key AND ${[
       ...where.filter((w) => !w.startsWith('(r.ts, r.seq)')),
@@ -428,7 +427,7 @@ export function createQueryStore(
     ].join(' AND ')} ${orderBy} LIMIT @chunk`;
     const first = prepare(sqlFirst);
     const next = prepare(sqlNext);
-    const desc = query.order === 'desc';
+    const desc = request.query.order === 'desc';
     const before = (a: Row, b: Row): boolean =>
       desc
         ? a.ts > b.ts || (a.ts === b.ts && a.seq > b.seq)
