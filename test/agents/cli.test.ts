@@ -1,12 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, runBin, runNode, type RunningBin, type RunOptions } from '../support/processes.js';
 import { AMQP_URL, createSink, dedupe, seqOf, tempDir, until, type Sink } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const logship = path.join(root, 'bin', 'logship.js');
 /** A small application that logs through Warren's pino transport (by its package name) and then simply ends. */
 const PINO_APP = `
 import pino from 'pino';
@@ -20,7 +19,6 @@ for (let i = 0; i < Number(count); i++) logger.info({ i }, 'message ' + i);
 logger.warn({ disk: 'sda' }, 'disk almost full');
 logger.error(new Error('boom'), 'request failed');
 `;
-import { freePort } from '../support/processes.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -33,32 +31,19 @@ beforeAll(() => {
   }
 });
 
-interface Run {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
+/** In the package root (its package.json resolves 'warren/…' and names the app), with the test broker; each test writes and ends stdin. */
+const CHILD_OPTIONS: RunOptions = { cwd: root, env: { AMQP_URL }, keepStdinOpen: true };
+
+/** Kills the child after the test if it is still running. */
+function killAfterTest(run: RunningBin): RunningBin {
+  cleanups.push(() => {
+    if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
+  });
+  return run;
 }
 
-function run(
-  command: string | string[],
-  args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
-): Run {
-  const child = spawn(process.execPath, [...(Array.isArray(command) ? command : [command]), ...args], {
-    cwd: options.cwd ?? root,
-    env: { ...process.env, AMQP_URL, ...options.env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  let stdout = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  cleanups.push(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+function logship(args: string[]): RunningBin {
+  return killAfterTest(runBin('logship', args, CHILD_OPTIONS));
 }
 
 async function setup(): Promise<{ sink: Sink; dir: string }> {
@@ -75,7 +60,7 @@ async function closedPortUrl(): Promise<string> {
 }
 
 /** Asks logship for its stats (SIGUSR1) until they say `spooled=<count>`. */
-async function untilSpooled(agent: Run, count: number, what: string): Promise<void> {
+async function untilSpooled(agent: RunningBin, count: number, what: string): Promise<void> {
   await until(
     what,
     async () => {
@@ -96,7 +81,7 @@ function lines(from: number, to: number): string {
 describe('logship (bin/logship.js as a child process)', () => {
   it('echo "disk failure" | logship --facility kern --severity crit publishes one kern.critical record and exits 0', async () => {
     const { sink, dir } = await setup();
-    const agent = run(logship, [
+    const agent = logship([
       '--exchange',
       sink.exchange,
       '--spool',
@@ -121,7 +106,7 @@ describe('logship (bin/logship.js as a child process)', () => {
   });
 
   it('rejects a bad --facility with one clear line and exit code 2', async () => {
-    const agent = run(logship, ['--facility', 'Not Valid!', '--spool', tempDir()]);
+    const agent = logship(['--facility', 'Not Valid!', '--spool', tempDir()]);
     agent.child.stdin!.end();
     expect(await agent.exited).toBe(2);
     expect(agent.stderr()).toMatch(
@@ -131,7 +116,7 @@ describe('logship (bin/logship.js as a child process)', () => {
   });
 
   it('prints complete help with examples', async () => {
-    const agent = run(logship, ['--help']);
+    const agent = logship(['--help']);
     expect(await agent.exited).toBe(0);
     const help = agent.stdout();
     for (const flag of [
@@ -161,7 +146,7 @@ describe('logship (bin/logship.js as a child process)', () => {
     const down = await closedPortUrl();
     const spool = path.join(dir, 'spool');
     // First run: stdin ends normally, everything is spooled, exit 0.
-    const first = run(logship, [
+    const first = logship([
       '--amqp',
       down,
       '--exchange',
@@ -176,7 +161,7 @@ describe('logship (bin/logship.js as a child process)', () => {
     expect(first.stderr()).toContain('spooling to disk');
     expect(first.stderr()).toMatch(/left in the spool .*delivered on the next start/);
     // Second run: killed with SIGKILL once its records are spooled (asked via SIGUSR1).
-    const second = run(logship, [
+    const second = logship([
       '--amqp',
       down,
       '--exchange',
@@ -195,7 +180,7 @@ describe('logship (bin/logship.js as a child process)', () => {
     second.child.kill('SIGKILL');
     await second.exited;
     // Third run, broker back: both earlier runs' records are delivered, in order.
-    const third = run(logship, ['--exchange', sink.exchange, '--spool', spool, '--facility', 'app']);
+    const third = logship(['--exchange', sink.exchange, '--spool', spool, '--facility', 'app']);
     third.child.stdin!.end();
     expect(await third.exited).toBe(0);
     const received = dedupe(await sink.take());
@@ -227,7 +212,7 @@ describe('logship (bin/logship.js as a child process)', () => {
       '--facility',
       'app',
     ];
-    const first = run(logship, ['--amqp', await closedPortUrl(), ...args]);
+    const first = logship(['--amqp', await closedPortUrl(), ...args]);
     await until('spooling', () => first.stderr().includes('spooling to disk'));
     await untilSpooled(first, 1000, 'every line read and spooled');
     // Positions are saved every second, covering only what is confirmed or fsync'd.
@@ -250,7 +235,7 @@ describe('logship (bin/logship.js as a child process)', () => {
     first.child.kill('SIGKILL');
     await first.exited;
     fs.appendFileSync(file, lines(1000, 1500));
-    const second = run(logship, args);
+    const second = logship(args);
     await sink.waitFor((r) => dedupe(r).length >= 1500, 15_000);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
@@ -262,15 +247,7 @@ describe('logship (bin/logship.js as a child process)', () => {
 
   it('flushes and exits 0 on SIGTERM while stdin is still open', async () => {
     const { sink, dir } = await setup();
-    const agent = run(logship, [
-      '--exchange',
-      sink.exchange,
-      '--spool',
-      dir,
-      '--facility',
-      'app',
-      '--verbose',
-    ]);
+    const agent = logship(['--exchange', sink.exchange, '--spool', dir, '--facility', 'app', '--verbose']);
     agent.child.stdin!.write(lines(0, 500));
     await until('connected', () => agent.stderr().includes('connected to RabbitMQ'));
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -284,9 +261,11 @@ describe('logship (bin/logship.js as a child process)', () => {
   it('the pino transport delivers every record of an application that logs and simply ends', async () => {
     const { sink, dir } = await setup();
     // Run inside the package, so 'warren/agents/pino-transport' resolves as it does for an installed warren.
-    const app = run(
-      ['--input-type=module', '-e', PINO_APP],
-      [sink.exchange, path.join(dir, 'spool'), '1000'],
+    const app = killAfterTest(
+      runNode(
+        ['--input-type=module', '-e', PINO_APP, sink.exchange, path.join(dir, 'spool'), '1000'],
+        CHILD_OPTIONS,
+      ),
     );
     expect(await app.exited).toBe(0);
     const received = await sink.waitFor((r) => r.length >= 1002, 5_000);

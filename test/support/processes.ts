@@ -27,22 +27,44 @@ export interface RunningBin {
   exited: Promise<number | null>;
 }
 
-/** Runs one of Warren's real commands (bin/NAME.js, compiled in dist/) as a child process. */
+export interface RunOptions {
+  /** Written to stdin, which is then closed unless `keepStdinOpen`. */
+  input?: string;
+  /** Leave stdin open for the test to write to and end itself. */
+  keepStdinOpen?: boolean;
+  /** Working directory (default: this process's). */
+  cwd?: string;
+  /** Added to this process's environment and NO_COLOR=1. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Runs one of Warren's real commands (bin/NAME.js, compiled in dist/) as a child process. A string
+ * for `options` is the stdin input.
+ */
 export function runBin(
   name: 'logship' | 'logcollect' | 'logtail',
   args: string[],
-  input?: string,
+  options: string | RunOptions = {},
 ): RunningBin {
-  const child = spawn(process.execPath, [path.join(root, 'bin', `${name}.js`), ...args], {
+  const script = path.join(root, 'bin', `${name}.js`);
+  return runNode([script, ...args], typeof options === 'string' ? { input: options } : options);
+}
+
+/** Runs `node` with these arguments (a script and its arguments, or flags such as -e) as a child process. */
+export function runNode(nodeArgs: string[], options: RunOptions = {}): RunningBin {
+  const { input, keepStdinOpen = false, cwd, env } = options;
+  const child = spawn(process.execPath, nodeArgs, {
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, NO_COLOR: '1' },
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    cwd,
   });
   let out = '';
   let err = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-  if (input === undefined) child.stdin?.end();
-  else child.stdin?.end(input);
+  if (input !== undefined) child.stdin?.write(input);
+  if (!keepStdinOpen) child.stdin?.end();
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return { child, stdout: () => out, stderr: () => err, exited };
 }
