@@ -27,7 +27,7 @@ export interface HistoryOptions {
 }
 
 /** The API serves records as CONTRACT §4 plus routing_key; anything else is refused, not guessed. */
-function toRecord(value: unknown): StoredRecord | undefined {
+export function toRecord(value: unknown): StoredRecord | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const r = value as Record<string, unknown>;
   if (typeof r.msg !== 'string' || typeof r.ts !== 'string' || typeof r.routing_key !== 'string')
@@ -51,7 +51,7 @@ function toRecord(value: unknown): StoredRecord | undefined {
   return record;
 }
 
-function unreachable(apiUrl: string, err: unknown): WarrenError {
+export function unreachable(apiUrl: string, err: unknown): WarrenError {
   // fetch says only "fetch failed"; the socket's reason is in its cause.
   const cause = (err as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
   const reason =
@@ -70,7 +70,7 @@ function unreachable(apiUrl: string, err: unknown): WarrenError {
   );
 }
 
-async function apiError(apiUrl: string, response: Response): Promise<WarrenError> {
+export async function apiError(apiUrl: string, response: Response): Promise<WarrenError> {
   let message = `HTTP ${response.status}`;
   try {
     const body = (await response.json()) as { error?: { message?: unknown } };
@@ -97,16 +97,33 @@ async function apiError(apiUrl: string, response: Response): Promise<WarrenError
   });
 }
 
-/**
- * History from `GET /api/logs`, oldest first, one page at a time (`order=asc` and the opaque
- * cursor), so a long backfill streams instead of being held in memory.
- */
+/** One page of history. */
 export interface HistoryPage {
   records: StoredRecord[];
   /** Entries of the page that were not records (reported by the caller, never silently skipped). */
   invalid: number;
+  /** The store position the history was read at (`stream_cursor`): follow the stream from here. */
+  streamCursor: string | undefined;
 }
 
+/** The filters `/api/logs` and `/api/logs/stream` share. */
+export function setFilters(url: URL, query: Omit<HistoryQuery, 'pageSize'>): void {
+  for (const p of query.patterns) url.searchParams.append('pattern', p);
+  url.searchParams.set('since', query.since.toISOString());
+  if (query.until !== undefined) url.searchParams.set('until', query.until.toISOString());
+  if (query.q !== undefined) url.searchParams.set('q', query.q);
+  if (query.host !== undefined) url.searchParams.set('host', query.host);
+}
+
+/** The request headers: the bearer token when there is one. */
+export function authHeaders(token: string | undefined): Record<string, string> {
+  return token === undefined ? {} : { authorization: `Bearer ${token}` };
+}
+
+/**
+ * History from `GET /api/logs`, oldest first, one page at a time (`order=asc` and the opaque
+ * cursor), so a long backfill streams instead of being held in memory.
+ */
 export async function* fetchHistory(
   query: HistoryQuery,
   options: HistoryOptions,
@@ -115,18 +132,14 @@ export async function* fetchHistory(
   let cursor: string | null = null;
   do {
     const url = new URL(`${options.apiUrl}/api/logs`);
-    for (const p of query.patterns) url.searchParams.append('pattern', p);
-    url.searchParams.set('since', query.since.toISOString());
-    if (query.until !== undefined) url.searchParams.set('until', query.until.toISOString());
-    if (query.q !== undefined) url.searchParams.set('q', query.q);
-    if (query.host !== undefined) url.searchParams.set('host', query.host);
+    setFilters(url, query);
     url.searchParams.set('order', 'asc');
     url.searchParams.set('limit', String(query.pageSize ?? 1000));
     if (cursor !== null) url.searchParams.set('cursor', cursor);
     let response: Response;
     try {
       response = await doFetch(url, {
-        headers: options.token === undefined ? {} : { authorization: `Bearer ${options.token}` },
+        headers: authHeaders(options.token),
         signal: options.signal ?? null,
       });
     } catch (err) {
@@ -134,9 +147,9 @@ export async function* fetchHistory(
       throw unreachable(options.apiUrl, err);
     }
     if (!response.ok) throw await apiError(options.apiUrl, response);
-    let body: { records?: unknown; next?: unknown };
+    let body: { records?: unknown; next?: unknown; stream_cursor?: unknown };
     try {
-      body = (await response.json()) as { records?: unknown; next?: unknown };
+      body = (await response.json()) as { records?: unknown; next?: unknown; stream_cursor?: unknown };
     } catch (err) {
       throw new WarrenError(
         ErrorCodes.API_ERROR,
@@ -163,7 +176,12 @@ export async function* fetchHistory(
       if (record === undefined) invalid++;
       else records.push(record);
     }
-    if (records.length > 0 || invalid > 0) yield { records, invalid };
+    // Every page, empty ones too: the first one carries the position to follow the stream from.
+    const streamCursor =
+      typeof body.stream_cursor === 'string' && /^[0-9]{1,16}$/.test(body.stream_cursor)
+        ? body.stream_cursor
+        : undefined;
+    yield { records, invalid, streamCursor };
     cursor = typeof body.next === 'string' && body.next !== '' ? body.next : null;
   } while (cursor !== null);
 }

@@ -1,7 +1,15 @@
-import { errorMessage, sleep, type Pattern, type StoredRecord } from '../protocol/index.js';
+import {
+  ErrorCodes,
+  errorMessage,
+  redactUrl,
+  WarrenError,
+  type Pattern,
+  type StoredRecord,
+} from '../protocol/index.js';
 import { fetchHistory, type HistoryOptions } from './backfill.js';
 import { createLiveTail, type LiveEvent } from './live.js';
 import { Seam } from './seam.js';
+import { readStoreStream } from './stream.js';
 import type { ConnectionStatus } from './state.js';
 
 /** What one logtail run does, validated and frozen at the CLI edge. */
@@ -47,9 +55,6 @@ const DEDUPE_MEMORY = 150_000;
 
 /** Seconds of overlap when backfilling an outage: agents' clocks and batching lag a little. */
 const OUTAGE_MARGIN_MS = 10_000;
-/** Settling the seam: how often the history is read again, and how far back by record time. */
-const SETTLE_POLL_MS = 250;
-const SETTLE_MARGIN_MS = 5_000;
 /** How long to wait for the history to reach the live stream: quiet stream / records flowing. */
 const SETTLE_QUIET_MS = 1_500;
 const SETTLE_MAX_MS = 10_000;
@@ -100,49 +105,103 @@ export async function runTail(
   const api: HistoryOptions = { apiUrl: config.apiUrl, token: config.token, signal, fetch: deps.fetch };
   const sources = config.patterns.map((p) => p.source);
 
-  let newestHistoryTs: number | undefined;
-
-  /** Shows the history since `since` that was not shown yet; returns how many records that was. */
-  async function backfill(since: Date): Promise<number> {
+  /** Shows the history since `since` that was not shown yet; how many, and the store position read at. */
+  async function backfill(since: Date): Promise<{ shown: number; position: string | undefined }> {
     const query = { patterns: sources, since, q: config.query, host: config.host };
     let shown = 0;
+    let position: string | undefined;
     for await (const page of fetchHistory(query, api)) {
+      position ??= page.streamCursor;
       if (page.invalid > 0) {
         sink.notice(`the API sent ${page.invalid} entries that are not records; they are not shown`);
-      }
-      for (const r of page.records) {
-        const ts = Date.parse(r.ts);
-        if (newestHistoryTs === undefined || ts > newestHistoryTs) newestHistoryTs = ts;
       }
       const fresh = seam.history(page.records);
       shown += fresh.length;
       if (fresh.length > 0) await sink.records(fresh);
     }
-    return shown;
+    return { shown, position };
   }
 
   /**
-   * Records published just before the live queue was bound may still be on their way into the
-   * store: neither the first history read nor the live queue has them. Read the newest history
-   * again until it reaches a record the live queue also holds; say so if it never does.
+   * Records published before the live queue was bound may reach the store only after the history
+   * read (a slow collector, an agent's spool drained late, with any timestamp): neither the history
+   * nor the live queue has them. Follow the store's stream from the history's position, so every
+   * record stored after the read is seen, until it reaches a record the live queue also holds;
+   * say so if it never does.
    */
-  async function settle(since: Date): Promise<number> {
-    const started = now();
-    let shown = 0;
-    while (!seam.caughtUp && !signal.aborted) {
-      const limit = seam.heldCount > 0 ? SETTLE_MAX_MS : SETTLE_QUIET_MS;
-      if (now() - started >= limit) {
-        if (seam.heldCount > 0) {
-          sink.notice(
-            `the stored history had not reached the live stream after ${limit / 1000}s (is the collector behind?); records published just before logtail started may be missing`,
-          );
-        }
-        break;
-      }
-      await sleep(SETTLE_POLL_MS, signal);
-      const from = Math.max(since.getTime(), (newestHistoryTs ?? since.getTime()) - SETTLE_MARGIN_MS);
-      shown += await backfill(new Date(from));
+  async function settle(since: Date, position: string | undefined): Promise<number> {
+    if (seam.caughtUp || signal.aborted) return 0;
+    if (position === undefined) {
+      throw new WarrenError(
+        ErrorCodes.API_ERROR,
+        `the Warren API at ${redactUrl(config.apiUrl)} sent no stream_cursor to hand over from history to live`,
+        { hint: 'is --api pointing at a Warren collector of this version?' },
+      );
     }
+    const started = now();
+    const stop = new AbortController();
+    const abort = (): void => stop.abort();
+    signal.addEventListener('abort', abort, { once: true });
+    let shown = 0;
+    let ended = false;
+    let failure: Error | undefined;
+    // Wakes the wait below: a stream event may have caught up, or the stream ended.
+    let wake: () => void = () => undefined;
+    const query = { patterns: sources, since, q: config.query, host: config.host };
+    const reading = readStoreStream(query, position, { ...api, signal: stop.signal }, async (event) => {
+      if (event.type === 'records') {
+        if (event.invalid > 0) {
+          sink.notice(`the API sent ${event.invalid} entries that are not records; they are not shown`);
+        }
+        const fresh = seam.history(event.records);
+        shown += fresh.length;
+        if (fresh.length > 0) await sink.records(fresh);
+      } else if (event.type === 'dropped') {
+        sink.notice(
+          `the collector skipped ${event.count} stored record(s) while logtail caught up with it; they may be missing`,
+        );
+      } else {
+        sink.notice(
+          "the collector's store was reset (rebuilt or emptied) while logtail caught up with it; records may be missing",
+        );
+      }
+      wake();
+    }).then(
+      () => undefined,
+      (err: unknown) => {
+        failure = err instanceof Error ? err : new Error(String(err));
+      },
+    );
+    void reading.finally(() => {
+      ended = true;
+      wake();
+    });
+    try {
+      while (!seam.caughtUp && !signal.aborted && !ended) {
+        const limit = seam.heldCount > 0 ? SETTLE_MAX_MS : SETTLE_QUIET_MS;
+        const left = started + limit - now();
+        if (left <= 0) {
+          if (seam.heldCount > 0) {
+            sink.notice(
+              `the stored history had not reached the live stream after ${limit / 1000}s (is the collector behind?); records published just before logtail started may be missing`,
+            );
+          }
+          break;
+        }
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, left);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    } finally {
+      stop.abort();
+      signal.removeEventListener('abort', abort);
+      await reading;
+    }
+    if (failure !== undefined) throw failure;
     return shown;
   }
 
@@ -191,7 +250,8 @@ export async function runTail(
           let filled: number | undefined;
           try {
             const from = new Date(since - OUTAGE_MARGIN_MS);
-            filled = (await backfill(from)) + (await settle(from));
+            const history = await backfill(from);
+            filled = history.shown + (await settle(from, history.position));
           } catch (err) {
             sink.notice(
               `reconnected after ${outage}s, but could not backfill the outage: ${errorMessage(err)}`,
@@ -235,8 +295,8 @@ export async function runTail(
   try {
     if (config.since !== undefined) {
       sink.status('backfilling', `history since ${config.since.toISOString()}`);
-      await backfill(config.since);
-      await settle(config.since);
+      const history = await backfill(config.since);
+      await settle(config.since, history.position);
       await release();
     }
     if (!signal.aborted) sink.status('live');

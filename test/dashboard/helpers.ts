@@ -75,21 +75,29 @@ export interface FakeApi {
   close(): Promise<void>;
 }
 
+/** A JSON answer, or (for `/api/logs/stream`) Server-Sent Events text, kept open until the client goes. */
+export type FakeAnswer = { status?: number; body: unknown } | { events: string };
+
 /**
- * A tiny stand-in for `GET /api/logs` (CONTRACT §6 shape: {records, next}); `handler` answers one
- * request (it may wait, to hold a backfill open while a test publishes).
+ * A tiny stand-in for `GET /api/logs` (CONTRACT §6 shape: {records, next}) and its stream;
+ * `handler` answers one request (it may wait, to hold a backfill open while a test publishes).
  */
 export async function fakeApi(
-  handler: (url: URL, req: http.IncomingMessage) => Promise<{ status?: number; body: unknown }>,
+  handler: (url: URL, req: http.IncomingMessage) => Promise<FakeAnswer>,
 ): Promise<FakeApi> {
   const requests: URL[] = [];
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     requests.push(url);
     handler(url, req).then(
-      ({ status, body }) => {
-        res.writeHead(status ?? 200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(body));
+      (answer) => {
+        if ('events' in answer) {
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          res.write(answer.events);
+          return;
+        }
+        res.writeHead(answer.status ?? 200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(answer.body));
       },
       (err: unknown) => {
         res.writeHead(500, { 'content-type': 'application/json' });

@@ -231,6 +231,61 @@ describe('logtail live, against the real broker', () => {
     expect(query?.searchParams.getAll('pattern')).toEqual(['#']);
   });
 
+  it("follows the store's stream from the history's position, and says when it skipped records or was reset", async () => {
+    const exchange = uniqueExchange();
+    exchanges.push(exchange);
+    const sink = collector();
+    const old = {
+      id: 'old-1',
+      msg: 'old-1',
+      ts: '2026-11-21T21:00:00.000Z',
+      facility: 'app',
+      severity: 'info',
+    };
+    // As the collector writes them: a comment, retry, CRLF endings, a record's JSON over two data lines.
+    const events =
+      'retry: 2000\nid: 7\n: stream open after 7\n\n' +
+      'event: dropped\r\nid: 20\r\ndata: {"count":12,"from":7,"to":20}\r\n\r\n' +
+      'event: reset\nid: 3\ndata: {"requested":20,"head":3}\n\n' +
+      'id: 4\ndata: {"id":"late-1","msg":"late-1","ts":"2026-11-21T20:00:00.000Z",\n' +
+      'data: "facility":"app","severity":"info","routing_key":"app.info"}\n\n';
+    const api = await fakeApi((url) =>
+      Promise.resolve(
+        url.pathname === '/api/logs/stream'
+          ? { events }
+          : { body: { records: [{ ...old, routing_key: 'app.info' }], next: null, stream_cursor: '7' } },
+      ),
+    );
+    try {
+      const tail = await startTail(
+        config(exchange, { since: new Date(Date.now() - 3_600_000), apiUrl: api.url, host: 'web-01' }),
+        sink,
+      );
+      await publish(
+        connection,
+        exchange,
+        'app.info',
+        JSON.stringify({ msg: 'live-1', host: 'web-01' }),
+        'application/json',
+      );
+      await waitFor(() => sink.got.some((r) => r.msg === 'live-1'), 'a live record');
+      await tail.stop();
+    } finally {
+      await api.close();
+    }
+    expect(msgs(sink.got)).toEqual(['old-1', 'late-1', 'live-1']);
+    expect(sink.notices).toEqual([
+      'the collector skipped 12 stored record(s) while logtail caught up with it; they may be missing',
+      "the collector's store was reset (rebuilt or emptied) while logtail caught up with it; records may be missing",
+    ]);
+    const [history, stream] = api.requests;
+    expect(stream?.pathname).toBe('/api/logs/stream');
+    expect(stream?.searchParams.get('cursor')).toBe('7');
+    for (const name of ['pattern', 'since', 'host']) {
+      expect(stream?.searchParams.getAll(name)).toEqual(history?.searchParams.getAll(name));
+    }
+  });
+
   it('caps its queue, counts every record the broker dropped, and loses none silently', async () => {
     const exchange = uniqueExchange();
     exchanges.push(exchange);
@@ -269,10 +324,14 @@ describe('logtail live, against the real broker', () => {
     exchanges.push(exchange);
     const sink = collector();
     const api = await fakeApi((url) => {
+      // After the history, the tail follows the store's stream from the history's position.
+      if (url.pathname === '/api/logs/stream')
+        return Promise.resolve({ events: ': stream open after 41\n\n' });
       const since = new Date(url.searchParams.get('since') ?? 0).getTime();
       // What the collector stored while this tail was away.
       return Promise.resolve({
         body: {
+          stream_cursor: '41',
           records: [
             {
               id: 'missed-1',
@@ -324,9 +383,10 @@ describe('logtail live, against the real broker', () => {
     expect(sink.notices.join('\n')).toMatch(
       /reconnected after [\d.]+s; 1 missed record\(s\) filled in from the API/,
     );
-    // One read of the outage, then a few short settle reads of the newest history (a quiet stream
-    // gives up after 1.5 s), never an unbounded poll.
-    expect(api.requests.length).toBeGreaterThanOrEqual(1);
-    expect(api.requests.length).toBeLessThanOrEqual(8);
+    // One read of the outage, then the store's stream from the position of that read (a quiet
+    // stream gives up after 1.5 s), never a poll.
+    expect(api.requests.map((u) => u.pathname)).toEqual(['/api/logs', '/api/logs/stream']);
+    expect(api.requests[1]?.searchParams.get('cursor')).toBe('41');
+    expect(api.requests[1]?.searchParams.get('since')).toBe(api.requests[0]?.searchParams.get('since'));
   });
 });
