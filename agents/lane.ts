@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ErrorCodes, WarrenError, facilityFromName } from '../protocol/index.js';
+import { ErrorCodes, WarrenError, facilityFromName, makeDirectory } from '../protocol/index.js';
 
 /**
  * One agent's private part of a spool directory. Several agents on a host may share a spool root
@@ -62,7 +62,7 @@ function readOrCreate(file: string, make: () => string): string {
 
 export function acquireLane(root: string, hostname: string = os.hostname()): Lane {
   try {
-    fs.mkdirSync(root, { recursive: true });
+    makeDirectory(root);
   } catch (err) {
     throw new WarrenError(
       ErrorCodes.BAD_USAGE,
@@ -75,7 +75,7 @@ export function acquireLane(root: string, hostname: string = os.hostname()): Lan
   }
   for (let n = 0; n < MAX_LANES; n++) {
     const dir = path.join(root, `lane-${n}`);
-    fs.mkdirSync(dir, { recursive: true });
+    makeDirectory(dir);
     if (!tryLock(dir)) continue;
     const host = facilityFromName(hostname, 'host');
     const agentId = readOrCreate(

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
+import { makeDirectory } from '../protocol/index.js';
 import type { Batch } from './batch.js';
 
 /**
@@ -149,7 +150,7 @@ export class Spool {
 
   /** Opens (creating) the spool in `dir`; the caller holds the directory's lock. */
   static open(dir: string, options: SpoolOptions): Spool {
-    fs.mkdirSync(dir, { recursive: true });
+    makeDirectory(dir);
     return new Spool(dir, options);
   }
 

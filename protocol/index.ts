@@ -9,3 +9,4 @@ export * from './config.js';
 export * from './backoff.js';
 export * from './topology.js';
 export * from './broker.js';
+export * from './files.js';

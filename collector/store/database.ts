@@ -1,7 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { ErrorCodes, WarrenError, errorMessage } from '../../protocol/index.js';
+import { ErrorCodes, WarrenError, errorMessage, makeDirectory } from '../../protocol/index.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
 
 export type Db = Database.Database;
@@ -28,7 +27,7 @@ export const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024;
 export function openDatabase(path: string, options: OpenOptions = {}): Db {
   let db: Db;
   try {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') makeDirectory(dirname(path));
     db = new Database(path);
   } catch (err) {
     throw new WarrenError(

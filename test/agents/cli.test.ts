@@ -115,6 +115,16 @@ describe('logship (bin/logship.js as a child process)', () => {
     expect(agent.stderr()).not.toMatch(/\bat .*\.js:\d+/);
   });
 
+  it('says in one line when the spool directory cannot be made, instead of spinning (/proc)', async () => {
+    const agent = logship(['--spool', '/proc/warren-test/spool']);
+    agent.child.stdin!.end('one line\n');
+    expect(await agent.exited).toBe(2);
+    expect(agent.stderr()).toMatch(
+      /^logship: cannot create the spool directory \/proc\/warren-test\/spool: ENOENT/,
+    );
+    expect(agent.stderr()).not.toMatch(/\bat .*\.js:\d+/);
+  });
+
   it('prints complete help with examples', async () => {
     const agent = logship(['--help']);
     expect(await agent.exited).toBe(0);

@@ -89,6 +89,13 @@ describe('logcollect (the real command)', () => {
     expect(child.stderr()).not.toContain('    at ');
   });
 
+  it('says in one line when the store directory cannot be made, instead of spinning (/proc)', async () => {
+    const child = logcollect(['--db', '/proc/warren-test/x.db', '--listen', '127.0.0.1:0']);
+    expect(await child.exited).toBe(1);
+    expect(child.stderr()).toMatch(/^logcollect: cannot open the store \/proc\/warren-test\/x\.db: ENOENT/);
+    expect(child.stderr()).not.toContain('    at ');
+  });
+
   it('reports a queue type clash in one line naming the queue, exit code 1', async () => {
     const f = await fixture('cli-clash');
     fixtures.push(f);
