@@ -3,42 +3,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { randomBytes } from 'node:crypto';
 import type { ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePatterns, type StoredRecord } from '../../protocol/index.js';
-import { runTail, type TailConfig, type TailSink } from '../../dashboard/tail.js';
-import type { ConnectionStatus } from '../../dashboard/state.js';
+import { parsePatterns } from '../../protocol/index.js';
+import { runTail } from '../../dashboard/tail.js';
 import { deleteTopology, openConnection, uniqueName } from '../support/broker.js';
 import { startCollector, stopBin, waitUntil, type RunningBin } from '../support/processes.js';
-import { AMQP_URL, ndjson, publish, waitFor } from './helpers.js';
-
-interface Collected extends TailSink {
-  got: StoredRecord[];
-  statuses: ConnectionStatus[];
-  notices: string[];
-}
-
-function collect(): Collected {
-  const sink: Collected = {
-    got: [],
-    statuses: [],
-    notices: [],
-    records(records) {
-      sink.got.push(...records);
-    },
-    status(status) {
-      sink.statuses.push(status);
-    },
-    dropped(count, where) {
-      sink.notices.push(`dropped ${count} at ${where}`);
-    },
-    notice(text) {
-      sink.notices.push(text);
-    },
-  };
-  return sink;
-}
+import { collector as recordingSink, config, ndjson, publish, waitFor } from './helpers.js';
 
 /**
  * A pass-through proxy to the real collector that holds the answer to the first history request
@@ -154,25 +125,14 @@ describe('logtail --since hands over by store position', () => {
         async () => (await stored('late1')) && (await stored('live1')),
       );
     });
-    const sink = collect();
+    const sink = recordingSink();
     const controller = new AbortController();
-    const config: TailConfig = {
-      amqpUrl: AMQP_URL,
-      exchange,
+    const tail = config(exchange, {
       apiUrl: proxy.url,
-      token: undefined,
       patterns: parsePatterns(['app.*']),
       since: new Date(now - 3_600_000),
-      follow: true,
-      query: undefined,
-      host: undefined,
-      backfillOnReconnect: false,
-      maxLength: 10_000,
-      maxLengthBytes: 16 * 1024 * 1024,
-      prefetch: 100,
-      connectionName: `logtail-test-${randomBytes(4).toString('hex')}`,
-    };
-    const done = runTail(config, sink, controller.signal);
+    });
+    const done = runTail(tail, sink, controller.signal);
     try {
       await Promise.race([
         waitFor(() => sink.statuses.includes('live'), 'the tail to go live', 20_000),
@@ -193,5 +153,6 @@ describe('logtail --since hands over by store position', () => {
     }
     expect(sink.got.map((r) => r.id)).toEqual(['hist1', 'hist2', 'hist3', 'late1', 'live1', 'after1']);
     expect(sink.notices).toEqual([]);
+    expect([sink.droppedBroker, sink.droppedSeam]).toEqual([0, 0]);
   }, 60_000);
 });

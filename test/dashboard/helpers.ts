@@ -2,7 +2,9 @@ import http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { ChannelModel, Options } from 'amqplib';
-import { topologyNames, type Severity, type StoredRecord } from '../../protocol/index.js';
+import { parsePatterns, topologyNames, type Severity, type StoredRecord } from '../../protocol/index.js';
+import type { TailConfig, TailSink } from '../../dashboard/tail.js';
+import type { ConnectionStatus } from '../../dashboard/state.js';
 
 export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
@@ -150,4 +152,60 @@ export async function closedPort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** A TailSink that keeps everything it is given, for assertions. */
+export interface Collected extends TailSink {
+  got: StoredRecord[];
+  statuses: ConnectionStatus[];
+  notices: string[];
+  droppedBroker: number;
+  droppedSeam: number;
+}
+
+/** `gate` lets a test hold the tail's output (its back-pressure) until it resolves. */
+export function collector(gate?: () => Promise<void> | undefined): Collected {
+  const sink: Collected = {
+    got: [],
+    statuses: [],
+    notices: [],
+    droppedBroker: 0,
+    droppedSeam: 0,
+    records(records) {
+      sink.got.push(...records);
+      return gate?.();
+    },
+    status(status) {
+      sink.statuses.push(status);
+    },
+    dropped(count, where) {
+      if (where === 'broker') sink.droppedBroker += count;
+      else sink.droppedSeam += count;
+    },
+    notice(text) {
+      sink.notices.push(text);
+    },
+  };
+  return sink;
+}
+
+/** A live tail of `#` on `exchange` with the CLI's defaults; `over` replaces any field. */
+export function config(exchange: string, over: Partial<TailConfig> = {}): TailConfig {
+  return {
+    amqpUrl: AMQP_URL,
+    exchange,
+    apiUrl: 'http://127.0.0.1:9',
+    token: undefined,
+    patterns: parsePatterns(['#']),
+    since: undefined,
+    follow: true,
+    query: undefined,
+    host: undefined,
+    backfillOnReconnect: false,
+    maxLength: 10_000,
+    maxLengthBytes: 16 * 1024 * 1024,
+    prefetch: 100,
+    connectionName: `logtail-test-${randomBytes(4).toString('hex')}`,
+    ...over,
+  };
 }

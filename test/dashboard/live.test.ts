@@ -1,12 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import amqp, { type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePatterns, type StoredRecord } from '../../protocol/index.js';
-import { runTail, type TailConfig, type TailSink } from '../../dashboard/tail.js';
-import type { ConnectionStatus } from '../../dashboard/state.js';
+import { runTail, type TailConfig } from '../../dashboard/tail.js';
 import {
   AMQP_URL,
   closeNamedConnection,
+  collector,
+  config,
+  type Collected,
   deleteTopology,
   fakeApi,
   ndjson,
@@ -26,59 +27,6 @@ afterAll(async () => {
   for (const e of exchanges) await deleteTopology(connection, e);
   await connection.close();
 });
-
-interface Collected extends TailSink {
-  got: StoredRecord[];
-  statuses: ConnectionStatus[];
-  notices: string[];
-  droppedBroker: number;
-  droppedSeam: number;
-}
-
-function collector(gate?: () => Promise<void> | undefined): Collected {
-  const sink: Collected = {
-    got: [],
-    statuses: [],
-    notices: [],
-    droppedBroker: 0,
-    droppedSeam: 0,
-    records(records) {
-      sink.got.push(...records);
-      return gate?.();
-    },
-    status(status) {
-      sink.statuses.push(status);
-    },
-    dropped(count, where) {
-      if (where === 'broker') sink.droppedBroker += count;
-      else sink.droppedSeam += count;
-    },
-    notice(text) {
-      sink.notices.push(text);
-    },
-  };
-  return sink;
-}
-
-function config(exchange: string, over: Partial<TailConfig> = {}): TailConfig {
-  return {
-    amqpUrl: AMQP_URL,
-    exchange,
-    apiUrl: 'http://127.0.0.1:9',
-    token: undefined,
-    patterns: parsePatterns(['#']),
-    since: undefined,
-    follow: true,
-    query: undefined,
-    host: undefined,
-    backfillOnReconnect: false,
-    maxLength: 10_000,
-    maxLengthBytes: 16 * 1024 * 1024,
-    prefetch: 100,
-    connectionName: `logtail-test-${randomBytes(4).toString('hex')}`,
-    ...over,
-  };
-}
 
 /** Starts a tail and resolves once it is bound and live. */
 async function startTail(cfg: TailConfig, sink: Collected): Promise<{ stop(): Promise<void> }> {
