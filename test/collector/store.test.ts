@@ -103,6 +103,33 @@ describe('store', () => {
     );
   });
 
+  it('indexes exactly the rows each batch stored, through duplicates, retention and new batches', async () => {
+    const { db } = store();
+    const writer = createBatchWriter(db);
+    const day = 24 * 3600 * 1000;
+    const now = T0 + 10 * day;
+    const batch = (from: number, to: number, ts: number): StoredRecord[] =>
+      Array.from({ length: to - from }, (_, i) =>
+        record(`i:${from + i}`, 'app.info', ts, `word${from + i} common`),
+      );
+    writer.write(batch(0, 300, T0));
+    // Half of this batch was stored already: only the new half may enter the index.
+    expect(writer.write(batch(150, 450, now))).toMatchObject({ stored: 150, duplicates: 150 });
+    const retention = createRetention(db, { rules: [parseRetentionRule('#=1d')], now: () => now });
+    while ((await retention.runPass(5)).more);
+    expect(writer.write(batch(450, 500, now))).toMatchObject({ stored: 50, duplicates: 0 });
+    // FTS5 compares its index with the records table: throws on any missing or extra entry.
+    expect(() =>
+      db.exec("INSERT INTO records_fts (records_fts, rank) VALUES ('integrity-check', 1)"),
+    ).not.toThrow();
+    const hits = db.prepare("SELECT rowid FROM records_fts WHERE records_fts MATCH 'common'").pluck().all();
+    expect(hits).toEqual(db.prepare('SELECT seq FROM records ORDER BY seq').pluck().all());
+    expect(hits).toHaveLength(200);
+    expect(
+      db.prepare("SELECT count(*) FROM records_fts WHERE records_fts MATCH 'word460'").pluck().get(),
+    ).toBe(1);
+  });
+
   it('stores nothing of a batch whose transaction fails, and forgets routing keys it rolled back', () => {
     const { db } = store();
     const writer = createBatchWriter(db);
