@@ -122,6 +122,17 @@ export async function runTail(
     return { shown, position };
   }
 
+  /** The store's position now (one one-record read), or undefined when the API cannot say. */
+  async function storePosition(since: Date): Promise<string | undefined> {
+    const query = { patterns: sources, since, q: config.query, host: config.host, pageSize: 1 };
+    try {
+      for await (const page of fetchHistory(query, api)) return page.streamCursor;
+    } catch {
+      // The reconnect says what this costs, and falls back to the backfill's position.
+    }
+    return undefined;
+  }
+
   /**
    * Records published before the live queue was bound may reach the store only after the history
    * read (a slow collector, an agent's spool drained late, with any timestamp): neither the history
@@ -219,12 +230,18 @@ export async function runTail(
   }
 
   let lostAt: number | undefined;
+  // Records stored during an outage may carry any timestamp (a spool drained): the stream after
+  // the reconnect starts from the store's position at the disconnect, not the backfill's.
+  let positionAtLoss: Promise<string | undefined> | undefined;
   let work: Promise<void> = Promise.resolve();
   const onEvent = (event: LiveEvent): void => {
     switch (event.type) {
       case 'disconnected':
         lostAt ??= event.at;
-        if (config.backfillOnReconnect) seam.hold();
+        if (config.backfillOnReconnect) {
+          seam.hold();
+          positionAtLoss ??= storePosition(new Date(event.at));
+        }
         sink.status('reconnecting', event.reason);
         return;
       case 'retrying':
@@ -236,7 +253,9 @@ export async function runTail(
       case 'connected': {
         if (!event.reconnect) return;
         const since = lostAt ?? now();
+        const atLoss = positionAtLoss;
         lostAt = undefined;
+        positionAtLoss = undefined;
         const outage = ((now() - since) / 1000).toFixed(1);
         if (!config.backfillOnReconnect) {
           sink.notice(
@@ -251,7 +270,18 @@ export async function runTail(
           try {
             const from = new Date(since - OUTAGE_MARGIN_MS);
             const history = await backfill(from);
-            filled = history.shown + (await settle(from, history.position));
+            const position = await atLoss;
+            if (position === undefined && !signal.aborted) {
+              sink.notice(
+                "could not read the store's position when the connection dropped; records published during the outage with older timestamps may be missing",
+              );
+            }
+            // From the disconnect's position the stream admits any timestamp, as the live queue would have.
+            const streamed =
+              position === undefined
+                ? await settle(from, history.position)
+                : await settle(new Date(0), position);
+            filled = history.shown + streamed;
           } catch (err) {
             sink.notice(
               `reconnected after ${outage}s, but could not backfill the outage: ${errorMessage(err)}`,

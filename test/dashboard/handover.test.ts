@@ -9,23 +9,42 @@ import { parsePatterns } from '../../protocol/index.js';
 import { runTail } from '../../dashboard/tail.js';
 import { deleteTopology, openConnection, uniqueName } from '../support/broker.js';
 import { startCollector, stopBin, waitUntil, type RunningBin } from '../support/processes.js';
-import { collector as recordingSink, config, ndjson, publish, waitFor } from './helpers.js';
+import {
+  closeNamedConnection,
+  collector as recordingSink,
+  config,
+  ndjson,
+  publish,
+  waitFor,
+} from './helpers.js';
+
+/** Which request a proxy holds, and whether before asking the collector or before answering. */
+interface Hold {
+  matches: (url: string) => boolean;
+  before: 'forward' | 'answer';
+  run: () => Promise<void>;
+}
 
 /**
- * A pass-through proxy to the real collector that holds the answer to the first history request
- * while `beforeFirstAnswer` runs: what it stores then is stored after the history was read.
+ * A pass-through proxy to the real collector that holds the first request `hold` matches while
+ * `hold.run` runs: before `forward`, what it stores then is in that answer; before `answer`, it is
+ * stored after the answer's snapshot. It keeps each request and each `/api/logs` answer's position.
  */
 async function holdingProxy(
   upstream: string,
-  beforeFirstAnswer: () => Promise<void>,
-): Promise<{ url: string; close(): Promise<void> }> {
+  hold: Hold,
+): Promise<{ url: string; requests: URL[]; positions: string[]; close(): Promise<void> }> {
   let held = false;
+  const requests: URL[] = [];
+  const positions: string[] = [];
   const server = http.createServer((req, res) => {
-    const hold = !held && (req.url ?? '').startsWith('/api/logs?');
-    if (hold) held = true;
+    requests.push(new URL(req.url ?? '/', upstream));
+    const holding = !held && hold.matches(req.url ?? '');
+    if (holding) held = true;
+    const history = (req.url ?? '').startsWith('/api/logs?');
     const forward = http.request(`${upstream}${req.url ?? '/'}`, { headers: req.headers }, (answer) => {
       const status = answer.statusCode ?? 502;
-      if (!hold) {
+      if (!history && !(holding && hold.before === 'answer')) {
         res.writeHead(status, answer.headers);
         answer.pipe(res);
         return;
@@ -33,24 +52,37 @@ async function holdingProxy(
       const chunks: Buffer[] = [];
       answer.on('data', (chunk: Buffer) => chunks.push(chunk));
       answer.on('end', () => {
-        beforeFirstAnswer().then(
-          () => {
-            res.writeHead(status, answer.headers);
-            res.end(Buffer.concat(chunks));
-          },
-          (err: unknown) => res.destroy(err instanceof Error ? err : new Error(String(err))),
-        );
+        const body = Buffer.concat(chunks);
+        if (history)
+          positions.push(String((JSON.parse(body.toString()) as { stream_cursor?: unknown }).stream_cursor));
+        const send = (): void => {
+          res.writeHead(status, answer.headers);
+          res.end(body);
+        };
+        if (!holding || hold.before !== 'answer') return send();
+        hold
+          .run()
+          .then(send, (err: unknown) => res.destroy(err instanceof Error ? err : new Error(String(err))));
       });
     });
     forward.on('error', (err) => res.destroy(err));
     // A stream the client closes is closed upstream too.
     res.on('close', () => forward.destroy());
-    forward.end();
+    if (!holding || hold.before !== 'forward') {
+      forward.end();
+      return;
+    }
+    hold.run().then(
+      () => forward.end(),
+      (err: unknown) => res.destroy(err instanceof Error ? err : new Error(String(err))),
+    );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    requests,
+    positions,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -108,22 +140,26 @@ describe('logtail --since hands over by store position', () => {
     await publish(connection, exchange, 'app.error', ndjson(history), 'application/x-ndjson');
     await waitUntil('the history is stored', () => stored('hist3'));
 
-    const proxy = await holdingProxy(api, async () => {
-      // Stored after the history's snapshot: a late record five minutes old, through the archive
-      // path only, then a record published now, which logtail's live queue holds as well.
-      const late = { id: 'late1', msg: 'late1', ts: new Date(now - 300_000).toISOString() };
-      await publish(connection, side, 'app.error', JSON.stringify(late), 'application/json');
-      await publish(
-        connection,
-        exchange,
-        'app.error',
-        JSON.stringify({ id: 'live1', msg: 'live1' }),
-        'application/json',
-      );
-      await waitUntil(
-        'the late and the live record are stored',
-        async () => (await stored('late1')) && (await stored('live1')),
-      );
+    const proxy = await holdingProxy(api, {
+      matches: (url) => url.startsWith('/api/logs?'),
+      before: 'answer',
+      run: async () => {
+        // Stored after the history's snapshot: a late record five minutes old, through the archive
+        // path only, then a record published now, which logtail's live queue holds as well.
+        const late = { id: 'late1', msg: 'late1', ts: new Date(now - 300_000).toISOString() };
+        await publish(connection, side, 'app.error', JSON.stringify(late), 'application/json');
+        await publish(
+          connection,
+          exchange,
+          'app.error',
+          JSON.stringify({ id: 'live1', msg: 'live1' }),
+          'application/json',
+        );
+        await waitUntil(
+          'the late and the live record are stored',
+          async () => (await stored('late1')) && (await stored('live1')),
+        );
+      },
     });
     const sink = recordingSink();
     const controller = new AbortController();
@@ -154,5 +190,68 @@ describe('logtail --since hands over by store position', () => {
     expect(sink.got.map((r) => r.id)).toEqual(['hist1', 'hist2', 'hist3', 'late1', 'live1', 'after1']);
     expect(sink.notices).toEqual([]);
     expect([sink.droppedBroker, sink.droppedSeam]).toEqual([0, 0]);
+  }, 60_000);
+
+  it('after a broker outage, shows a record stored meanwhile with a timestamp minutes older, exactly once', async () => {
+    const publishSide = (id: string, ts: string): Promise<void> =>
+      publish(connection, side, 'web.error', JSON.stringify({ id, msg: id, ts }), 'application/json');
+    // Held before the collector reads it: the reconnect's backfill (not the one-record read of the
+    // position at the disconnect), taken after the outage's records are stored.
+    const proxy = await holdingProxy(api, {
+      matches: (url) => url.startsWith('/api/logs?') && !/[?&]limit=1(&|$)/.test(url),
+      before: 'forward',
+      run: async () => {
+        // Stored during the outage, through the archive only (logtail's old live queue is gone):
+        // one just now, which the backfill by time finds too, and one drained from a spool, 5 minutes old.
+        await publishSide('outgap1', new Date().toISOString());
+        await publishSide('outlate1', new Date(Date.now() - 300_000).toISOString());
+        await waitUntil(
+          'the outage records are stored',
+          async () => (await stored('outgap1')) && (await stored('outlate1')),
+        );
+      },
+    });
+    const sink = recordingSink();
+    const controller = new AbortController();
+    const tail = config(exchange, {
+      apiUrl: proxy.url,
+      patterns: parsePatterns(['web.*']),
+      backfillOnReconnect: true,
+    });
+    const done = runTail(tail, sink, controller.signal);
+    try {
+      await Promise.race([
+        waitFor(() => sink.statuses.includes('live'), 'the tail to go live', 20_000),
+        done,
+      ]);
+      const live = (id: string): Promise<void> =>
+        publish(connection, exchange, 'web.error', JSON.stringify({ id, msg: id }), 'application/json');
+      await live('outbefore1');
+      await waitFor(() => sink.got.some((r) => r.id === 'outbefore1'), 'a record before the outage');
+      await waitUntil('it is stored', () => stored('outbefore1'));
+      expect(await closeNamedConnection(tail.connectionName)).toBe(1);
+      await waitFor(() => sink.statuses.includes('reconnecting'), 'the disconnect');
+      await waitFor(
+        () => sink.statuses.lastIndexOf('live') > sink.statuses.indexOf('reconnecting'),
+        'the reconnect',
+        20_000,
+      );
+      await live('outafter1');
+      await waitFor(() => sink.got.some((r) => r.id === 'outafter1'), 'a record after the reconnect');
+    } finally {
+      controller.abort();
+      await done;
+      await proxy.close();
+    }
+    expect(sink.got.map((r) => r.id)).toEqual(['outbefore1', 'outgap1', 'outlate1', 'outafter1']);
+    expect(sink.notices).toHaveLength(1);
+    expect(sink.notices[0]).toMatch(/reconnected after [\d.]+s; 2 missed record\(s\) filled in from the API/);
+    // The store's position at the disconnect, then the backfill by time, then the stream from the
+    // disconnect's position (before the outage's records), not from the backfill's (after them).
+    expect(proxy.requests.map((u) => u.pathname)).toEqual(['/api/logs', '/api/logs', '/api/logs/stream']);
+    expect(proxy.requests[0]?.searchParams.get('limit')).toBe('1');
+    const [atDisconnect, atBackfill] = proxy.positions.map(Number);
+    expect(atDisconnect).toBeLessThan(atBackfill ?? 0);
+    expect(proxy.requests[2]?.searchParams.get('cursor')).toBe(proxy.positions[0]);
   }, 60_000);
 });

@@ -10,6 +10,7 @@ import {
   type Collected,
   deleteTopology,
   fakeApi,
+  type FakeAnswer,
   ndjson,
   publish,
   uniqueExchange,
@@ -267,14 +268,19 @@ describe('logtail live, against the real broker', () => {
     expect(sink.got[sink.got.length - 1]?.msg).toBe(`m${messages - 1}-c`);
   });
 
-  it('reconnects after its connection is closed, re-binds, and backfills the outage from the API', async () => {
+  /**
+   * A tail with a fake API that reconnects after its connection is closed; `position` answers the
+   * one-record read of the store's position at the disconnect (`limit=1`).
+   */
+  async function outage(position: FakeAnswer): Promise<{ sink: Collected; requests: URL[] }> {
     const exchange = uniqueExchange();
     exchanges.push(exchange);
     const sink = collector();
     const api = await fakeApi((url) => {
-      // After the history, the tail follows the store's stream from the history's position.
+      // After the history, the tail follows the store's stream from a position.
       if (url.pathname === '/api/logs/stream')
-        return Promise.resolve({ events: ': stream open after 41\n\n' });
+        return Promise.resolve({ events: `: stream open after ${url.searchParams.get('cursor')}\n\n` });
+      if (url.searchParams.get('limit') === '1') return Promise.resolve(position);
       const since = new Date(url.searchParams.get('since') ?? 0).getTime();
       // What the collector stored while this tail was away.
       return Promise.resolve({
@@ -327,14 +333,32 @@ describe('logtail live, against the real broker', () => {
     } finally {
       await api.close();
     }
+    return { sink, requests: api.requests };
+  }
+
+  it('reconnects after its connection is closed, re-binds, and backfills the outage from the API', async () => {
+    const { sink, requests } = await outage({ body: { records: [], next: null, stream_cursor: '40' } });
     expect(msgs(sink.got)).toEqual(['before', 'missed-1', 'after']);
-    expect(sink.notices.join('\n')).toMatch(
-      /reconnected after [\d.]+s; 1 missed record\(s\) filled in from the API/,
+    expect(sink.notices).toHaveLength(1);
+    expect(sink.notices[0]).toMatch(/reconnected after [\d.]+s; 1 missed record\(s\) filled in from the API/);
+    // The store's position at the disconnect, one read of the outage, then the store's stream from
+    // the disconnect's position with any timestamp (a quiet stream gives up after 1.5 s), never a poll.
+    expect(requests.map((u) => u.pathname)).toEqual(['/api/logs', '/api/logs', '/api/logs/stream']);
+    expect(requests[0]?.searchParams.get('limit')).toBe('1');
+    expect(requests[2]?.searchParams.get('cursor')).toBe('40');
+    expect(requests[2]?.searchParams.get('since')).toBe(new Date(0).toISOString());
+  });
+
+  it('says so, and streams from the backfill, when the position at the disconnect could not be read', async () => {
+    const { sink, requests } = await outage({ status: 503, body: { error: { message: 'busy' } } });
+    expect(msgs(sink.got)).toEqual(['before', 'missed-1', 'after']);
+    expect(sink.notices).toHaveLength(2);
+    expect(sink.notices[0]).toMatch(
+      /records published during the outage with older timestamps may be missing/,
     );
-    // One read of the outage, then the store's stream from the position of that read (a quiet
-    // stream gives up after 1.5 s), never a poll.
-    expect(api.requests.map((u) => u.pathname)).toEqual(['/api/logs', '/api/logs/stream']);
-    expect(api.requests[1]?.searchParams.get('cursor')).toBe('41');
-    expect(api.requests[1]?.searchParams.get('since')).toBe(api.requests[0]?.searchParams.get('since'));
+    expect(sink.notices[1]).toMatch(/1 missed record\(s\) filled in from the API/);
+    expect(requests.map((u) => u.pathname)).toEqual(['/api/logs', '/api/logs', '/api/logs/stream']);
+    expect(requests[2]?.searchParams.get('cursor')).toBe('41');
+    expect(requests[2]?.searchParams.get('since')).toBe(requests[1]?.searchParams.get('since'));
   });
 });
