@@ -1,15 +1,8 @@
-import {
-  ErrorCodes,
-  errorMessage,
-  redactUrl,
-  WarrenError,
-  type Pattern,
-  type StoredRecord,
-} from '../protocol/index.js';
+import { errorMessage, type Pattern, type StoredRecord } from '../protocol/index.js';
 import { fetchHistory, type HistoryOptions } from './backfill.js';
+import { handOverToLive } from './handover.js';
 import { createLiveTail, type LiveEvent } from './live.js';
 import { Seam } from './seam.js';
-import { readStoreStream } from './stream.js';
 import type { ConnectionStatus } from './state.js';
 
 /** What one logtail run does, validated and frozen at the CLI edge. */
@@ -55,9 +48,6 @@ const DEDUPE_MEMORY = 150_000;
 
 /** Seconds of overlap when backfilling an outage: agents' clocks and batching lag a little. */
 const OUTAGE_MARGIN_MS = 10_000;
-/** How long to wait for the history to reach the live stream: quiet stream / records flowing. */
-const SETTLE_QUIET_MS = 1_500;
-const SETTLE_MAX_MS = 10_000;
 
 /** Splits `-q` like a search box: words, or "quoted phrases"; every one must appear. */
 export function queryTerms(query: string): string[] {
@@ -133,87 +123,10 @@ export async function runTail(
     return undefined;
   }
 
-  /**
-   * Records published before the live queue was bound may reach the store only after the history
-   * read (a slow collector, an agent's spool drained late, with any timestamp): neither the history
-   * nor the live queue has them. Follow the store's stream from the history's position, so every
-   * record stored after the read is seen, until it reaches a record the live queue also holds;
-   * say so if it never does.
-   */
-  async function settle(since: Date, position: string | undefined): Promise<number> {
-    if (seam.caughtUp || signal.aborted) return 0;
-    if (position === undefined) {
-      throw new WarrenError(
-        ErrorCodes.API_ERROR,
-        `the Warren API at ${redactUrl(config.apiUrl)} sent no stream_cursor to hand over from history to live`,
-        { hint: 'is --api pointing at a Warren collector of this version?' },
-      );
-    }
-    const started = now();
-    const stop = new AbortController();
-    const abort = (): void => stop.abort();
-    signal.addEventListener('abort', abort, { once: true });
-    let shown = 0;
-    let ended = false;
-    let failure: Error | undefined;
-    // Wakes the wait below: a stream event may have caught up, or the stream ended.
-    let wake: () => void = () => undefined;
+  /** Follows the store's stream from `position` until it reaches the live queue (see handover.ts). */
+  function settle(since: Date, position: string | undefined): Promise<number> {
     const query = { patterns: sources, since, q: config.query, host: config.host };
-    const reading = readStoreStream(query, position, { ...api, signal: stop.signal }, async (event) => {
-      if (event.type === 'records') {
-        if (event.invalid > 0) {
-          sink.notice(`the API sent ${event.invalid} entries that are not records; they are not shown`);
-        }
-        const fresh = seam.history(event.records);
-        shown += fresh.length;
-        if (fresh.length > 0) await sink.records(fresh);
-      } else if (event.type === 'dropped') {
-        sink.notice(
-          `the collector skipped ${event.count} stored record(s) while logtail caught up with it; they may be missing`,
-        );
-      } else {
-        sink.notice(
-          "the collector's store was reset (rebuilt or emptied) while logtail caught up with it; records may be missing",
-        );
-      }
-      wake();
-    }).then(
-      () => undefined,
-      (err: unknown) => {
-        failure = err instanceof Error ? err : new Error(String(err));
-      },
-    );
-    void reading.finally(() => {
-      ended = true;
-      wake();
-    });
-    try {
-      while (!seam.caughtUp && !signal.aborted && !ended) {
-        const limit = seam.heldCount > 0 ? SETTLE_MAX_MS : SETTLE_QUIET_MS;
-        const left = started + limit - now();
-        if (left <= 0) {
-          if (seam.heldCount > 0) {
-            sink.notice(
-              `the stored history had not reached the live stream after ${limit / 1000}s (is the collector behind?); records published just before logtail started may be missing`,
-            );
-          }
-          break;
-        }
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, left);
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-      }
-    } finally {
-      stop.abort();
-      signal.removeEventListener('abort', abort);
-      await reading;
-    }
-    if (failure !== undefined) throw failure;
-    return shown;
+    return handOverToLive({ query, position, api, seam, sink, now, signal });
   }
 
   async function release(): Promise<void> {
