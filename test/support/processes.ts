@@ -1,9 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const here = path.dirname(fileURLToPath(import.meta.url));
+// The repository root holds bin/: two levels up from test/support, three from a compiled
+// dist/test/support (the measure scripts run from there).
+const root =
+  [path.resolve(here, '..', '..'), path.resolve(here, '..', '..', '..')].find((dir) =>
+    existsSync(path.join(dir, 'bin', 'logcollect.js')),
+  ) ?? path.resolve(here, '..', '..');
 
 /** A port nothing listens on right now, for a child process's --listen. */
 export async function freePort(): Promise<number> {
