@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { freePort, runBin, stopBin, waitUntil, type RunningBin } from '../support/processes.js';
 import { AMQP_URL } from '../support/broker.js';
 import {
+  collectorArgs,
   countRows,
   fixture,
   ndjsonMessages,
@@ -107,17 +108,7 @@ describe('logcollect (the real command)', () => {
       arguments: { 'x-dead-letter-exchange': `${f.exchange}.dead`, 'x-queue-type': 'classic' },
     });
     await channel.close();
-    const child = logcollect([
-      '--amqp',
-      AMQP_URL,
-      '--exchange',
-      f.exchange,
-      '--db',
-      f.dbPath,
-      '--listen',
-      '127.0.0.1:0',
-      '--quorum',
-    ]);
+    const child = logcollect(collectorArgs(f, '--quorum'));
     expect(await child.exited).toBe(1);
     const [first = '', hint = ''] = child.stderr().split('\n');
     expect(first).toMatch(
@@ -167,18 +158,7 @@ describe('logcollect (the real command)', () => {
     const f = await fixture('cli-kill');
     fixtures.push(f);
     const total = 40_000;
-    const args = [
-      '--amqp',
-      AMQP_URL,
-      '--exchange',
-      f.exchange,
-      '--db',
-      f.dbPath,
-      '--listen',
-      '127.0.0.1:0',
-      '--connection-name',
-      f.connectionName,
-    ];
+    const args = collectorArgs(f, '--connection-name', f.connectionName);
     // Declare the topology, then fill the queue while no collector runs.
     const first = logcollect(args);
     await waitUntil('declared', () => first.stderr().includes('"consuming"'));

@@ -45,6 +45,21 @@ export interface Fixture {
   cleanup: () => Promise<void>;
 }
 
+/** `logcollect` flags for this fixture's broker, exchange and store, on a free port; `extra` follow. */
+export function collectorArgs(f: Pick<Fixture, 'exchange' | 'dbPath'>, ...extra: string[]): string[] {
+  return [
+    '--amqp',
+    AMQP_URL,
+    '--exchange',
+    f.exchange,
+    '--db',
+    f.dbPath,
+    '--listen',
+    '127.0.0.1:0',
+    ...extra,
+  ];
+}
+
 export async function fixture(area: string): Promise<Fixture> {
   const exchange = uniqueName(area);
   const { dir, remove } = tempDir();

@@ -12,9 +12,8 @@ import { createCollector } from '../../collector/collector.js';
 import { openDatabase } from '../../collector/store/database.js';
 import { createBatchWriter } from '../../collector/store/writer.js';
 import { decodeMessage, encodeBatch, type LogRecord, type StoredRecord } from '../../protocol/index.js';
-import { AMQP_URL } from '../support/broker.js';
 import { runBin, stopBin, waitUntil } from '../support/processes.js';
-import { countRows, fixture, publish, readStore, tempDir, type Published } from './helpers.js';
+import { collectorArgs, countRows, fixture, publish, readStore, tempDir, type Published } from './helpers.js';
 
 const [command = 'fts', a, b, c] = process.argv.slice(2);
 const WORDS =
@@ -131,18 +130,7 @@ function rssOf(pid: number | undefined): number {
 async function measureDrain(count: number, per: number): Promise<void> {
   const f = await fixture('measure-drain');
   try {
-    const args = [
-      '--amqp',
-      AMQP_URL,
-      '--exchange',
-      f.exchange,
-      '--db',
-      f.dbPath,
-      '--listen',
-      '127.0.0.1:0',
-      '--log-level',
-      'warn',
-    ];
+    const args = collectorArgs(f, '--log-level', 'warn');
     const declare = runBin('logcollect', args);
     await waitUntil('declared', async () => {
       const channel = await f.connection.createChannel();
