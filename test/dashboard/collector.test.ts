@@ -1,36 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import type { ChannelModel } from 'amqplib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteTopology, openConnection, uniqueName } from '../support/broker.js';
-import { runBin, startCollector, stopBin, waitUntil, type RunningBin } from '../support/processes.js';
+import { describe, expect, it } from 'vitest';
+import { runBin, stopBin, waitUntil, type RunningBin } from '../support/processes.js';
+import { useRealCollector } from '../support/suite.js';
 
 /**
  * logtail --since against the real collector and its HTTP API: a stream published without pause
  * before, during and after logtail's backfill must come out whole, each record exactly once.
  */
 describe('logtail --since with the real logcollect', () => {
-  const exchange = uniqueName('dashboard-seam');
-  const dir = mkdtempSync(path.join(tmpdir(), 'warren-dashboard-'));
-  let api = '';
-  let connection: ChannelModel;
-  let collector: RunningBin;
-
-  beforeAll(async () => {
-    connection = await openConnection(`${exchange}-client`);
-    ({ collector, api } = await startCollector(exchange, dir));
-  }, 60_000);
-
-  afterAll(async () => {
-    if (collector !== undefined) await stopBin(collector);
-    await deleteTopology(connection, exchange);
-    await connection.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const suite = useRealCollector('dashboard-seam');
+  const { exchange } = suite;
 
   it('hands over from the stored history to the live stream with no gap and no duplicate', async () => {
-    const channel = await connection.createConfirmChannel();
+    const channel = await suite.connection.createConfirmChannel();
     let seq = 0;
     const publishBatch = async (): Promise<void> => {
       const records = [0, 1].map(() => {
@@ -64,11 +45,20 @@ describe('logtail --since with the real logcollect', () => {
     try {
       // History the collector already stored...
       await waitUntil('the collector stored the first records', async () => {
-        const res = await fetch(`${api}/api/logs?pattern=%23&limit=10`);
+        const res = await fetch(`${suite.api}/api/logs?pattern=%23&limit=10`);
         return ((await res.json()) as { records: unknown[] }).records.length >= 10;
       });
       // ...then logtail starts while the stream goes on, backfills, and goes live.
-      tail = runBin('logtail', ['--json', '--exchange', exchange, '--api', api, '--since', '1h', '*.error+']);
+      tail = runBin('logtail', [
+        '--json',
+        '--exchange',
+        exchange,
+        '--api',
+        suite.api,
+        '--since',
+        '1h',
+        '*.error+',
+      ]);
       await waitUntil('logtail to print live records', () => {
         const out = tail?.stdout() ?? '';
         return out.includes(`"seam-${seq - 40}"`) && seq > 200;

@@ -1,14 +1,10 @@
 import http from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import type { ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePatterns } from '../../protocol/index.js';
 import { runTail } from '../../dashboard/tail.js';
-import { deleteTopology, openConnection, uniqueName } from '../support/broker.js';
-import { startCollector, stopBin, waitUntil, type RunningBin } from '../support/processes.js';
+import { waitUntil } from '../support/processes.js';
+import { useRealCollector } from '../support/suite.js';
 import {
   closeNamedConnection,
   collector as recordingSink,
@@ -97,35 +93,26 @@ async function holdingProxy(
  * logtail's live queue (an agent's spool drained after an outage) is shown, exactly once.
  */
 describe('logtail --since hands over by store position', () => {
-  const exchange = uniqueName('dashboard-handover');
+  const suite = useRealCollector('dashboard-handover');
+  const { exchange } = suite;
   // A second way into the archive queue only: logtail's live queue is not bound to it.
   const side = `${exchange}-side`;
-  const dir = mkdtempSync(path.join(tmpdir(), 'warren-handover-'));
-  let api = '';
-  let connection: ChannelModel;
-  let collector: RunningBin;
 
   beforeAll(async () => {
-    connection = await openConnection(`${exchange}-client`);
-    ({ collector, api } = await startCollector(exchange, dir));
-    const channel = await connection.createChannel();
+    const channel = await suite.connection.createChannel();
     await channel.assertExchange(side, 'topic', { durable: false, autoDelete: false });
     await channel.bindQueue(`${exchange}.archive`, side, '#');
     await channel.close();
   }, 60_000);
 
   afterAll(async () => {
-    if (collector !== undefined) await stopBin(collector);
-    const channel = await connection.createChannel();
+    const channel = await suite.connection.createChannel();
     await channel.deleteExchange(side);
     await channel.close();
-    await deleteTopology(connection, exchange);
-    await connection.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   const stored = async (id: string): Promise<boolean> => {
-    const res = await fetch(`${api}/api/logs?pattern=%23&q=${id}&limit=10`);
+    const res = await fetch(`${suite.api}/api/logs?pattern=%23&q=${id}&limit=10`);
     const body = (await res.json()) as { records: { id: string }[] };
     return body.records.some((r) => r.id === id);
   };
@@ -137,19 +124,19 @@ describe('logtail --since hands over by store position', () => {
       msg: `hist${n}`,
       ts: new Date(now - 20_000 + n).toISOString(),
     }));
-    await publish(connection, exchange, 'app.error', ndjson(history), 'application/x-ndjson');
+    await publish(suite.connection, exchange, 'app.error', ndjson(history), 'application/x-ndjson');
     await waitUntil('the history is stored', () => stored('hist3'));
 
-    const proxy = await holdingProxy(api, {
+    const proxy = await holdingProxy(suite.api, {
       matches: (url) => url.startsWith('/api/logs?'),
       before: 'answer',
       run: async () => {
         // Stored after the history's snapshot: a late record five minutes old, through the archive
         // path only, then a record published now, which logtail's live queue holds as well.
         const late = { id: 'late1', msg: 'late1', ts: new Date(now - 300_000).toISOString() };
-        await publish(connection, side, 'app.error', JSON.stringify(late), 'application/json');
+        await publish(suite.connection, side, 'app.error', JSON.stringify(late), 'application/json');
         await publish(
-          connection,
+          suite.connection,
           exchange,
           'app.error',
           JSON.stringify({ id: 'live1', msg: 'live1' }),
@@ -175,7 +162,7 @@ describe('logtail --since hands over by store position', () => {
         done,
       ]);
       await publish(
-        connection,
+        suite.connection,
         exchange,
         'app.error',
         JSON.stringify({ id: 'after1', msg: 'after1' }),
@@ -194,10 +181,10 @@ describe('logtail --since hands over by store position', () => {
 
   it('after a broker outage, shows a record stored meanwhile with a timestamp minutes older, exactly once', async () => {
     const publishSide = (id: string, ts: string): Promise<void> =>
-      publish(connection, side, 'web.error', JSON.stringify({ id, msg: id, ts }), 'application/json');
+      publish(suite.connection, side, 'web.error', JSON.stringify({ id, msg: id, ts }), 'application/json');
     // Held before the collector reads it: the reconnect's backfill (not the one-record read of the
     // position at the disconnect), taken after the outage's records are stored.
-    const proxy = await holdingProxy(api, {
+    const proxy = await holdingProxy(suite.api, {
       matches: (url) => url.startsWith('/api/logs?') && !/[?&]limit=1(&|$)/.test(url),
       before: 'forward',
       run: async () => {
@@ -225,7 +212,7 @@ describe('logtail --since hands over by store position', () => {
         done,
       ]);
       const live = (id: string): Promise<void> =>
-        publish(connection, exchange, 'web.error', JSON.stringify({ id, msg: id }), 'application/json');
+        publish(suite.connection, exchange, 'web.error', JSON.stringify({ id, msg: id }), 'application/json');
       await live('outbefore1');
       await waitFor(() => sink.got.some((r) => r.id === 'outbefore1'), 'a record before the outage');
       await waitUntil('it is stored', () => stored('outbefore1'));

@@ -1,10 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteTopology, openConnection, uniqueName } from '../support/broker.js';
-import { runBin, startCollector, stopBin, waitUntil, type RunningBin } from '../support/processes.js';
+import { runBin, stopBin, waitUntil, type RunningBin } from '../support/processes.js';
+import { useRealCollector } from '../support/suite.js';
 
 interface ApiRecord {
   id: string | null;
@@ -20,19 +17,14 @@ interface ApiRecord {
  * including a plain-text message from a foreign AMQP client.
  */
 describe('one record from logship to logtail, end to end', () => {
-  const exchange = uniqueName('e2e');
-  const dir = mkdtempSync(path.join(tmpdir(), 'warren-e2e-'));
-  let api = '';
-  let connection: ChannelModel;
-  let collector: RunningBin;
+  const suite = useRealCollector('e2e');
+  const { exchange, dir } = suite;
   let tail: RunningBin;
 
   beforeAll(async () => {
-    connection = await openConnection(`${exchange}-client`);
-    ({ collector, api } = await startCollector(exchange, dir));
     tail = runBin('logtail', ['--json', '--exchange', exchange, '*.critical']);
     // logtail is live once a record published now reaches its stdout.
-    const channel = await connection.createConfirmChannel();
+    const channel = await suite.connection.createConfirmChannel();
     await waitUntil('logtail prints a record published now', async () => {
       channel.publish(exchange, 'probe.critical', Buffer.from('probe'));
       await channel.waitForConfirms();
@@ -43,10 +35,6 @@ describe('one record from logship to logtail, end to end', () => {
 
   afterAll(async () => {
     if (tail !== undefined) await stopBin(tail);
-    if (collector !== undefined) await stopBin(collector);
-    await deleteTopology(connection, exchange);
-    await connection.close();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('ships, stores, serves and tails one kern.critical record', async () => {
@@ -70,7 +58,7 @@ describe('one record from logship to logtail, end to end', () => {
     await expect
       .poll(
         async () => {
-          const response = await fetch(`${api}/api/logs?pattern=*.critical&q=disk`);
+          const response = await fetch(`${suite.api}/api/logs?pattern=*.critical&q=disk`);
           stored = ((await response.json()) as { records: ApiRecord[] }).records;
           return stored.length;
         },
@@ -92,7 +80,7 @@ describe('one record from logship to logtail, end to end', () => {
   });
 
   it('stores and tails a plain-text message from any other AMQP client', async () => {
-    const channel = await connection.createConfirmChannel();
+    const channel = await suite.connection.createConfirmChannel();
     channel.publish(exchange, 'kern.critical', Buffer.from('kernel panic from a plain client'), {
       persistent: true,
       messageId: 'foreign-1',
@@ -103,7 +91,7 @@ describe('one record from logship to logtail, end to end', () => {
     await expect
       .poll(
         async () => {
-          const response = await fetch(`${api}/api/logs?pattern=kern.critical&q=panic`);
+          const response = await fetch(`${suite.api}/api/logs?pattern=kern.critical&q=panic`);
           return ((await response.json()) as { records: ApiRecord[] }).records.map((r) => [
             r.msg,
             r.routing_key,
