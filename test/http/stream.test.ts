@@ -1,4 +1,6 @@
+import net, { type Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { StreamOptions } from '../../collector/http/stream.js';
 import { createTestApi, createTestStore, MINUTE, type TestApi, type TestStore } from './fixtures.js';
 
 interface SseEvent {
@@ -94,6 +96,22 @@ describe('GET /api/logs/stream', () => {
     const lastSeq = store.insert([{ id, ts: Date.now(), key, msg, host: 'web-01' }]);
     api.events.emit('stored', { lastSeq });
     return lastSeq;
+  };
+
+  /** Restarts the API with these stream options and opens a raw stream that reads nothing, so the server's writes back up. */
+  const stalledStream = async (stream: Partial<StreamOptions>): Promise<Socket> => {
+    await api.app.close();
+    api = await createTestApi(store, { stream });
+    await api.app.listen({ port: 0, host: '127.0.0.1' });
+    const address = api.app.server.address();
+    const socket = net.connect(
+      typeof address === 'object' && address !== null ? address.port : 0,
+      '127.0.0.1',
+    );
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write('GET /api/logs/stream HTTP/1.1\r\nhost: x\r\n\r\n');
+    socket.pause();
+    return socket;
   };
 
   beforeEach(async () => {
@@ -242,16 +260,7 @@ describe('GET /api/logs/stream', () => {
   });
 
   it('disconnects a client whose socket takes nothing for too long', async () => {
-    await api.app.close();
-    api = await createTestApi(store, { stream: { heartbeatMs: 50, pollMs: 60_000, stallMs: 200 } });
-    await api.app.listen({ port: 0, host: '127.0.0.1' });
-    const address = api.app.server.address();
-    const port = typeof address === 'object' && address !== null ? address.port : 0;
-    const net = await import('node:net');
-    const socket = net.connect(port, '127.0.0.1');
-    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-    socket.write('GET /api/logs/stream HTTP/1.1\r\nhost: x\r\n\r\n');
-    socket.pause();
+    const socket = await stalledStream({ heartbeatMs: 50, pollMs: 60_000, stallMs: 200 });
     const streams = async (): Promise<string> =>
       /warren_http_streams (\d+)/.exec(
         (await api.app.inject({ method: 'GET', url: '/metrics' })).body,
@@ -278,19 +287,7 @@ describe('GET /api/logs/stream', () => {
   });
 
   it('tells a client that fell too far behind how many records it skipped', async () => {
-    await api.app.close();
-    api = await createTestApi(store, {
-      stream: { heartbeatMs: 10_000, pollMs: 60_000, maxLag: 1000, batchSize: 200 },
-    });
-    await api.app.listen({ port: 0, host: '127.0.0.1' });
-    const address = api.app.server.address();
-    const port = typeof address === 'object' && address !== null ? address.port : 0;
-    // A raw socket that reads nothing at first, so the server's writes back up.
-    const net = await import('node:net');
-    const socket = net.connect(port, '127.0.0.1');
-    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-    socket.write('GET /api/logs/stream HTTP/1.1\r\nhost: x\r\n\r\n');
-    socket.pause();
+    const socket = await stalledStream({ heartbeatMs: 10_000, pollMs: 60_000, maxLag: 1000, batchSize: 200 });
     await new Promise((r) => setTimeout(r, 100));
     const big = 'x'.repeat(2000);
     for (let i = 0; i < 40; i++) {
