@@ -38,6 +38,14 @@ export const MIGRATIONS: readonly string[] = [
   CREATE VIRTUAL TABLE records_fts USING fts5(msg, content='records', content_rowid='seq', detail='none', columnsize=0);
   INSERT INTO records_fts (records_fts) VALUES ('rebuild');
   `,
+  // 3: FTS5 settings for batch ingest, kept in records_fts_config. A 5,000-record batch overflowed
+  // the default 1 MiB pending-terms hash into several segments per commit, and merging segments four
+  // at a time rewrote every posting at each level: one segment per batch and merges of sixteen cost
+  // a fifth less CPU per record (queries still take well under a millisecond per term).
+  `
+  INSERT INTO records_fts (records_fts, rank) VALUES ('hashsize', 8388608);
+  INSERT INTO records_fts (records_fts, rank) VALUES ('automerge', 16);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

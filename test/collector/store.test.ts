@@ -54,6 +54,12 @@ describe('store', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('synchronous', { simple: true })).toBe(2); // FULL: fsynced before the ack
     expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
+    // v3: one FTS segment per batch, merged sixteen at a time.
+    expect(
+      Object.fromEntries(
+        db.prepare('SELECT k, v FROM records_fts_config').raw().all() as [string, unknown][],
+      ),
+    ).toMatchObject({ hashsize: 8388608, automerge: 16 });
   });
 
   it('inserts a batch with every column, its routing key and FTS row', () => {
@@ -187,6 +193,24 @@ describe('store', () => {
       lastSeq: 2,
     });
     expect(db.prepare('SELECT count(*) FROM routing_keys').pluck().get()).toBe(1);
+  });
+
+  it('writes a batch of 5,000 log-like records as one FTS segment, so nothing is merged at once', () => {
+    const { db } = store();
+    const batch = Array.from({ length: 5000 }, (_, n) =>
+      record(
+        `seg:${n}`,
+        'app.info',
+        T0 + n,
+        `GET /api/v1/items/${n * 13} user=u${n * 7} session=s${(n * 7919).toString(36)} trace=t${(n * 104729).toString(36)} took ${n % 1000} ms bytes=${n * 17} client=c${n % 97} request ${n} token${n} shard${n % 13}`,
+      ),
+    );
+    createBatchWriter(db).write(batch);
+    // With FTS5's default 1 MiB hash this batch is flushed as three segments.
+    expect(db.prepare('SELECT count(DISTINCT segid) FROM records_fts_idx').pluck().get()).toBe(1);
+    expect(
+      db.prepare("SELECT count(*) FROM records_fts WHERE records_fts MATCH 'token4999'").pluck().get(),
+    ).toBe(1);
   });
 
   it('refuses a store from a newer Warren with a clear error', () => {
