@@ -8,7 +8,7 @@ import { progress } from './lib/progress.js';
 import { binAvailable, freePort, waitUntil, writeAll } from './lib/process.js';
 import { startAgent } from './lib/pipeline.js';
 import { median } from './lib/stats.js';
-import { feedLines } from './e2e.js';
+import { buildLines, feedLines } from './e2e.js';
 
 /**
  * Records (and distinct record ids) in a queue of agent batches, all consumed: once the agent has
@@ -72,8 +72,9 @@ export async function agentBench(context: BenchContext): Promise<void> {
         30_000,
         20,
       );
+      const lines = buildLines(`agent r${run}`, count);
       const started = performance.now();
-      await feedLines(stdin, `agent r${run}`, count);
+      await feedLines(stdin, lines);
       stdin.end();
       const code = await agent.exited;
       const rate = count / ((performance.now() - started) / 1000);
@@ -104,8 +105,9 @@ export async function agentBench(context: BenchContext): Promise<void> {
     });
     const stdin = agent.process.stdin;
     if (stdin === null) throw new Error('logship has no stdin');
+    const lines = buildLines('spool', spooled);
     const started = performance.now();
-    await feedLines(stdin, 'spool', spooled);
+    await feedLines(stdin, lines);
     stdin.end();
     // It exits once everything read is spooled; if it waits for the broker instead, stop it.
     const exited = await Promise.race([

@@ -22,18 +22,22 @@ export function lineChunk(
   return chunk;
 }
 
-/** Writes `count` lines to the agent in chunks of 1,000, respecting the pipe's back-pressure. */
-export async function feedLines(
-  stdin: NodeJS.WritableStream,
-  prefix: string,
-  count: number,
-  bytes = 200,
-): Promise<void> {
+/**
+ * `count` unique lines in chunks of 1,000, built before a run's clock starts: on two cores, making
+ * them while timing would charge the harness's CPU to Warren (about a sixth of a core at 50k/s).
+ */
+export function buildLines(prefix: string, count: number, bytes = 200): string[] {
   const random = rng(11);
   const CHUNK = 1_000;
-  // Pre-build a few chunks' worth of filler once, so the harness is not the bottleneck.
+  const chunks: string[] = [];
   for (let n = 0; n < count; n += CHUNK)
-    await writeAll(stdin, lineChunk(prefix, n, Math.min(CHUNK, count - n), bytes, random));
+    chunks.push(lineChunk(prefix, n, Math.min(CHUNK, count - n), bytes, random));
+  return chunks;
+}
+
+/** Writes prepared chunks to the agent, respecting the pipe's back-pressure. */
+export async function feedLines(stdin: NodeJS.WritableStream, chunks: readonly string[]): Promise<void> {
+  for (const chunk of chunks) await writeAll(stdin, chunk);
 }
 
 /**
@@ -66,10 +70,11 @@ export async function e2eBench(context: BenchContext): Promise<void> {
     const runs: number[] = [];
     const cpuNotes: string[] = [];
     for (let run = context.quick ? 0 : -1; run < context.repeats; run++) {
+      const lines = buildLines(`e2e r${run}`, count);
       const before = reader.count();
       const started = performance.now();
       const meter = cpuMeter({ agent: agent.pid, collector: collector.pid, broker: brokerPid() });
-      const feeding = feedLines(stdin, `e2e r${run}`, count);
+      const feeding = feedLines(stdin, lines);
       await waitUntil(
         `${count} records committed`,
         () => reader.maxSeq() - before >= count && reader.count() - before >= count,
