@@ -106,7 +106,9 @@ describe('logship (bin/logship.js as a child process)', () => {
   });
 
   it('rejects a bad --facility with one clear line and exit code 2', async () => {
-    const agent = logship(['--facility', 'Not Valid!', '--spool', tempDir()]);
+    const spool = tempDir();
+    cleanups.push(() => fs.rmSync(spool, { recursive: true, force: true }));
+    const agent = logship(['--facility', 'Not Valid!', '--spool', spool]);
     agent.child.stdin!.end();
     expect(await agent.exited).toBe(2);
     expect(agent.stderr()).toMatch(
