@@ -154,7 +154,10 @@ async function main(): Promise<number> {
   const missing = FIGURES.filter((spec) => context.results[spec.key] === null).map((s) => s.key);
   process.stdout.write(
     `\nbench ${quick ? '--quick ' : ''}took ${seconds.toFixed(0)} s; ${failed.length} target(s) missed${failed.length > 0 ? `: ${failed.join(', ')}` : ''}; ${missing.length} figure(s) not measured${missing.length > 0 ? `: ${missing.join(', ')}` : ''}\n` +
-      'figures share 2 cores with whatever else runs on this machine: compare them within one run, not across runs\n',
+      'figures share 2 cores with whatever else runs on this machine: compare them within one run, not across runs\n' +
+      (quick
+        ? '--quick measures each figure once, cold, on small sets: throughput reads low; the targets are judged on the full run\n'
+        : ''),
   );
   const rounded: Record<string, number | null> = {};
   for (const [key, value] of Object.entries(context.results))
