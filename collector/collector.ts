@@ -94,7 +94,7 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
           onMigrate: (from, to) =>
             logger.info(
               { db: config.dbPath, from, to },
-              'upgrading the store schema: a minute or more on a large store (stopping it leaves the store as it was)',
+              'upgrading the store schema: it can take a minute or more on a large store (stopping it leaves the store as it was)',
             ),
         });
       db = store;
