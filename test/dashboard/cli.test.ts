@@ -10,7 +10,7 @@ import {
   closedPort,
   deleteTopology,
   fakeApi,
-  publish,
+  publishRecord,
   uniqueExchange,
   waitFor,
 } from './helpers.js';
@@ -67,13 +67,7 @@ async function untilBound(run: Run, exchange: string, key: string): Promise<void
   // Declared here too (idempotent, same arguments), so a probe never hits a missing exchange.
   await declareExchanges(connection, topologyNames(exchange));
   for (let i = 0; i < 100 && !run.stdout().includes('"probe"'); i++) {
-    await publish(
-      connection,
-      exchange,
-      key,
-      JSON.stringify({ msg: 'probe', id: `probe-${i}` }),
-      'application/json',
-    );
+    await publishRecord(connection, exchange, key, { msg: 'probe', id: `probe-${i}` });
     await new Promise((r) => setTimeout(r, 100));
   }
   await waitFor(() => run.stdout().includes('"probe"'), 'the tail to print a probe');
@@ -94,14 +88,8 @@ describe('the logtail binary', () => {
       msg: 'disk failure on sda',
       fields: { disk: 'sda' },
     };
-    await publish(
-      connection,
-      exchange,
-      'kern.info',
-      JSON.stringify({ msg: 'not bound' }),
-      'application/json',
-    );
-    await publish(connection, exchange, 'kern.critical', JSON.stringify(record), 'application/json');
+    await publishRecord(connection, exchange, 'kern.info', { msg: 'not bound' });
+    await publishRecord(connection, exchange, 'kern.critical', record);
     await waitFor(() => run.stdout().includes('disk failure on sda'), 'the record on stdout');
     run.child.kill('SIGINT');
     expect(await run.exit).toBe(0);

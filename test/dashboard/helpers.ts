@@ -51,6 +51,16 @@ export async function publish(
   }
 }
 
+/** Publishes one record as an `application/json` message, as a foreign publisher would. */
+export function publishRecord(
+  connection: ChannelModel,
+  exchange: string,
+  routingKey: string,
+  record: object,
+): Promise<void> {
+  return publish(connection, exchange, routingKey, JSON.stringify(record), 'application/json');
+}
+
 export function ndjson(records: readonly object[]): string {
   return records.map((r) => JSON.stringify(r)).join('\n') + '\n';
 }

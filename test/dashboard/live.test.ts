@@ -13,6 +13,7 @@ import {
   type FakeAnswer,
   ndjson,
   publish,
+  publishRecord,
   uniqueExchange,
   waitFor,
 } from './helpers.js';
@@ -60,7 +61,7 @@ describe('logtail live, against the real broker', () => {
       ['app.critical', 'app-critical'],
     ];
     for (const [key, msg] of sent) {
-      await publish(connection, exchange, key, JSON.stringify({ msg, id: msg }), 'application/json');
+      await publishRecord(connection, exchange, key, { msg, id: msg });
     }
     await waitFor(() => sink.got.length >= 4, 'four matching records');
     await new Promise((r) => setTimeout(r, 200));
@@ -210,13 +211,7 @@ describe('logtail live, against the real broker', () => {
         config(exchange, { since: new Date(Date.now() - 3_600_000), apiUrl: api.url, host: 'web-01' }),
         sink,
       );
-      await publish(
-        connection,
-        exchange,
-        'app.info',
-        JSON.stringify({ msg: 'live-1', host: 'web-01' }),
-        'application/json',
-      );
+      await publishRecord(connection, exchange, 'app.info', { msg: 'live-1', host: 'web-01' });
       await waitFor(() => sink.got.some((r) => r.msg === 'live-1'), 'a live record');
       await tail.stop();
     } finally {
@@ -307,13 +302,7 @@ describe('logtail live, against the real broker', () => {
     });
     try {
       const tail = await startTail(cfg, sink);
-      await publish(
-        connection,
-        exchange,
-        'app.info',
-        JSON.stringify({ msg: 'before', id: 'before' }),
-        'application/json',
-      );
+      await publishRecord(connection, exchange, 'app.info', { msg: 'before', id: 'before' });
       await waitFor(() => sink.got.length === 1, 'the first record');
       expect(await closeNamedConnection(cfg.connectionName)).toBe(1);
       await waitFor(() => sink.statuses.includes('reconnecting'), 'the disconnect');
@@ -321,13 +310,7 @@ describe('logtail live, against the real broker', () => {
         () => sink.statuses.lastIndexOf('live') > sink.statuses.indexOf('reconnecting'),
         'the reconnect',
       );
-      await publish(
-        connection,
-        exchange,
-        'app.info',
-        JSON.stringify({ msg: 'after', id: 'after' }),
-        'application/json',
-      );
+      await publishRecord(connection, exchange, 'app.info', { msg: 'after', id: 'after' });
       await waitFor(() => sink.got.some((r) => r.msg === 'after'), 'a record after the reconnect');
       await tail.stop();
     } finally {

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import amqp, { type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { declareExchanges, topologyNames } from '../../protocol/index.js';
-import { AMQP_URL, deleteTopology, publish, uniqueExchange, waitFor } from './helpers.js';
+import { AMQP_URL, deleteTopology, publishRecord, uniqueExchange, waitFor } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
@@ -41,20 +41,13 @@ describe.skipIf(!hasTmux)('logtail in a real terminal (tmux)', () => {
     await waitFor(() => screen().includes('● live'), 'the header to say live', 15_000);
     expect(screen()).toContain('logtail *.error+');
 
-    await publish(
-      connection,
-      exchange,
-      'kern.critical',
-      JSON.stringify({ id: 'tty-1', msg: 'disk failure on sda', host: 'web-01', fields: { disk: 'sda' } }),
-      'application/json',
-    );
-    await publish(
-      connection,
-      exchange,
-      'app.info',
-      JSON.stringify({ msg: 'not bound here' }),
-      'application/json',
-    );
+    await publishRecord(connection, exchange, 'kern.critical', {
+      id: 'tty-1',
+      msg: 'disk failure on sda',
+      host: 'web-01',
+      fields: { disk: 'sda' },
+    });
+    await publishRecord(connection, exchange, 'app.info', { msg: 'not bound here' });
     await waitFor(() => screen().includes('disk failure on sda'), 'the record on screen');
     await waitFor(() => /crit 1 err 0/.test(screen()), 'the counts in the header');
     const text = screen();
@@ -70,13 +63,7 @@ describe.skipIf(!hasTmux)('logtail in a real terminal (tmux)', () => {
 
     tmux('send-keys', '-t', 'tail', ' ');
     await waitFor(() => screen().includes('PAUSED +0 new'), 'the pause badge');
-    await publish(
-      connection,
-      exchange,
-      'app.error',
-      JSON.stringify({ msg: 'while paused' }),
-      'application/json',
-    );
+    await publishRecord(connection, exchange, 'app.error', { msg: 'while paused' });
     await waitFor(() => screen().includes('PAUSED +1 new'), 'the +1 badge');
     expect(screen()).not.toContain('while paused');
     tmux('send-keys', '-t', 'tail', ' ');
@@ -87,20 +74,8 @@ describe.skipIf(!hasTmux)('logtail in a real terminal (tmux)', () => {
     tmux('send-keys', '-t', 'tail', '-l', 'timeout');
     tmux('send-keys', '-t', 'tail', 'Enter');
     await waitFor(() => screen().includes('filter: timeout'), 'the filter in the status line');
-    await publish(
-      connection,
-      exchange,
-      'app.error',
-      JSON.stringify({ msg: 'hidden by filter' }),
-      'application/json',
-    );
-    await publish(
-      connection,
-      exchange,
-      'app.error',
-      JSON.stringify({ msg: 'db timeout' }),
-      'application/json',
-    );
+    await publishRecord(connection, exchange, 'app.error', { msg: 'hidden by filter' });
+    await publishRecord(connection, exchange, 'app.error', { msg: 'db timeout' });
     await waitFor(() => screen().includes('db timeout'), 'the matching record');
     expect(screen()).not.toContain('hidden by filter');
 
