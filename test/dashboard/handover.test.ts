@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePatterns } from '../../protocol/index.js';
-import { runTail } from '../../dashboard/tail.js';
+import { runTail, type TailConfig } from '../../dashboard/tail.js';
 import { waitUntil } from '../support/processes.js';
 import { useRealCollector } from '../support/suite.js';
 import {
@@ -11,8 +11,28 @@ import {
   config,
   ndjson,
   publish,
+  publishRecord,
   waitFor,
 } from './helpers.js';
+
+/** logtail running into a recording sink; `live` settles once it is live (or has ended early). */
+function tailRecording(tail: TailConfig): {
+  sink: ReturnType<typeof recordingSink>;
+  live: Promise<unknown>;
+  stop: () => Promise<void>;
+} {
+  const sink = recordingSink();
+  const controller = new AbortController();
+  const done = runTail(tail, sink, controller.signal);
+  return {
+    sink,
+    live: Promise.race([waitFor(() => sink.statuses.includes('live'), 'the tail to go live', 20_000), done]),
+    stop: async () => {
+      controller.abort();
+      await done;
+    },
+  };
+}
 
 /** Which request a proxy holds, and whether before asking the collector or before answering. */
 interface Hold {
@@ -134,44 +154,27 @@ describe('logtail --since hands over by store position', () => {
         // Stored after the history's snapshot: a late record five minutes old, through the archive
         // path only, then a record published now, which logtail's live queue holds as well.
         const late = { id: 'late1', msg: 'late1', ts: new Date(now - 300_000).toISOString() };
-        await publish(suite.connection, side, 'app.error', JSON.stringify(late), 'application/json');
-        await publish(
-          suite.connection,
-          exchange,
-          'app.error',
-          JSON.stringify({ id: 'live1', msg: 'live1' }),
-          'application/json',
-        );
+        await publishRecord(suite.connection, side, 'app.error', late);
+        await publishRecord(suite.connection, exchange, 'app.error', { id: 'live1', msg: 'live1' });
         await waitUntil(
           'the late and the live record are stored',
           async () => (await stored('late1')) && (await stored('live1')),
         );
       },
     });
-    const sink = recordingSink();
-    const controller = new AbortController();
-    const tail = config(exchange, {
-      apiUrl: proxy.url,
-      patterns: parsePatterns(['app.*']),
-      since: new Date(now - 3_600_000),
-    });
-    const done = runTail(tail, sink, controller.signal);
+    const { sink, live, stop } = tailRecording(
+      config(exchange, {
+        apiUrl: proxy.url,
+        patterns: parsePatterns(['app.*']),
+        since: new Date(now - 3_600_000),
+      }),
+    );
     try {
-      await Promise.race([
-        waitFor(() => sink.statuses.includes('live'), 'the tail to go live', 20_000),
-        done,
-      ]);
-      await publish(
-        suite.connection,
-        exchange,
-        'app.error',
-        JSON.stringify({ id: 'after1', msg: 'after1' }),
-        'application/json',
-      );
+      await live;
+      await publishRecord(suite.connection, exchange, 'app.error', { id: 'after1', msg: 'after1' });
       await waitFor(() => sink.got.some((r) => r.id === 'after1'), 'a record after the hand-over');
     } finally {
-      controller.abort();
-      await done;
+      await stop();
       await proxy.close();
     }
     expect(sink.got.map((r) => r.id)).toEqual(['hist1', 'hist2', 'hist3', 'late1', 'live1', 'after1']);
@@ -181,7 +184,7 @@ describe('logtail --since hands over by store position', () => {
 
   it('after a broker outage, shows a record stored meanwhile with a timestamp minutes older, exactly once', async () => {
     const publishSide = (id: string, ts: string): Promise<void> =>
-      publish(suite.connection, side, 'web.error', JSON.stringify({ id, msg: id, ts }), 'application/json');
+      publishRecord(suite.connection, side, 'web.error', { id, msg: id, ts });
     // Held before the collector reads it: the reconnect's backfill (not the one-record read of the
     // position at the disconnect), taken after the outage's records are stored.
     const proxy = await holdingProxy(suite.api, {
@@ -198,21 +201,16 @@ describe('logtail --since hands over by store position', () => {
         );
       },
     });
-    const sink = recordingSink();
-    const controller = new AbortController();
     const tail = config(exchange, {
       apiUrl: proxy.url,
       patterns: parsePatterns(['web.*']),
       backfillOnReconnect: true,
     });
-    const done = runTail(tail, sink, controller.signal);
+    const { sink, live: isLive, stop } = tailRecording(tail);
     try {
-      await Promise.race([
-        waitFor(() => sink.statuses.includes('live'), 'the tail to go live', 20_000),
-        done,
-      ]);
+      await isLive;
       const live = (id: string): Promise<void> =>
-        publish(suite.connection, exchange, 'web.error', JSON.stringify({ id, msg: id }), 'application/json');
+        publishRecord(suite.connection, exchange, 'web.error', { id, msg: id });
       await live('outbefore1');
       await waitFor(() => sink.got.some((r) => r.id === 'outbefore1'), 'a record before the outage');
       await waitUntil('it is stored', () => stored('outbefore1'));
@@ -226,8 +224,7 @@ describe('logtail --since hands over by store position', () => {
       await live('outafter1');
       await waitFor(() => sink.got.some((r) => r.id === 'outafter1'), 'a record after the reconnect');
     } finally {
-      controller.abort();
-      await done;
+      await stop();
       await proxy.close();
     }
     expect(sink.got.map((r) => r.id)).toEqual(['outbefore1', 'outgap1', 'outlate1', 'outafter1']);
