@@ -7,7 +7,7 @@ import type {
   RawReplyDefaultExpression,
 } from 'fastify';
 import { ErrorCodes, parsePatterns, parseTimeOrDuration, WarrenError } from '../../protocol/index.js';
-import { toFtsQuery, type QueryStore, type RecordFilter } from '../store/query.js';
+import { textFilter, type QueryStore, type RecordFilter } from '../store/query.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { LogsPage, LogsQuery, StreamQuery } from './schemas.js';
 import type { StreamHub } from './stream.js';
@@ -40,7 +40,7 @@ interface FilterInput {
 export function parseFilter(input: FilterInput, now: Date): RecordFilter {
   const patterns = parsePatterns(input.pattern ?? []);
   const filter: RecordFilter = { patterns, host: input.host };
-  if (input.q !== undefined) filter.match = input.syntax === 'fts' ? input.q : toFtsQuery(input.q);
+  if (input.q !== undefined) filter.text = textFilter(input.q, input.syntax);
   if (input.since !== undefined) filter.since = parseTimeOrDuration(input.since, now).getTime();
   if (input.until !== undefined) filter.until = parseTimeOrDuration(input.until, now).getTime();
   if (filter.since !== undefined && filter.until !== undefined && filter.since >= filter.until) {
