@@ -8,7 +8,7 @@ import { ErrorCodes, WarrenError } from './errors.js';
  *
  * Words are cut exactly as the store's FTS5 `unicode61` tokenizer (default options, see
  * collector/store/schema.ts) cuts them, so a live record matches here exactly when the store
- * returns it for the same text (test/collector/search.unit.test.ts checks that on random records).
+ * returns it for the same text (test/http/search.unit.test.ts checks that on random records).
  */
 
 /** One required word; `prefix`: any word starting with it matches. */
