@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { RARE_WORD, generateSyntheticStore } from '../collector/store/synthetic.js';
+import { RARE_WORD, generateSyntheticStore } from './lib/synthetic-store.js';
 import { MIGRATIONS } from '../collector/store/schema.js';
 import { deleteTopology, uniqueName } from './lib/broker.js';
 import { setFigure, type BenchContext } from './lib/context.js';
@@ -24,8 +24,8 @@ function cacheFile(count: number): string {
 }
 
 /**
- * `count` records over the last 7 days, 40 facilities, every severity, with the HTTP helper's
- * seeded generator (plain SQL in big transactions, as the collector would have stored them).
+ * `count` records over the last 7 days, 40 facilities, every severity, from the seeded synthetic
+ * generator (the collector's writer, in big transactions).
  */
 function generateStore(file: string, count: number, now: number): void {
   const CHUNK = 500_000;

@@ -1,4 +1,5 @@
 import { SEVERITIES, severityRank, type Severity, type StoredRecord } from '../protocol/index.js';
+import { messageMatcher, parseSearch } from '../protocol/search.js';
 
 /** Where the live stream stands, for the header and stderr. */
 export type ConnectionStatus = 'connecting' | 'backfilling' | 'live' | 'reconnecting' | 'closed';
@@ -148,21 +149,20 @@ export function initialState(
 }
 
 /**
- * A filter from what the user typed: `/regex/flags` is a regular expression, anything else a
- * case-insensitive substring. Both look at the message, host, app, routing key and fields.
+ * A filter from what the user typed: `/regex/flags` is a regular expression over the message, host,
+ * app, routing key and fields; anything else is the one text search (words of the message, as -q
+ * and the API's q match them).
  */
 export function parseFilter(text: string): Filter {
   const source = text.trim();
   const regex = /^\/(.+)\/([a-z]*)$/.exec(source);
-  let match: (haystack: string) => boolean;
-  if (regex !== null) {
-    const [, body = '', flags = ''] = regex;
-    const re = new RegExp(body, flags.replace('g', '') || 'i');
-    match = (h) => re.test(h);
-  } else {
-    const needle = source.toLowerCase();
-    match = (h) => h.toLowerCase().includes(needle);
+  if (regex === null) {
+    const matches = messageMatcher(parseSearch(source));
+    return { source, test: (r) => matches(r.msg) };
   }
+  const [, body = '', flags = ''] = regex;
+  const re = new RegExp(body, flags.replace('g', '') || 'i');
+  const match = (h: string): boolean => re.test(h);
   return {
     source,
     test: (r) =>

@@ -1,4 +1,5 @@
 import { errorMessage, type Pattern, type StoredRecord } from '../protocol/index.js';
+import { messageMatcher, parseSearch } from '../protocol/search.js';
 import { fetchHistory, type HistoryOptions } from './backfill.js';
 import { handOverToLive } from './handover.js';
 import { createLiveTail, type LiveEvent } from './live.js';
@@ -49,30 +50,15 @@ const DEDUPE_MEMORY = 150_000;
 /** Seconds of overlap when backfilling an outage: agents' clocks and batching lag a little. */
 const OUTAGE_MARGIN_MS = 10_000;
 
-/** Splits `-q` like a search box: words, or "quoted phrases"; every one must appear. */
-export function queryTerms(query: string): string[] {
-  const terms: string[] = [];
-  for (const match of query.matchAll(/"([^"]*)"|(\S+)/g)) {
-    const term = (match[1] ?? match[2] ?? '').trim().toLowerCase();
-    if (term !== '') terms.push(term);
-  }
-  return terms;
-}
-
 /** The live-side version of the API's filters (`-q`, `--host`); history is filtered by the API. */
 export function liveFilter(
   query: string | undefined,
   host: string | undefined,
 ): (r: StoredRecord) => boolean {
-  const terms = query === undefined ? [] : queryTerms(query);
-  if (terms.length === 0 && host === undefined) return () => true;
-  return (r) => {
-    if (host !== undefined && r.host !== host) return false;
-    if (terms.length === 0) return true;
-    const text =
-      `${r.msg} ${r.host ?? ''} ${r.app ?? ''} ${r.fields === undefined ? '' : JSON.stringify(r.fields)}`.toLowerCase();
-    return terms.every((t) => text.includes(t));
-  };
+  // The same text search as the store answers for history (protocol/search.ts), so the seam is invisible.
+  const matches = query === undefined || query.trim() === '' ? undefined : messageMatcher(parseSearch(query));
+  if (matches === undefined && host === undefined) return () => true;
+  return (r) => (host === undefined || r.host === host) && (matches === undefined || matches(r.msg));
 }
 
 /**

@@ -1,7 +1,6 @@
 import Database from 'better-sqlite3';
 import { severityRank, type Severity } from '../../protocol/index.js';
-import { MIGRATIONS } from '../../collector/store/schema.js';
-import { openDatabase } from '../../collector/store/database.js';
+import { migrate, openDatabase } from '../../collector/store/database.js';
 import type { BenchRecord } from './records.js';
 
 type DB = Database.Database;
@@ -14,10 +13,7 @@ type DB = Database.Database;
 export function createStore(file: string, options: { defaults?: boolean } = {}): DB {
   if (options.defaults !== true) return openDatabase(file);
   const db = new Database(file);
-  db.transaction(() => {
-    for (const migration of MIGRATIONS) db.exec(migration);
-    db.pragma(`user_version = ${MIGRATIONS.length}`);
-  })();
+  migrate(db);
   return db;
 }
 
@@ -28,7 +24,10 @@ export interface Inserter {
   insertOne(record: BenchRecord): void;
 }
 
-/** Raw better-sqlite3 inserts into the records table (and its FTS index when `fts`). */
+/**
+ * Raw better-sqlite3 inserts into the records table (and its FTS index when `fts`): the ceilings
+ * measure SQLite itself (per-record autocommit, no FTS), which the collector's writer never does.
+ */
 export function makeInserter(db: DB, fts: boolean): Inserter {
   const keyIds = new Map<string, number>();
   const selectKey = db.prepare<[string], { key_id: number }>(

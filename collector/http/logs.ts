@@ -6,9 +6,10 @@ import type {
   RawRequestDefaultExpression,
   RawReplyDefaultExpression,
 } from 'fastify';
-import { ErrorCodes, parsePatterns, parseTimeOrDuration, WarrenError } from '../../protocol/index.js';
-import { toFtsQuery, type QueryStore, type RecordFilter } from '../store/query.js';
+import { ErrorCodes, parsePatterns, WarrenError } from '../../protocol/index.js';
+import { textFilter, type QueryStore, type RecordFilter } from '../store/query.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import { parseWindow } from './window.js';
 import { LogsPage, LogsQuery, StreamQuery } from './schemas.js';
 import type { StreamHub } from './stream.js';
 
@@ -40,18 +41,10 @@ interface FilterInput {
 export function parseFilter(input: FilterInput, now: Date): RecordFilter {
   const patterns = parsePatterns(input.pattern ?? []);
   const filter: RecordFilter = { patterns, host: input.host };
-  if (input.q !== undefined) filter.match = input.syntax === 'fts' ? input.q : toFtsQuery(input.q);
-  if (input.since !== undefined) filter.since = parseTimeOrDuration(input.since, now).getTime();
-  if (input.until !== undefined) filter.until = parseTimeOrDuration(input.until, now).getTime();
-  if (filter.since !== undefined && filter.until !== undefined && filter.since >= filter.until) {
-    throw new WarrenError(
-      ErrorCodes.BAD_REQUEST,
-      `since (${input.since}) is not before until (${input.until})`,
-      {
-        hint: 'since is the start of the window and until its end',
-      },
-    );
-  }
+  if (input.q !== undefined) filter.text = textFilter(input.q, input.syntax);
+  const window = parseWindow(input.since, input.until, now);
+  filter.since = window.since;
+  filter.until = window.until;
   return filter;
 }
 

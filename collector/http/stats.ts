@@ -1,7 +1,7 @@
-import { ErrorCodes, parseTimeOrDuration, WarrenError } from '../../protocol/index.js';
 import type { CollectorStatus } from '../status.js';
 import type { RouteContext, TypedApp } from './logs.js';
 import { Stats, StatsQuery } from './schemas.js';
+import { parseWindow } from './window.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -21,14 +21,10 @@ export function registerStatsRoute(
     },
     (req) => {
       const now = ctx.now();
-      const since = parseTimeOrDuration(req.query.since ?? '1h', now).getTime();
-      const until =
-        req.query.until === undefined ? now.getTime() : parseTimeOrDuration(req.query.until, now).getTime();
-      if (since >= until) {
-        throw new WarrenError(ErrorCodes.BAD_REQUEST, 'since is not before until', {
-          hint: 'since is the start of the window and until its end',
-        });
-      }
+      // Without since the window is the last hour; without until it ends now.
+      const window = parseWindow(req.query.since ?? '1h', req.query.until ?? now.toISOString(), now);
+      const since = window.since ?? now.getTime();
+      const until = window.until ?? now.getTime();
       const counts: Record<string, Record<string, number>> = {};
       const bySeverity: Record<string, number> = {};
       const byFacility: Record<string, number> = {};

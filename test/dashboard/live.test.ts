@@ -94,7 +94,7 @@ describe('logtail live, against the real broker', () => {
     expect(sink.statuses).toEqual(['connecting', 'live', 'closed']);
   });
 
-  it('applies -q and --host to the live stream', async () => {
+  it('applies -q (words of the message, as the API matches them) and --host to the live stream', async () => {
     const exchange = uniqueExchange();
     exchanges.push(exchange);
     const sink = collector();
@@ -106,10 +106,10 @@ describe('logtail live, against the real broker', () => {
       { msg: 'cpu', host: 'web-01', fields: { note: 'disk on sda' } },
     ];
     await publish(connection, exchange, 'kern.error', ndjson(batch), 'application/x-ndjson', 'q-1');
-    await waitFor(() => sink.got.length >= 2, 'two records');
+    await waitFor(() => sink.got.length >= 1, 'one record');
     await new Promise((r) => setTimeout(r, 200));
     await tail.stop();
-    expect(msgs(sink.got)).toEqual(['Disk failure on SDA', 'cpu']);
+    expect(msgs(sink.got)).toEqual(['Disk failure on SDA']);
   });
 
   it('hands over from history to live with no gap and no duplicate, records arriving during the backfill included', async () => {

@@ -156,11 +156,15 @@ describe('the dashboard state', () => {
     expect(s.filter).toBeNull();
   });
 
-  it('matches the filter against host, app, routing key and fields too', () => {
+  it('matches plain text as the one text search (words of the message), and a /regex/ against host, app, routing key and fields too', () => {
     const f = parseFilter('sda');
-    expect(f.test(record({ msg: 'x', fields: { disk: 'sda' } }))).toBe(true);
-    expect(parseFilter('web-01').test(record({ msg: 'x', host: 'web-01' }))).toBe(true);
-    expect(parseFilter('kern.crit').test(record({ msg: 'x', routing_key: 'kern.critical' }))).toBe(true);
+    expect(f.test(record({ msg: 'Disk failure on SDA' }))).toBe(true);
+    expect(f.test(record({ msg: 'x', fields: { disk: 'sda' } }))).toBe(false);
+    expect(f.test(record({ msg: 'on sda1' }))).toBe(false);
+    expect(parseFilter('sda*').test(record({ msg: 'on sda1' }))).toBe(true);
+    expect(parseFilter('/sda/').test(record({ msg: 'x', fields: { disk: 'sda' } }))).toBe(true);
+    expect(parseFilter('/web-01/').test(record({ msg: 'x', host: 'web-01' }))).toBe(true);
+    expect(parseFilter('/kern.crit/').test(record({ msg: 'x', routing_key: 'kern.critical' }))).toBe(true);
     expect(f.test(record({ msg: 'nothing here' }))).toBe(false);
   });
 

@@ -2,15 +2,16 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { severityRank, type Severity } from '../../protocol/index.js';
+import { isSeverity, type StoredRecord } from '../../protocol/index.js';
 import { buildApi, type Api, type ApiDeps } from '../../collector/http/app.js';
 import type { CollectorStatus } from '../../collector/status.js';
-import { MIGRATIONS } from '../../collector/store/schema.js';
+import { openDatabase } from '../../collector/store/database.js';
+import { createBatchWriter } from '../../collector/store/writer.js';
 
-/** A temp store written with plain SQL, as the collector would, plus an API reading it. */
+/** A temp store written through the collector's own writer, plus an API reading it. */
 export interface TestRecord {
   id?: string | null;
   ts: number;
@@ -34,42 +35,26 @@ export interface TestStore {
 export function createTestStore(): TestStore {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-http-'));
   const dbPath = path.join(dir, 'warren.db');
-  const db = new Database(dbPath);
-  db.pragma('journal_mode = WAL');
-  db.transaction(() => {
-    for (const sql of MIGRATIONS) db.exec(sql);
-    db.pragma(`user_version = ${MIGRATIONS.length}`);
-  })();
-  const insertKey = db.prepare('INSERT OR IGNORE INTO routing_keys (routing_key) VALUES (?)');
-  const keyId = db.prepare('SELECT key_id FROM routing_keys WHERE routing_key = ?').pluck();
-  const insertRecord = db.prepare(
-    `INSERT INTO records (id, ts, key_id, facility, severity, host, app, pid, msg, fields)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  );
-  const insertFts = db.prepare('INSERT INTO records_fts (rowid, msg) VALUES (?, ?)');
+  const db = openDatabase(dbPath);
+  const writer = createBatchWriter(db);
   let counter = 0;
-  const insert = db.transaction((records: readonly TestRecord[]): number => {
-    let last = 0;
-    for (const r of records) {
-      insertKey.run(r.key);
-      const [facility = 'unknown', severity = 'notice'] = r.key.split('.');
-      const info = insertRecord.run(
-        r.id === undefined ? `t:${++counter}` : r.id,
-        r.ts,
-        keyId.get(r.key),
-        facility,
-        severityRank(severity as Severity) < 0 ? 5 : severityRank(severity as Severity),
-        r.host ?? null,
-        r.app ?? null,
-        r.pid ?? null,
-        r.msg,
-        r.fields == null ? null : JSON.stringify(r.fields),
-      );
-      last = Number(info.lastInsertRowid);
-      insertFts.run(last, r.msg);
-    }
-    return last;
-  });
+  const toStored = (r: TestRecord): StoredRecord => {
+    const [facility = 'unknown', severity = 'notice'] = r.key.split('.');
+    const record: StoredRecord = {
+      id: r.id === undefined ? `t:${++counter}` : r.id,
+      ts: new Date(r.ts).toISOString(),
+      facility,
+      severity: isSeverity(severity) ? severity : 'notice',
+      msg: r.msg,
+      routing_key: r.key,
+    };
+    if (r.host != null) record.host = r.host;
+    if (r.app != null) record.app = r.app;
+    if (r.pid != null) record.pid = r.pid;
+    if (r.fields != null) record.fields = r.fields;
+    return record;
+  };
+  const insert = (records: readonly TestRecord[]): number => writer.write(records.map(toStored)).lastSeq;
   return {
     dir,
     dbPath,

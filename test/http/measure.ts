@@ -12,7 +12,9 @@ import Database from 'better-sqlite3';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { buildApi } from '../../collector/http/app.js';
-import { generateSyntheticStore, RARE_WORD } from '../../collector/store/synthetic.js';
+import { generateSyntheticStore, RARE_WORD } from '../../bench/lib/synthetic-store.js';
+import { openDatabase } from '../../collector/store/database.js';
+import { createBatchWriter } from '../../collector/store/writer.js';
 import { fakeStatus } from './fixtures.js';
 
 const [command = '', dbPath = '', arg] = process.argv.slice(2);
@@ -86,32 +88,26 @@ async function measureStream(rate: number): Promise<void> {
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
-  const writer = new Database(dbPath);
-  writer.pragma('journal_mode = WAL');
-  writer.pragma('synchronous = NORMAL');
-  // As the collector's writer (collector/store/database.ts); NO_CHECKPOINT=1 moves checkpoints off
-  // this thread's commits, to see how much of the tail is checkpoint fsyncs blocking the event loop.
-  writer.pragma(`wal_autocheckpoint = ${process.env.NO_CHECKPOINT === '1' ? 0 : 4000}`);
-  const keyId = writer
-    .prepare("SELECT key_id FROM routing_keys WHERE routing_key = 'kern.critical'")
-    .pluck()
-    .get() as number;
-  const insert = writer.prepare(
-    "INSERT INTO records (id, ts, key_id, facility, severity, host, msg) VALUES (?, ?, ?, 'kern', 2, 'bench', ?)",
-  );
-  const fts = writer.prepare('INSERT INTO records_fts (rowid, msg) VALUES (?, ?)');
+  // The collector's store and writer; NO_CHECKPOINT=1 moves checkpoints off this thread's commits,
+  // to see how much of the tail is checkpoint fsyncs blocking the event loop.
+  const db = openDatabase(dbPath, { walAutocheckpointPages: process.env.NO_CHECKPOINT === '1' ? 0 : 4000 });
+  db.pragma('synchronous = NORMAL');
+  const writer = createBatchWriter(db);
   const sentAt = new Map<string, number>();
   const run = Date.now().toString(36);
   let counter = 0;
-  const insertBatch = writer.transaction((ids: string[]) => {
-    let last = 0;
-    for (const id of ids) {
-      const info = insert.run(id, Date.now(), keyId, `stream latency probe ${id}`);
-      last = Number(info.lastInsertRowid);
-      fts.run(last, `stream latency probe ${id}`);
-    }
-    return last;
-  });
+  const insertBatch = (ids: string[]): number =>
+    writer.write(
+      ids.map((id) => ({
+        id,
+        ts: new Date().toISOString(),
+        facility: 'kern',
+        severity: 'critical',
+        msg: `stream latency probe ${id}`,
+        routing_key: 'kern.critical',
+        host: 'bench',
+      })),
+    ).lastSeq;
   // Latency counts from the commit, when a record is stored (as the collector emits 'stored').
   const batch = (n: number): number => {
     const ids = Array.from({ length: n }, () => `stream:${run}:${counter++}`);
@@ -165,7 +161,7 @@ async function measureStream(rate: number): Promise<void> {
   await new Promise((r) => setTimeout(r, 3000));
   for (const client of clients) client.child.kill('SIGTERM');
   await Promise.all(clients.map((c) => c.exited));
-  writer.close();
+  db.close();
   await app.close();
   for (const client of clients) {
     const latencies: number[] = [];

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileMatcher, parsePatterns } from '../../protocol/index.js';
 import {
   createQueryStore,
-  toFtsQuery,
+  textFilter,
   type Order,
   type PlanOptions,
   type QueryStore,
@@ -130,7 +130,7 @@ describe('the store read path', () => {
     for (let i = 0; i < 1000; i++) {
       const page = query.page({
         patterns: parsePatterns(c.patterns ?? []),
-        match: c.q === undefined ? undefined : toFtsQuery(c.q),
+        text: c.q === undefined ? undefined : textFilter(c.q),
         since: c.since,
         until: c.until,
         host: c.host,
@@ -176,7 +176,7 @@ describe('the store read path', () => {
       for (const c of CASES) {
         const filter = {
           patterns: parsePatterns(c.patterns ?? []),
-          match: c.q === undefined ? undefined : toFtsQuery(c.q),
+          text: c.q === undefined ? undefined : textFilter(c.q),
           since: c.since,
           until: c.until,
           host: c.host,

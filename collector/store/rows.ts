@@ -1,0 +1,52 @@
+import { severityFromRank, type StoredRecord } from '../../protocol/index.js';
+import type { PositionedRecord } from './query.js';
+import type { RoutingKeys } from './routing-keys.js';
+
+/** A records row as the read queries select it (COLUMNS). */
+export interface Row {
+  seq: number;
+  id: string | null;
+  ts: number;
+  key_id: number;
+  facility: string;
+  severity: number;
+  host: string | null;
+  app: string | null;
+  pid: number | null;
+  msg: string;
+  fields: string | null;
+}
+
+export const COLUMNS =
+  'r.seq, r.id, r.ts, r.key_id, r.facility, r.severity, r.host, r.app, r.pid, r.msg, r.fields';
+
+/** A row back into the record the collector stored, with its place for cursors. */
+export function toPositioned(row: Row, keys: RoutingKeys): PositionedRecord {
+  const record: StoredRecord = {
+    id: row.id,
+    ts: new Date(row.ts).toISOString(),
+    facility: row.facility,
+    severity: severityFromRank(row.severity) ?? 'notice',
+    msg: row.msg,
+    routing_key: keys.name(row.key_id),
+  };
+  if (row.host !== null) record.host = row.host;
+  if (row.app !== null) record.app = row.app;
+  if (row.pid !== null) record.pid = row.pid;
+  if (row.fields !== null) {
+    const fields = parseFields(row.fields);
+    if (fields !== undefined) record.fields = fields;
+  }
+  return { record, ts: row.ts, seq: row.seq };
+}
+
+function parseFields(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : { value };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,207 @@
+import { statSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import {
+  ErrorCodes,
+  errorMessage,
+  readRoutingKey,
+  severityFromRank,
+  WarrenError,
+} from '../../protocol/index.js';
+import { filterConditions, renderWhere, type Condition } from './conditions.js';
+import { ftsErrors, ftsExpression, ftsHitsBetween } from './fts.js';
+import { DEFAULT_PLAN, readPage, type PlanContext, type PlanOptions } from './page-plans.js';
+import type {
+  KeyCount,
+  Page,
+  PositionedRecord,
+  QueryStore,
+  RecordFilter,
+  StoreFacts,
+  StreamBatch,
+} from './query.js';
+import { createRoutingKeys } from './routing-keys.js';
+import { COLUMNS, toPositioned, type Row } from './rows.js';
+import { createStatements } from './statements.js';
+
+/**
+ * QueryStore on SQLite: its own read-only connection (WAL lets it read while the collector writes),
+ * patterns matched in code against the few routing keys, and keyset paging on (ts, seq). Nothing
+ * the user typed is ever spliced into SQL: every value is a bound parameter.
+ */
+
+export interface QueryStoreOptions {
+  /** Page cache of the read connection, MiB (default 64). */
+  cacheMb?: number;
+  mmapMb?: number;
+  /** Plan thresholds, for tests that drive every plan over a small store. */
+  plan?: Partial<PlanOptions>;
+}
+
+/** Opens the store read-only; the collector owns creating and migrating it. */
+export function openQueryStore(dbPath: string, options: QueryStoreOptions = {}): QueryStore {
+  let db: Database.Database;
+  try {
+    db = new Database(dbPath, { readonly: true, fileMustExist: true });
+    db.pragma('busy_timeout = 5000');
+    db.pragma(`cache_size = ${-1024 * (options.cacheMb ?? 64)}`);
+    db.pragma(`mmap_size = ${1024 * 1024 * (options.mmapMb ?? 256)}`);
+  } catch (err) {
+    throw new WarrenError(
+      ErrorCodes.STORE_UNAVAILABLE,
+      `cannot read the store ${dbPath}: ${errorMessage(err)}`,
+      {
+        cause: err,
+        hint: 'start logcollect with --db pointing at a Warren store it can create or read',
+      },
+    );
+  }
+  return createQueryStore(db, dbPath, options.plan);
+}
+
+export function createQueryStore(
+  db: Database.Database,
+  dbPath: string,
+  planOptions: Partial<PlanOptions> = {},
+): QueryStore {
+  const statements = createStatements(db);
+  const keys = createRoutingKeys(statements);
+  const plans: PlanContext = { statements, keys, options: { ...DEFAULT_PLAN, ...planOptions } };
+  const prepare = (sql: string): Database.Statement => statements.prepare(sql);
+
+  const headNow = (): number =>
+    (prepare('SELECT coalesce(max(seq), 0) AS head FROM records').get() as { head: number }).head;
+  const positioned = (rows: readonly Row[]): PositionedRecord[] => rows.map((row) => toPositioned(row, keys));
+
+  const page: QueryStore['page'] = (query) =>
+    ftsErrors(
+      () =>
+        db.transaction((): Page => {
+          keys.refresh();
+          const head = query.head ?? headNow();
+          const keyIds = keys.idsFor(query.patterns);
+          if (keyIds !== null && keyIds.length === 0) return { records: [], more: false, head };
+          const conditions: Condition[] = [{ kind: 'snapshot', head }, ...filterConditions(query)];
+          if (query.after !== undefined)
+            conditions.push({ kind: 'beyond', order: query.order, position: query.after });
+          const rows = readPage(plans, {
+            conditions,
+            keyIds,
+            match: query.text === undefined ? undefined : ftsExpression(query.text),
+            byHost: query.host !== undefined,
+            order: query.order,
+            head,
+            want: query.limit + 1,
+          });
+          const more = rows.length > query.limit;
+          if (more) rows.length = query.limit;
+          return { records: positioned(rows), more, head };
+        })(),
+      query.text,
+    );
+
+  /** The filter's conditions for a seq window; null when its patterns select no key at all. */
+  const windowConditions = (filter: RecordFilter, after: number, through: number): Condition[] | null => {
+    const keyIds = keys.idsFor(filter.patterns);
+    if (keyIds !== null && keyIds.length === 0) return null;
+    const conditions: Condition[] = [{ kind: 'seqWindow', after, through }, ...filterConditions(filter)];
+    if (keyIds !== null) conditions.push({ kind: 'keys', ids: keyIds });
+    return conditions;
+  };
+
+  const streamBatch: QueryStore['streamBatch'] = (filter, after, limit) =>
+    ftsErrors(
+      () =>
+        db.transaction((): StreamBatch => {
+          keys.refresh();
+          const head = headNow();
+          if (head <= after) return { records: [], through: after, more: false, head };
+          // Examine at most a bounded seq window per call so one call never scans the whole backlog.
+          const through = Math.min(head, after + limit * 20);
+          const conditions = windowConditions(filter, after, through);
+          if (conditions === null) return { records: [], through: head, more: false, head };
+          const where = renderWhere(conditions);
+          const match = filter.text === undefined ? undefined : ftsExpression(filter.text);
+          // With text, the LIMIT applies after the FTS test, which is done in code from the newest end.
+          // NOT INDEXED keeps the seq (rowid) range: the planner would otherwise pick records_key_ts
+          // for key_id IN (...) and read every record of those keys to find the few new ones.
+          const sql = `SELECT ${COLUMNS} FROM records r NOT INDEXED WHERE ${where.sql} ORDER BY r.seq${match === undefined ? ' LIMIT @limit' : ''}`;
+          const params = match === undefined ? { ...where.params, limit: limit + 1 } : where.params;
+          let rows = prepare(sql).all(params) as Row[];
+          if (match !== undefined && rows.length > 0) {
+            const hits = ftsHitsBetween(statements, match, after + 1, through, head);
+            rows = rows.filter((row) => hits.has(row.seq));
+          }
+          if (rows.length > limit) {
+            rows.length = limit;
+            const last = rows[rows.length - 1];
+            return { records: positioned(rows), through: last?.seq ?? after, more: true, head };
+          }
+          return { records: positioned(rows), through, more: through < head, head };
+        })(),
+      filter.text,
+    );
+
+  const countBetween: QueryStore['countBetween'] = (filter, after, through) =>
+    ftsErrors(
+      () =>
+        db.transaction((): number => {
+          keys.refresh();
+          const conditions = windowConditions(filter, after, through);
+          if (conditions === null) return 0;
+          if (filter.text !== undefined)
+            conditions.push({ kind: 'textInWindow', match: ftsExpression(filter.text), after, through });
+          const where = renderWhere(conditions);
+          const sql = `SELECT count(*) AS n FROM records r NOT INDEXED WHERE ${where.sql}`;
+          return (prepare(sql).get(where.params) as { n: number }).n;
+        })(),
+      filter.text,
+    );
+
+  const countsByKey: QueryStore['countsByKey'] = (since, until) =>
+    db.transaction((): KeyCount[] => {
+      keys.refresh();
+      const count = prepare(
+        'SELECT count(*) AS n FROM records INDEXED BY records_key_ts WHERE key_id = ? AND ts >= ? AND ts < ?',
+      );
+      const sample = prepare('SELECT facility, severity FROM records WHERE key_id = ? LIMIT 1');
+      const out: KeyCount[] = [];
+      for (const [id, routingKey] of keys.entries()) {
+        const n = (count.get(id, since, until) as { n: number }).n;
+        if (n === 0) continue;
+        let { facility, severity } = readRoutingKey(routingKey);
+        if (facility === undefined || severity === undefined) {
+          // A foreign key the collector could not read: report what it stored for it.
+          const row = sample.get(id) as { facility: string; severity: number } | undefined;
+          facility ??= row?.facility ?? 'unknown';
+          severity ??= severityFromRank(row?.severity ?? -1) ?? 'notice';
+        }
+        out.push({ routing_key: routingKey, facility, severity, count: n });
+      }
+      return out;
+    })();
+
+  const facts = (): StoreFacts => {
+    // Two queries: SQLite answers a lone min() or max() from the index, but not both at once.
+    const oldest = prepare('SELECT min(ts) FROM records').pluck().get() as number | null;
+    const newest = prepare('SELECT max(ts) FROM records').pluck().get() as number | null;
+    const pages = db.pragma('page_count', { simple: true }) as number;
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    let wal = 0;
+    try {
+      wal = statSync(`${dbPath}-wal`).size;
+    } catch {
+      // no WAL file right now (checkpointed and removed): nothing to add
+    }
+    return { sizeBytes: pages * pageSize + wal, oldest, newest, head: headNow() };
+  };
+
+  return {
+    page,
+    streamBatch,
+    countBetween,
+    head: headNow,
+    countsByKey,
+    facts,
+    close: () => db.close(),
+  };
+}
