@@ -1,8 +1,8 @@
 import { ErrorCodes, redactUrl, WarrenError } from '../protocol/index.js';
 import type { HistoryOptions, HistoryQuery } from './backfill.js';
+import type { TailSink } from './output/sink.js';
 import type { Seam } from './seam.js';
 import { readStoreStream } from './stream.js';
-import type { TailSink } from './tail.js';
 
 /** How long to wait for the history to reach the live stream: quiet stream / records flowing. */
 const SETTLE_QUIET_MS = 1_500;

@@ -1,5 +1,5 @@
+import { statusText, type TailSink } from './output/sink.js';
 import { addToTally, emptyTally, reduce, type Action, type TailState } from './state.js';
-import type { TailSink } from './tail.js';
 
 /** The screen's state holder: the reducer behind a subscribe/getState pair for useSyncExternalStore. */
 export interface Store {
@@ -65,7 +65,11 @@ export function createScreenFeed(
       addToTally(tally, store.getState(), records);
     },
     status(status, detail) {
-      store.dispatch({ type: 'connection', status, detail });
+      store.dispatch({
+        type: 'connection',
+        status,
+        detail: detail === undefined ? undefined : statusText(detail),
+      });
     },
     dropped(count, where) {
       dropped += count;

@@ -1,7 +1,5 @@
 import { SEVERITIES, severityRank, type Severity, type StoredRecord } from '../protocol/index.js';
-
-/** Where the live stream stands, for the header and stderr. */
-export type ConnectionStatus = 'connecting' | 'backfilling' | 'live' | 'reconnecting' | 'closed';
+import type { ConnectionStatus } from './output/sink.js';
 
 export interface Connection {
   readonly status: ConnectionStatus;

@@ -2,8 +2,8 @@ import { errorMessage, type Pattern, type StoredRecord } from '../protocol/index
 import { fetchHistory, type HistoryOptions } from './backfill.js';
 import { handOverToLive } from './handover.js';
 import { createLiveTail, type LiveEvent } from './live.js';
+import type { TailSink } from './output/sink.js';
 import { Seam } from './seam.js';
-import type { ConnectionStatus } from './state.js';
 
 /** What one logtail run does, validated and frozen at the CLI edge. */
 export interface TailConfig {
@@ -25,17 +25,6 @@ export interface TailConfig {
   readonly maxLengthBytes: number;
   readonly prefetch: number;
   readonly connectionName: string;
-}
-
-/** Where records and the run's state go: NDJSON, text lines or the Ink screen. */
-export interface TailSink {
-  /** Records to show, in order; a returned promise holds further acks (backpressure). */
-  records(records: StoredRecord[]): void | Promise<void>;
-  status(status: ConnectionStatus, detail?: string): void;
-  /** Records lost on the way: `broker` = the capped queue dropped them; `seam` = the hold buffer was full. */
-  dropped(count: number, where: 'broker' | 'seam'): void;
-  /** A diagnostic for the person watching (stderr, or a line on the screen). */
-  notice(text: string): void;
 }
 
 export interface TailDeps {
@@ -155,13 +144,15 @@ export async function runTail(
           seam.hold();
           positionAtLoss ??= storePosition(new Date(event.at));
         }
-        sink.status('reconnecting', event.reason);
+        sink.status('reconnecting', { kind: 'lost', reason: event.reason });
         return;
       case 'retrying':
-        sink.status(
-          'reconnecting',
-          `${event.reason}; retry ${event.attempt} in ${(event.delayMs / 1000).toFixed(1)}s`,
-        );
+        sink.status('reconnecting', {
+          kind: 'retry',
+          reason: event.reason,
+          attempt: event.attempt,
+          delayMs: event.delayMs,
+        });
         return;
       case 'connected': {
         if (!event.reconnect) return;
@@ -177,7 +168,10 @@ export async function runTail(
           sink.status('live');
           return;
         }
-        sink.status('backfilling', `reconnected after ${outage}s; filling the gap from the API`);
+        sink.status('backfilling', {
+          kind: 'note',
+          text: `reconnected after ${outage}s; filling the gap from the API`,
+        });
         work = work.then(async () => {
           let filled: number | undefined;
           try {
@@ -237,7 +231,7 @@ export async function runTail(
   await live.start();
   try {
     if (config.since !== undefined) {
-      sink.status('backfilling', `history since ${config.since.toISOString()}`);
+      sink.status('backfilling', { kind: 'note', text: `history since ${config.since.toISOString()}` });
       const history = await backfill(config.since);
       await settle(config.since, history.position);
       await release();

@@ -3,7 +3,7 @@ import { render } from 'ink';
 import type { Severity } from '../../protocol/index.js';
 import { createScreenFeed, createStore } from '../screen.js';
 import { initialState } from '../state.js';
-import type { TailSink } from '../tail.js';
+import type { TailSink } from '../output/sink.js';
 import { App } from './App.js';
 
 export interface ScreenOptions {
