@@ -1,5 +1,7 @@
 import { statusText, type TailSink } from './output/sink.js';
-import { addToTally, emptyTally, reduce, type Action, type TailState } from './state.js';
+import { reduce, type Action } from './reducer.js';
+import type { TailState } from './state.js';
+import { addToTally, emptyTally } from './tally.js';
 
 /** The screen's state holder: the reducer behind a subscribe/getState pair for useSyncExternalStore. */
 export interface Store {

@@ -4,7 +4,9 @@ import { SEVERITIES, type Severity } from '../../protocol/index.js';
 import { Chalk } from 'chalk';
 import { formatTextLine, severityStyle } from '../format.js';
 import type { Store } from '../screen.js';
-import { recordsPerSecond, topFacilities, type Line, type LineBlock, type TailState } from '../state.js';
+import { topFacilities } from '../counts.js';
+import { recordsPerSecond } from '../rates.js';
+import type { Line, LineBlock, TailState } from '../state.js';
 
 const chalk = new Chalk({ level: 1 });
 
