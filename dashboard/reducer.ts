@@ -1,9 +1,9 @@
 import type { Severity, StoredRecord } from '../protocol/index.js';
-import { addCounts, addFacilityCounts, subtractRecords, zeroCounts } from './counts.js';
+import { addCounts, addFacilityCounts, subtractRecords } from './counts.js';
 import { appendLines, drawList, drawRecords } from './draw.js';
 import type { ConnectionStatus } from './output/sink.js';
 import { addToRate, trimRate } from './rates.js';
-import { parseFilter, type TailState } from './state.js';
+import { countsFrom, EMPTY_PAUSE_BUFFER, parseFilter, type TailState } from './state.js';
 import { addToTally, emptyTally, type Tally } from './tally.js';
 
 /** What can happen to the screen: records and connection news from the tail, keys from the user. */
@@ -62,9 +62,7 @@ function resume(state: TailState): TailState {
   let next: TailState = {
     ...state,
     paused: false,
-    pending: [],
-    pendingOverflow: 0,
-    pendingOverflowBySeverity: {},
+    ...EMPTY_PAUSE_BUFFER,
   };
   if (state.pendingOverflow > 0) {
     next = appendLines(next, (key) => [
@@ -119,15 +117,8 @@ export function reduce(state: TailState, action: Action): TailState {
     case 'clear':
       return {
         ...state,
-        startedAt: action.now,
-        total: 0,
-        bySeverity: zeroCounts(),
-        byFacility: new Map(),
-        rateBuckets: [],
-        skipped: 0,
-        pending: [],
-        pendingOverflow: 0,
-        pendingOverflowBySeverity: {},
+        ...countsFrom(action.now),
+        ...EMPTY_PAUSE_BUFFER,
       };
     case 'promptOpen':
       return { ...state, prompt: { text: state.filter?.source ?? '', error: undefined } };

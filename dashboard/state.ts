@@ -95,6 +95,26 @@ export interface TailState {
   readonly limits: Limits;
 }
 
+/** The counts as at start, and after `c` clears them at `now`. */
+export function countsFrom(
+  now: number,
+): Pick<TailState, 'startedAt' | 'total' | 'bySeverity' | 'byFacility' | 'rateBuckets' | 'skipped'> {
+  return {
+    startedAt: now,
+    total: 0,
+    bySeverity: zeroCounts(),
+    byFacility: new Map(),
+    rateBuckets: [],
+    skipped: 0,
+  };
+}
+
+/** No records held for a resume: at start, after following again, and after `c`. */
+export const EMPTY_PAUSE_BUFFER: Pick<
+  TailState,
+  'pending' | 'pendingOverflow' | 'pendingOverflowBySeverity'
+> = Object.freeze({ pending: [], pendingOverflow: 0, pendingOverflowBySeverity: {} });
+
 export function initialState(
   patterns: readonly string[],
   now: number,
@@ -104,17 +124,10 @@ export function initialState(
   return {
     patterns,
     connection: { status: 'connecting', detail: undefined, reconnects: 0 },
-    startedAt: now,
-    total: 0,
-    bySeverity: zeroCounts(),
-    byFacility: new Map(),
-    rateBuckets: [],
+    ...countsFrom(now),
     dropped: 0,
-    skipped: 0,
     paused: false,
-    pending: [],
-    pendingOverflow: 0,
-    pendingOverflowBySeverity: {},
+    ...EMPTY_PAUSE_BUFFER,
     filter: null,
     minSeverity,
     lines: [],
