@@ -1,5 +1,4 @@
 import os from 'node:os';
-import v8 from 'node:v8';
 import { Command, Option } from 'commander';
 import {
   ErrorCodes,
@@ -8,12 +7,11 @@ import {
   parseTimeOrDuration,
   resolveCommonConfig,
   WarrenError,
-  type StoredRecord,
 } from '../protocol/index.js';
 import { addCommonOptions, runMain } from '../protocol/cli.js';
-import { formatJsonLine, formatTextLine, resolveColor, type ColorMode } from './format.js';
-import { createLineSink } from './sinks.js';
-import { runTail, type TailConfig, type TailSink } from './tail.js';
+import type { ColorMode } from './format.js';
+import { openOutput, type OutputMode } from './output/index.js';
+import { runTail, type TailConfig } from './tail.js';
 
 const EXAMPLES = `
 Patterns (CONTRACT §3): AMQP topic patterns over <facility>.<severity> keys; * is one word,
@@ -97,9 +95,7 @@ export function buildProgram(): Command {
   return program;
 }
 
-type Mode = 'screen' | 'json' | 'text';
-
-function chooseMode(flags: Flags): Mode {
+function chooseMode(flags: Flags): OutputMode {
   if (flags.json === true && flags.text === true) {
     throw new WarrenError(ErrorCodes.BAD_USAGE, '--json and --text contradict each other', {
       hint: 'choose one',
@@ -153,48 +149,17 @@ async function main(argv: readonly string[]): Promise<number> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 
-  if (mode === 'screen') return runScreen(config, controller, resolveColor(flags.color, true, process.env));
-
-  const color = mode === 'text' && resolveColor(flags.color, process.stdout.isTTY, process.env);
-  const format = mode === 'json' ? formatJsonLine : (r: StoredRecord) => formatTextLine(r, color);
-  const sink = createLineSink({ out: process.stdout, err: process.stderr, format, maxLength });
-  // A closed pipe (`| head`) is the reader saying "enough": stop quietly with 0.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') stop();
+  const output = await openOutput(mode, {
+    patterns: patterns.map((p) => p.source),
+    color: flags.color,
+    maxLength,
+    stop,
   });
   try {
-    await runTail(config, sink, controller.signal);
+    await runTail(config, output.sink, controller.signal);
   } finally {
-    sink.flush();
+    await output.close();
   }
-  return 0;
-}
-
-async function runScreen(config: TailConfig, controller: AbortController, color: boolean): Promise<number> {
-  // React's development build records a performance.measure() per render, kept by Node for ever
-  // (7 MB a minute at 20 000 records/s) and is slower; a terminal tool runs the production build.
-  process.env.NODE_ENV ??= 'production';
-  // A person is watching this terminal: with CI set (as in a CI job's tmux) Ink draws only the last frame.
-  process.env.CI = 'false';
-  process.env.CONTINUOUS_INTEGRATION = 'false';
-  // At 20 000 records/s the screen's garbage is short-lived, but V8 grows the young generation to
-  // 32 MiB and lets the old one reach up to 4x its live size between major GCs: RSS 225 MiB in 60 s.
-  // Keeping the young generation at its start size and growing the heap by 20% holds it near
-  // 110 MiB for ~25% more CPU (0.37 -> 0.46 s/s); both flags are read at run time, so this works here.
-  v8.setFlagsFromString('--heap-growing-percent=20');
-  v8.setFlagsFromString('--semi-space-growth-factor=1');
-  // Loaded only for the screen: pipes and scripts never pay for React.
-  const { mountScreen } = await import('./ui/run.js');
-  const screen = mountScreen({ patterns: config.patterns.map((p) => p.source), color });
-  void screen.exited.then(() => controller.abort());
-  const sink: TailSink = screen.sink;
-  try {
-    await runTail(config, sink, controller.signal);
-  } catch (err) {
-    await screen.close();
-    throw err;
-  }
-  await screen.close();
   return 0;
 }
 

@@ -84,8 +84,8 @@ export function sanitize(text: string): string {
   );
 }
 
-/** The columns of one line, shared by the text printer and the Ink screen. */
-export interface LineParts {
+/** The columns of one text line, sanitised: nothing a record says can move the cursor. */
+interface LineParts {
   time: string;
   facility: string;
   severity: string;
@@ -94,7 +94,7 @@ export interface LineParts {
   fields: string;
 }
 
-export function lineParts(record: StoredRecord): LineParts {
+function lineParts(record: StoredRecord): LineParts {
   return {
     time: formatTime(record.ts),
     facility: record.facility,
@@ -114,10 +114,10 @@ function applyStyle(chalk: ChalkInstance, style: SeverityStyle, text: string): s
   return c === chalk ? text : c(text);
 }
 
-/** One record as a text line (no trailing newline): time, facility, severity, source, message, fields. */
 const PLAIN = new Chalk({ level: 0 });
 const COLOURED = new Chalk({ level: 1 });
 
+/** One record as a text line (no trailing newline): time, facility, severity, source, message, fields. */
 export function formatTextLine(record: StoredRecord, color: boolean): string {
   const chalk = color ? COLOURED : PLAIN;
   const parts = lineParts(record);

@@ -1,8 +1,8 @@
-import { ErrorCodes, redactUrl, WarrenError } from '../protocol/index.js';
-import type { HistoryOptions, HistoryQuery } from './backfill.js';
+import { ErrorCodes, redactUrl, WarrenError, type StoredRecord } from '../protocol/index.js';
+import type { ApiFilters, ApiOptions } from './api.js';
+import type { TailSink } from './output/sink.js';
 import type { Seam } from './seam.js';
 import { readStoreStream } from './stream.js';
-import type { TailSink } from './tail.js';
 
 /** How long to wait for the history to reach the live stream: quiet stream / records flowing. */
 const SETTLE_QUIET_MS = 1_500;
@@ -10,17 +10,33 @@ const SETTLE_MAX_MS = 10_000;
 
 export interface HandoverOptions {
   /** The history's filters, from the time the stream admits records. */
-  readonly query: Omit<HistoryQuery, 'pageSize' | 'until'>;
+  readonly query: ApiFilters;
   /** The store position to follow from; undefined when the API sent none (an error). */
   readonly position: string | undefined;
   /** Where the API is; its signal is replaced by one that also stops when the handover ends. */
-  readonly api: HistoryOptions;
+  readonly api: ApiOptions;
   /** The run's one dedupe; its held live records say when the stream has caught up. */
   readonly seam: Seam;
   readonly sink: Pick<TailSink, 'records' | 'notice'>;
   readonly now: () => number;
   /** The run's signal: aborting it ends the handover. */
   readonly signal: AbortSignal;
+}
+
+/**
+ * Shows records read from the store (history pages, the stream) that the seam has not shown yet,
+ * and says how many entries the API sent were not records. Resolves with how many it showed.
+ */
+export async function showStored(
+  records: readonly StoredRecord[],
+  invalid: number,
+  seam: Seam,
+  sink: Pick<TailSink, 'records' | 'notice'>,
+): Promise<number> {
+  if (invalid > 0) sink.notice(`the API sent ${invalid} entries that are not records; they are not shown`);
+  const fresh = seam.history(records);
+  if (fresh.length > 0) await sink.records(fresh);
+  return fresh.length;
 }
 
 /**
@@ -51,12 +67,7 @@ export async function handOverToLive(options: HandoverOptions): Promise<number> 
   let wake: () => void = () => undefined;
   const reading = readStoreStream(query, position, { ...api, signal: stop.signal }, async (event) => {
     if (event.type === 'records') {
-      if (event.invalid > 0) {
-        sink.notice(`the API sent ${event.invalid} entries that are not records; they are not shown`);
-      }
-      const fresh = seam.history(event.records);
-      shown += fresh.length;
-      if (fresh.length > 0) await sink.records(fresh);
+      shown += await showStored(event.records, event.invalid, seam, sink);
     } else if (event.type === 'dropped') {
       sink.notice(
         `the collector skipped ${event.count} stored record(s) while logtail caught up with it; they may be missing`,

@@ -33,7 +33,7 @@ export interface LiveOptions {
 }
 
 export type LiveEvent =
-  | { type: 'connected'; queue: string; reconnect: boolean }
+  | { type: 'connected'; reconnect: boolean }
   | { type: 'disconnected'; reason: string; at: number }
   | { type: 'retrying'; attempt: number; delayMs: number; reason: string };
 
@@ -116,7 +116,7 @@ export function createLiveTail(options: LiveOptions, handlers: LiveHandlers): Li
       await consumeTail(channel, queue);
       const reconnect = connectedOnce;
       connectedOnce = true;
-      handlers.event({ type: 'connected', queue, reconnect });
+      handlers.event({ type: 'connected', reconnect });
     } catch (err) {
       setupError = describeDeclareError(err);
       throw err;

@@ -1,5 +1,7 @@
-import { addToTally, emptyTally, reduce, type Action, type TailState } from './state.js';
-import type { TailSink } from './tail.js';
+import { statusText, type TailSink } from './output/sink.js';
+import { reduce, type Action } from './reducer.js';
+import type { TailState } from './state.js';
+import { addToTally, emptyTally } from './tally.js';
 
 /** The screen's state holder: the reducer behind a subscribe/getState pair for useSyncExternalStore. */
 export interface Store {
@@ -65,7 +67,11 @@ export function createScreenFeed(
       addToTally(tally, store.getState(), records);
     },
     status(status, detail) {
-      store.dispatch({ type: 'connection', status, detail });
+      store.dispatch({
+        type: 'connection',
+        status,
+        detail: detail === undefined ? undefined : statusText(detail),
+      });
     },
     dropped(count, where) {
       dropped += count;

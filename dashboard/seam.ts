@@ -24,10 +24,6 @@ export class BoundedSet {
     }
     return true;
   }
-
-  get size(): number {
-    return this.#keys.size;
-  }
 }
 
 export interface SeamOptions {
@@ -55,10 +51,6 @@ export class Seam {
   constructor(options: SeamOptions = {}) {
     this.#seen = new BoundedSet(options.remember ?? 200_000);
     this.#holdLimit = options.holdLimit ?? 200_000;
-  }
-
-  get holding(): boolean {
-    return this.#holding;
   }
 
   /** Start holding live records (call before the live queue can deliver, or at a disconnect). */

@@ -1,14 +1,6 @@
 import type { ReadableStreamDefaultReader } from 'node:stream/web';
 import { ErrorCodes, redactUrl, WarrenError, type StoredRecord } from '../protocol/index.js';
-import {
-  apiError,
-  authHeaders,
-  setFilters,
-  toRecord,
-  unreachable,
-  type HistoryOptions,
-  type HistoryQuery,
-} from './backfill.js';
+import { getFromApi, setFilters, toRecord, unreachable, type ApiFilters, type ApiOptions } from './api.js';
 import { SseParser, type SseMessage } from './sse.js';
 
 /** What the collector's stream says, grouped per network read so the sink gets batches. */
@@ -25,26 +17,16 @@ export type StoreEvent =
  * WarrenError when the API cannot be reached, refuses, reports an error or ends the stream.
  */
 export async function readStoreStream(
-  query: Omit<HistoryQuery, 'pageSize' | 'until'>,
+  query: ApiFilters,
   after: string,
-  options: HistoryOptions,
+  options: ApiOptions,
   onEvent: (event: StoreEvent) => void | Promise<void>,
 ): Promise<void> {
-  const doFetch = options.fetch ?? fetch;
   const url = new URL(`${options.apiUrl}/api/logs/stream`);
   setFilters(url, query);
   url.searchParams.set('cursor', after);
-  let response: Response;
-  try {
-    response = await doFetch(url, {
-      headers: { ...authHeaders(options.token), accept: 'text/event-stream' },
-      signal: options.signal ?? null,
-    });
-  } catch (err) {
-    if (options.signal?.aborted === true) return;
-    throw unreachable(options.apiUrl, err);
-  }
-  if (!response.ok) throw await apiError(options.apiUrl, response);
+  const response = await getFromApi(url, options, { accept: 'text/event-stream' });
+  if (response === undefined) return;
   if (response.body === null) throw ended(options.apiUrl);
   const parser = new SseParser();
   const decoder = new TextDecoder();

@@ -1,10 +1,11 @@
 import { errorMessage, type Pattern, type StoredRecord } from '../protocol/index.js';
 import { messageMatcher, parseSearch } from '../protocol/search.js';
-import { fetchHistory, type HistoryOptions } from './backfill.js';
-import { handOverToLive } from './handover.js';
+import type { ApiFilters, ApiOptions } from './api.js';
+import { fetchHistory } from './backfill.js';
+import { handOverToLive, showStored } from './handover.js';
 import { createLiveTail, type LiveEvent } from './live.js';
+import type { TailSink } from './output/sink.js';
 import { Seam } from './seam.js';
-import type { ConnectionStatus } from './state.js';
 
 /** What one logtail run does, validated and frozen at the CLI edge. */
 export interface TailConfig {
@@ -26,17 +27,6 @@ export interface TailConfig {
   readonly maxLengthBytes: number;
   readonly prefetch: number;
   readonly connectionName: string;
-}
-
-/** Where records and the run's state go: NDJSON, text lines or the Ink screen. */
-export interface TailSink {
-  /** Records to show, in order; a returned promise holds further acks (backpressure). */
-  records(records: StoredRecord[]): void | Promise<void>;
-  status(status: ConnectionStatus, detail?: string): void;
-  /** Records lost on the way: `broker` = the capped queue dropped them; `seam` = the hold buffer was full. */
-  dropped(count: number, where: 'broker' | 'seam'): void;
-  /** A diagnostic for the person watching (stderr, or a line on the screen). */
-  notice(text: string): void;
 }
 
 export interface TailDeps {
@@ -77,32 +67,33 @@ export async function runTail(
   // Dedupe memory is only needed where history meets live; a plain live tail keeps none.
   const needsDedupe = config.since !== undefined || config.backfillOnReconnect;
   const seam = new Seam({ remember: needsDedupe ? DEDUPE_MEMORY : 0 });
-  const keep = liveFilter(config.query, config.host);
-  const api: HistoryOptions = { apiUrl: config.apiUrl, token: config.token, signal, fetch: deps.fetch };
+  const passesFilters = liveFilter(config.query, config.host);
+  const api: ApiOptions = { apiUrl: config.apiUrl, token: config.token, signal, fetch: deps.fetch };
   const sources = config.patterns.map((p) => p.source);
+  /** The API's filters for a read from `since`: the same patterns, `-q` and `--host` as live. */
+  const filters = (since: Date): ApiFilters => ({
+    patterns: sources,
+    since,
+    q: config.query,
+    host: config.host,
+  });
 
   /** Shows the history since `since` that was not shown yet; how many, and the store position read at. */
   async function backfill(since: Date): Promise<{ shown: number; position: string | undefined }> {
-    const query = { patterns: sources, since, q: config.query, host: config.host };
     let shown = 0;
     let position: string | undefined;
-    for await (const page of fetchHistory(query, api)) {
+    for await (const page of fetchHistory(filters(since), api)) {
       position ??= page.streamCursor;
-      if (page.invalid > 0) {
-        sink.notice(`the API sent ${page.invalid} entries that are not records; they are not shown`);
-      }
-      const fresh = seam.history(page.records);
-      shown += fresh.length;
-      if (fresh.length > 0) await sink.records(fresh);
+      shown += await showStored(page.records, page.invalid, seam, sink);
     }
     return { shown, position };
   }
 
   /** The store's position now (one one-record read), or undefined when the API cannot say. */
   async function storePosition(since: Date): Promise<string | undefined> {
-    const query = { patterns: sources, since, q: config.query, host: config.host, pageSize: 1 };
     try {
-      for await (const page of fetchHistory(query, api)) return page.streamCursor;
+      for await (const page of fetchHistory({ ...filters(since), pageSize: 1 }, api))
+        return page.streamCursor;
     } catch {
       // The reconnect says what this costs, and falls back to the backfill's position.
     }
@@ -110,16 +101,47 @@ export async function runTail(
   }
 
   /** Follows the store's stream from `position` until it reaches the live queue (see handover.ts). */
-  function settle(since: Date, position: string | undefined): Promise<number> {
-    const query = { patterns: sources, since, q: config.query, host: config.host };
-    return handOverToLive({ query, position, api, seam, sink, now, signal });
+  function followStoreUntilLive(since: Date, position: string | undefined): Promise<number> {
+    return handOverToLive({ query: filters(since), position, api, seam, sink, now, signal });
   }
 
-  async function release(): Promise<void> {
+  /** Ends holding: the live records held meanwhile, and how many the hold buffer could not keep. */
+  async function releaseHeld(): Promise<void> {
     const held = seam.release();
     const overflow = seam.takeOverflow();
     if (overflow > 0) sink.dropped(overflow, 'seam');
     if (held.length > 0) await sink.records(held);
+  }
+
+  /** After a reconnect: shows what the outage missed from the API, then the held live records. */
+  async function fillOutage(
+    since: number,
+    atLoss: Promise<string | undefined> | undefined,
+    outage: string,
+  ): Promise<void> {
+    let filled: number | undefined;
+    try {
+      const from = new Date(since - OUTAGE_MARGIN_MS);
+      const history = await backfill(from);
+      const position = await atLoss;
+      if (position === undefined && !signal.aborted) {
+        sink.notice(
+          "could not read the store's position when the connection dropped; records published during the outage with older timestamps may be missing",
+        );
+      }
+      // From the disconnect's position the stream admits any timestamp, as the live queue would have.
+      const streamed =
+        position === undefined
+          ? await followStoreUntilLive(from, history.position)
+          : await followStoreUntilLive(new Date(0), position);
+      filled = history.shown + streamed;
+    } catch (err) {
+      sink.notice(`reconnected after ${outage}s, but could not backfill the outage: ${errorMessage(err)}`);
+    }
+    if (filled !== undefined)
+      sink.notice(`reconnected after ${outage}s; ${filled} missed record(s) filled in from the API`);
+    await releaseHeld();
+    sink.status('live');
   }
 
   if (!config.follow) {
@@ -132,7 +154,8 @@ export async function runTail(
   // Records stored during an outage may carry any timestamp (a spool drained): the stream after
   // the reconnect starts from the store's position at the disconnect, not the backfill's.
   let positionAtLoss: Promise<string | undefined> | undefined;
-  let work: Promise<void> = Promise.resolve();
+  /** The outage fills, one after another (a second outage waits for the first fill). */
+  let outageFill: Promise<void> = Promise.resolve();
   const onEvent = (event: LiveEvent): void => {
     switch (event.type) {
       case 'disconnected':
@@ -141,13 +164,15 @@ export async function runTail(
           seam.hold();
           positionAtLoss ??= storePosition(new Date(event.at));
         }
-        sink.status('reconnecting', event.reason);
+        sink.status('reconnecting', { kind: 'lost', reason: event.reason });
         return;
       case 'retrying':
-        sink.status(
-          'reconnecting',
-          `${event.reason}; retry ${event.attempt} in ${(event.delayMs / 1000).toFixed(1)}s`,
-        );
+        sink.status('reconnecting', {
+          kind: 'retry',
+          reason: event.reason,
+          attempt: event.attempt,
+          delayMs: event.delayMs,
+        });
         return;
       case 'connected': {
         if (!event.reconnect) return;
@@ -163,34 +188,11 @@ export async function runTail(
           sink.status('live');
           return;
         }
-        sink.status('backfilling', `reconnected after ${outage}s; filling the gap from the API`);
-        work = work.then(async () => {
-          let filled: number | undefined;
-          try {
-            const from = new Date(since - OUTAGE_MARGIN_MS);
-            const history = await backfill(from);
-            const position = await atLoss;
-            if (position === undefined && !signal.aborted) {
-              sink.notice(
-                "could not read the store's position when the connection dropped; records published during the outage with older timestamps may be missing",
-              );
-            }
-            // From the disconnect's position the stream admits any timestamp, as the live queue would have.
-            const streamed =
-              position === undefined
-                ? await settle(from, history.position)
-                : await settle(new Date(0), position);
-            filled = history.shown + streamed;
-          } catch (err) {
-            sink.notice(
-              `reconnected after ${outage}s, but could not backfill the outage: ${errorMessage(err)}`,
-            );
-          }
-          if (filled !== undefined)
-            sink.notice(`reconnected after ${outage}s; ${filled} missed record(s) filled in from the API`);
-          await release();
-          sink.status('live');
+        sink.status('backfilling', {
+          kind: 'note',
+          text: `reconnected after ${outage}s; filling the gap from the API`,
         });
+        outageFill = outageFill.then(() => fillOutage(since, atLoss, outage));
         return;
       }
     }
@@ -208,7 +210,7 @@ export async function runTail(
     },
     {
       records: (records) => {
-        const fresh = seam.live(records.filter(keep));
+        const fresh = seam.live(records.filter(passesFilters));
         return fresh.length > 0 ? sink.records(fresh) : undefined;
       },
       dropped: (count) => sink.dropped(count, 'broker'),
@@ -223,17 +225,17 @@ export async function runTail(
   await live.start();
   try {
     if (config.since !== undefined) {
-      sink.status('backfilling', `history since ${config.since.toISOString()}`);
+      sink.status('backfilling', { kind: 'note', text: `history since ${config.since.toISOString()}` });
       const history = await backfill(config.since);
-      await settle(config.since, history.position);
-      await release();
+      await followStoreUntilLive(config.since, history.position);
+      await releaseHeld();
     }
     if (!signal.aborted) sink.status('live');
     await new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
       else signal.addEventListener('abort', () => resolve(), { once: true });
     });
-    await work;
+    await outageFill;
   } finally {
     await live.close();
     sink.status('closed');

@@ -4,7 +4,10 @@ import { SEVERITIES, type Severity } from '../../protocol/index.js';
 import { Chalk } from 'chalk';
 import { formatTextLine, severityStyle } from '../format.js';
 import type { Store } from '../screen.js';
-import { recordsPerSecond, topFacilities, type Line, type LineBlock, type TailState } from '../state.js';
+import { topFacilities } from '../counts.js';
+import type { ConnectionStatus } from '../output/sink.js';
+import { recordsPerSecond } from '../rates.js';
+import type { Line, LineBlock, TailState } from '../state.js';
 
 const chalk = new Chalk({ level: 1 });
 
@@ -20,7 +23,7 @@ const SHORT: Readonly<Record<Severity, string>> = {
   debug: 'debug',
 };
 
-const STATUS_LABEL: Readonly<Record<TailState['connection']['status'], { text: string; color: string }>> = {
+const STATUS_LABEL: Readonly<Record<ConnectionStatus, { text: string; color: string }>> = {
   connecting: { text: '○ connecting', color: 'yellow' },
   backfilling: { text: '◐ backfilling', color: 'cyan' },
   live: { text: '● live', color: 'green' },

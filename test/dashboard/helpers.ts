@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { ChannelModel, Options } from 'amqplib';
 import { parsePatterns, topologyNames, type Severity, type StoredRecord } from '../../protocol/index.js';
-import type { TailConfig, TailSink } from '../../dashboard/tail.js';
-import type { ConnectionStatus } from '../../dashboard/state.js';
+import type { TailConfig } from '../../dashboard/tail.js';
+import type { ConnectionStatus, TailSink } from '../../dashboard/output/sink.js';
 
 export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 

@@ -178,7 +178,7 @@ describe("Ink's copy of the printed lines", () => {
       import React from 'react';
       import { render } from 'ink';
       import { App } from './dist/dashboard/ui/App.js';
-      import { boundInkStaticCopy } from './dist/dashboard/ui/run.js';
+      import { boundInkStaticCopy } from './dist/dashboard/ui/ink-static-copy.js';
       import { createStore } from './dist/dashboard/screen.js';
       import { initialState } from './dist/dashboard/state.js';
       const stdout = Object.assign(new EventEmitter(), { columns: 100, rows: 40, frame: '', write(f) { this.frame = f; } });

@@ -1,14 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  initialState,
-  parseFilter,
-  recordsPerSecond,
-  reduce,
-  topFacilities,
-  type Action,
-  type Limits,
-  type TailState,
-} from '../../dashboard/state.js';
+import { topFacilities } from '../../dashboard/counts.js';
+import { recordsPerSecond } from '../../dashboard/rates.js';
+import { reduce, type Action } from '../../dashboard/reducer.js';
+import { initialState, parseFilter, type Limits, type TailState } from '../../dashboard/state.js';
 import { record } from './helpers.js';
 
 const T0 = Date.UTC(2026, 10, 21, 22, 0, 0);
