@@ -1,3 +1,5 @@
+import type { CollectorMetrics } from './metrics.js';
+
 /**
  * What the running collector tells its HTTP API (readyz, stats, metrics). The consumer owns the
  * numbers; the API only reads them, so neither reaches into the other's internals.
@@ -23,4 +25,23 @@ export interface CollectorStatus {
   deadLettered: number;
   /** The SQLite file, for the API's own read-only connection. */
   dbPath: string;
+}
+
+/** The two readiness facts, each kept in step with its gauge so /readyz and /metrics never disagree. */
+export function reportBrokerConnected(
+  status: CollectorStatus,
+  metrics: Pick<CollectorMetrics, 'brokerConnected'>,
+  connected: boolean,
+): void {
+  status.brokerConnected = connected;
+  metrics.brokerConnected.set(connected ? 1 : 0);
+}
+
+export function reportStoreWritable(
+  status: CollectorStatus,
+  metrics: Pick<CollectorMetrics, 'storeWritable'>,
+  writable: boolean,
+): void {
+  status.storeWritable = writable;
+  metrics.storeWritable.set(writable ? 1 : 0);
 }
