@@ -11,10 +11,12 @@ import {
 export interface Delivery {
   readonly fields: Pick<Message['fields'], 'routingKey'>;
   readonly content: Buffer;
-  readonly properties: Pick<
-    Message['properties'],
-    'contentType' | 'contentEncoding' | 'messageId' | 'timestamp'
-  >;
+  /** amqplib types them `any`: each is checked before it is read. */
+  readonly properties: {
+    readonly contentType?: unknown;
+    readonly messageId?: unknown;
+    readonly timestamp?: unknown;
+  };
 }
 
 /** The one adapter from amqplib's loosely typed properties to what the record codec reads. */
