@@ -27,21 +27,15 @@ export interface CollectorStatus {
   dbPath: string;
 }
 
-/** The two readiness facts, each kept in step with its gauge so /readyz and /metrics never disagree. */
-export function reportBrokerConnected(
-  status: CollectorStatus,
-  metrics: Pick<CollectorMetrics, 'brokerConnected'>,
-  connected: boolean,
-): void {
-  status.brokerConnected = connected;
-  metrics.brokerConnected.set(connected ? 1 : 0);
-}
+/** What /readyz is made of: a status field and a gauge of the same name, kept in step. */
+export type ReadinessFact = 'brokerConnected' | 'storeWritable';
 
-export function reportStoreWritable(
+export function reportReadiness(
   status: CollectorStatus,
-  metrics: Pick<CollectorMetrics, 'storeWritable'>,
-  writable: boolean,
+  metrics: Pick<CollectorMetrics, ReadinessFact>,
+  fact: ReadinessFact,
+  value: boolean,
 ): void {
-  status.storeWritable = writable;
-  metrics.storeWritable.set(writable ? 1 : 0);
+  status[fact] = value;
+  metrics[fact].set(value ? 1 : 0);
 }

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { backoffDelay, errorMessage, sleep, type StoredRecord } from '../../protocol/index.js';
 import type { CollectorConfig } from '../config.js';
 import type { CollectorMetrics } from '../metrics.js';
-import { reportStoreWritable, type CollectorStatus } from '../status.js';
+import { reportReadiness, type CollectorStatus } from '../status.js';
 import type { BatchWriter, WriteResult } from '../store/writer.js';
 import type { DeliveryBatch } from './batch.js';
 import { triageDelivery, type DeadLetter } from './triage.js';
@@ -31,6 +31,7 @@ export interface CommitterDeps {
   readonly config: Pick<CollectorConfig, 'queue' | 'maxMessageBytes' | 'dbPath' | 'names'>;
   readonly writer: Pick<BatchWriter, 'write'>;
   readonly metrics: CollectorMetrics;
+  /** Kept current by the consumer; the HTTP API reads it. */
   readonly status: CollectorStatus;
   readonly logger: Logger;
   readonly now: () => number;
@@ -83,7 +84,7 @@ export function createCommitter(deps: CommitterDeps): Committer {
         metrics.commitSeconds.observe((performance.now() - started) / 1000);
         if (!status.storeWritable) {
           logger.info('the store accepts writes again; resuming');
-          reportStoreWritable(status, metrics, true);
+          reportReadiness(status, metrics, 'storeWritable', true);
         }
         return result;
       } catch (err) {
@@ -94,7 +95,7 @@ export function createCommitter(deps: CommitterDeps): Committer {
             'the store refused a batch (disk full or read-only?); consuming is paused, nothing is acked, retrying',
           );
         }
-        reportStoreWritable(status, metrics, false);
+        reportReadiness(status, metrics, 'storeWritable', false);
         // While closing, leave it unacked: the broker redelivers it to the next collector.
         if (stop.signal.aborted) return null;
         await sleep(backoffDelay(attempt, { minMs: 500, maxMs: 10_000 }), stop.signal);

@@ -1,25 +1,14 @@
 import type { ConsumeMessage } from 'amqplib';
-import type { Logger } from 'pino';
 import { countRecords, errorMessage } from '../../protocol/index.js';
 import type { CollectorConfig } from '../config.js';
-import type { CollectorMetrics } from '../metrics.js';
-import { reportStoreWritable, type CollectorStatus } from '../status.js';
-import type { BatchWriter, WriteResult } from '../store/writer.js';
+import { reportReadiness } from '../status.js';
 import { BatchAssembler } from './batch.js';
-import { createCommitter, type CommitOutcome } from './committer.js';
+import { createCommitter, type CommitOutcome, type CommitterDeps } from './committer.js';
 import { startDepthPolling } from './depth.js';
 import { createBrokerLink, type Session } from './session.js';
 
-export interface ConsumerDeps {
+export interface ConsumerDeps extends CommitterDeps {
   readonly config: CollectorConfig;
-  readonly writer: BatchWriter;
-  readonly metrics: CollectorMetrics;
-  /** Kept current by the consumer; the HTTP API reads it. */
-  readonly status: CollectorStatus;
-  readonly logger: Logger;
-  readonly now: () => number;
-  /** After every committed and acked batch. */
-  readonly onStored: (result: WriteResult) => void;
 }
 
 export interface Consumer {
@@ -117,7 +106,7 @@ export function createConsumer(deps: ConsumerDeps): Consumer {
   return {
     async start() {
       await link.start();
-      reportStoreWritable(status, metrics, true);
+      reportReadiness(status, metrics, 'storeWritable', true);
       depthPolling = startDepthPolling({ ...deps, openChannel: () => link.openChannel() });
     },
 

@@ -8,7 +8,7 @@ import {
 } from '../../protocol/index.js';
 import type { CollectorConfig } from '../config.js';
 import type { CollectorMetrics } from '../metrics.js';
-import { reportBrokerConnected, type CollectorStatus } from '../status.js';
+import { reportReadiness, type CollectorStatus } from '../status.js';
 
 /**
  * One broker connection and its channels. Delivery tags belong to its channel, so what it delivered
@@ -78,7 +78,7 @@ export function createBrokerLink(options: BrokerLinkOptions): BrokerLink {
     owner.open = false;
     if (session === owner) {
       session = null;
-      reportBrokerConnected(status, metrics, false);
+      reportReadiness(status, metrics, 'brokerConnected', false);
       options.onLost(owner);
     }
     if (stopping) return;
@@ -133,7 +133,7 @@ export function createBrokerLink(options: BrokerLinkOptions): BrokerLink {
       if (!connectedOnce) setupFailure = err instanceof Error ? err : new Error(errorMessage(err));
       throw err;
     }
-    reportBrokerConnected(status, metrics, true);
+    reportReadiness(status, metrics, 'brokerConnected', true);
     logger.info(
       { queue: config.queue, bindings: config.bindings, prefetch: options.prefetch() },
       'consuming',
@@ -221,7 +221,7 @@ export function createBrokerLink(options: BrokerLinkOptions): BrokerLink {
         await owner.channel.close().catch(() => undefined);
       }
       await recovering?.close().catch(() => undefined);
-      reportBrokerConnected(status, metrics, false);
+      reportReadiness(status, metrics, 'brokerConnected', false);
     },
   };
 }
