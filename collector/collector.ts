@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { ErrorCodes, WarrenError, errorMessage } from '../protocol/index.js';
 import type { CollectorConfig } from './config.js';
-import { createConsumer, type Consumer } from './consumer.js';
+import { createConsumer, type Consumer } from './ingest/consumer.js';
 import { buildApi } from './http/app.js';
 import { createMetrics, RateMeter, type CollectorMetrics } from './metrics.js';
 import type { CollectorStatus } from './status.js';

@@ -1,3 +1,5 @@
+import type { CollectorMetrics } from './metrics.js';
+
 /**
  * What the running collector tells its HTTP API (readyz, stats, metrics). The consumer owns the
  * numbers; the API only reads them, so neither reaches into the other's internals.
@@ -23,4 +25,17 @@ export interface CollectorStatus {
   deadLettered: number;
   /** The SQLite file, for the API's own read-only connection. */
   dbPath: string;
+}
+
+/** What /readyz is made of: a status field and a gauge of the same name, kept in step. */
+export type ReadinessFact = 'brokerConnected' | 'storeWritable';
+
+export function reportReadiness(
+  status: CollectorStatus,
+  metrics: Pick<CollectorMetrics, ReadinessFact>,
+  fact: ReadinessFact,
+  value: boolean,
+): void {
+  status[fact] = value;
+  metrics[fact].set(value ? 1 : 0);
 }

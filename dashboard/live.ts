@@ -1,14 +1,14 @@
 import type { Channel, ChannelModel, ConsumeMessage, RecoveringChannelModel } from 'amqplib';
 import {
-  CONTENT_TYPE_NDJSON,
   ErrorCodes,
   WarrenError,
   connectRecovering,
+  countRecords,
   declareExchanges,
   declareTailQueue,
   describeConnectError,
   describeDeclareError,
-  decodeMessage,
+  decodeDelivery,
   errorMessage,
   isWarrenError,
   topologyNames,
@@ -53,26 +53,6 @@ export interface LiveTail {
   close(): Promise<void>;
 }
 
-/** Records in a dropped message: NDJSON carries one per line, anything else is one record. */
-export function recordsInMessage(message: Pick<ConsumeMessage, 'content' | 'properties'>): number {
-  const type = String(message.properties.contentType ?? '')
-    .split(';')[0]
-    ?.trim()
-    .toLowerCase();
-  if (type !== CONTENT_TYPE_NDJSON) return 1;
-  let lines = 0;
-  let lineHasText = false;
-  for (const byte of message.content) {
-    if (byte === 0x0a) {
-      if (lineHasText) lines++;
-      lineHasText = false;
-    } else if (byte !== 0x20 && byte !== 0x0d && byte !== 0x09) {
-      lineHasText = true;
-    }
-  }
-  return lines + (lineHasText ? 1 : 0);
-}
-
 /**
  * The live stream: its own exclusive, auto-delete, length-capped queue, consumed straight from the
  * broker with manual acks (so a slow output makes the broker hold and, at the cap, drop), plus a
@@ -109,7 +89,7 @@ export function createLiveTail(options: LiveOptions, handlers: LiveHandlers): Li
       await channel.consume(
         dropQueue,
         (message) => {
-          if (message !== null) handlers.dropped(recordsInMessage(message));
+          if (message !== null) handlers.dropped(countRecords(message));
         },
         { noAck: true },
       );
@@ -153,13 +133,7 @@ export function createLiveTail(options: LiveOptions, handlers: LiveHandlers): Li
       queue,
       (message) => {
         if (message === null) return;
-        const { records, rejected } = decodeMessage({
-          routingKey: message.fields.routingKey,
-          content: message.content,
-          contentType: message.properties.contentType as string | undefined,
-          messageId: message.properties.messageId as string | undefined,
-          timestamp: message.properties.timestamp as number | undefined,
-        });
+        const { records, rejected } = decodeDelivery(message);
         if (rejected.length > 0) handlers.rejected(rejected.length, rejected[0]?.reason ?? 'unreadable');
         const tag = message.fields.deliveryTag;
         chain = chain.then(async () => {

@@ -51,7 +51,8 @@ export async function connectBroker(url: string, options: ConnectOptions): Promi
 /**
  * A connection that amqplib re-opens with back-off whenever it drops; `setup` runs on every new
  * connection (declare topology, open channels, start consumers). With `waitForConnect: false` it
- * returns at once, so a component can start while the broker is still away.
+ * returns at once, so a component can start while the broker is still away. Warren's one reconnect
+ * strategy: the agent, logtail and the collector all use it.
  */
 export async function connectRecovering(
   url: string,

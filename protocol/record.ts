@@ -44,7 +44,7 @@ export interface DecodeResult {
   rejected: Rejected[];
 }
 
-/** The parts of an AMQP message the codec reads (amqplib's Message satisfies it). */
+/** The parts of an AMQP message the codec reads (`decodeDelivery` adapts an amqplib delivery). */
 export interface IncomingMessage {
   routingKey: string;
   content: Buffer;
@@ -154,8 +154,10 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false; re
   }
 }
 
-function baseContentType(contentType: string | undefined): string {
-  return (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+/** `application/x-ndjson; charset=utf-8` → `application/x-ndjson`; '' when there is none. */
+export function baseContentType(contentType: unknown): string {
+  if (typeof contentType !== 'string') return '';
+  return contentType.split(';')[0]?.trim().toLowerCase() ?? '';
 }
 
 /**

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../protocol/index.js';
 import { COLLECTOR_DEFAULTS, parseListen, resolveCollectorConfig } from '../../collector/config.js';
-import { prefetchFor } from '../../collector/consumer.js';
+import { prefetchFor } from '../../collector/ingest/batch.js';
 import { openDatabase } from '../../collector/store/database.js';
 import { tempDir } from './helpers.js';
 

@@ -1,5 +1,5 @@
-import type { ConsumeMessage, Options } from 'amqplib';
-import { CONTENT_TYPE_NDJSON, ERROR_HEADER, decodeMessage, type StoredRecord } from '../protocol/index.js';
+import type { Message, Options } from 'amqplib';
+import { ERROR_HEADER, decodeDelivery, type StoredRecord } from '../../protocol/index.js';
 
 /** Something the collector cannot store, bound for `<exchange>.dead` with its reason. */
 export interface DeadLetter {
@@ -9,13 +9,14 @@ export interface DeadLetter {
   readonly reason: string;
 }
 
-export interface DecodedDelivery {
+/** What one delivery becomes: records for the store, dead letters for `<exchange>.dead`. */
+export interface TriagedDelivery {
   readonly records: StoredRecord[];
   readonly deadLetters: DeadLetter[];
 }
 
 /** Headers that say where a dead letter came from, besides the reason (CONTRACT §1). */
-function deadLetterOptions(message: ConsumeMessage, queue: string, reason: string): Options.Publish {
+function deadLetterOptions(message: Message, queue: string, reason: string): Options.Publish {
   const { properties, fields } = message;
   const headers: Record<string, unknown> = {
     ...(properties.headers ?? {}),
@@ -32,7 +33,7 @@ function deadLetterOptions(message: ConsumeMessage, queue: string, reason: strin
   return options;
 }
 
-function whole(message: ConsumeMessage, queue: string, reason: string): DecodedDelivery {
+function whole(message: Message, queue: string, reason: string): TriagedDelivery {
   return {
     records: [],
     deadLetters: [
@@ -55,12 +56,12 @@ function formatBytes(bytes: number): string {
  * yields no record at all is dead-lettered whole, byte for byte; otherwise each bad line goes alone
  * with its own reason, so the good lines of an NDJSON batch are kept.
  */
-export function decodeDelivery(
-  message: ConsumeMessage,
+export function triageDelivery(
+  message: Message,
   queue: string,
   maxBytes: number,
   now: Date,
-): DecodedDelivery {
+): TriagedDelivery {
   const { content, properties } = message;
   if (content.length > maxBytes) {
     return whole(
@@ -78,16 +79,7 @@ export function decodeDelivery(
       `content encoding '${encoding}' is not supported; publish uncompressed text`,
     );
   }
-  const decoded = decodeMessage(
-    {
-      routingKey: message.fields.routingKey,
-      content,
-      contentType: typeof properties.contentType === 'string' ? properties.contentType : undefined,
-      messageId: typeof properties.messageId === 'string' ? properties.messageId : undefined,
-      timestamp: typeof properties.timestamp === 'number' ? properties.timestamp : undefined,
-    },
-    now,
-  );
+  const decoded = decodeDelivery(message, now);
   if (decoded.rejected.length === 0) return { records: decoded.records, deadLetters: [] };
   if (decoded.records.length === 0) {
     const first = decoded.rejected[0]?.reason ?? 'nothing could be read';
@@ -103,17 +95,4 @@ export function decodeDelivery(
       reason: rejected.reason,
     })),
   };
-}
-
-const NEWLINE = 0x0a;
-
-/** How many records a delivery holds, without decoding it: NDJSON lines, otherwise one. */
-export function estimateRecords(message: ConsumeMessage): number {
-  const type: unknown = message.properties.contentType;
-  if (typeof type !== 'string' || type.split(';')[0]?.trim().toLowerCase() !== CONTENT_TYPE_NDJSON) return 1;
-  const { content } = message;
-  let lines = 0;
-  for (let at = content.indexOf(NEWLINE); at !== -1; at = content.indexOf(NEWLINE, at + 1)) lines++;
-  if (content.length > 0 && content[content.length - 1] !== NEWLINE) lines++;
-  return Math.max(1, lines);
 }

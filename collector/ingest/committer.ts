@@ -1,0 +1,175 @@
+import type { Message, Options } from 'amqplib';
+import type { Logger } from 'pino';
+import { backoffDelay, errorMessage, sleep, type StoredRecord } from '../../protocol/index.js';
+import type { CollectorConfig } from '../config.js';
+import type { CollectorMetrics } from '../metrics.js';
+import { reportReadiness, type CollectorStatus } from '../status.js';
+import type { BatchWriter, WriteResult } from '../store/writer.js';
+import type { DeliveryBatch } from './batch.js';
+import { triageDelivery, type DeadLetter } from './triage.js';
+
+/** The channels a batch's session lends the committer (a broker session, or a test's fake). */
+export interface BatchChannels {
+  /** False once the session is lost: nothing of it may be acked any more. */
+  readonly open: boolean;
+  readonly channel: { ack(message: Message, allUpTo?: boolean): void };
+  readonly confirm: {
+    publish(exchange: string, routingKey: string, content: Buffer, options?: Options.Publish): boolean;
+    waitForConfirms(): Promise<void>;
+  };
+}
+
+/**
+ * How a commit ended. `seen` counts the records and dead letters decoded (0 when the batch never got
+ * that far): the prefetch sizing learns from it.
+ */
+export type CommitOutcome =
+  | { readonly acked: true; readonly seen: number }
+  | { readonly acked: false; readonly seen: number; readonly why: string | null };
+
+export interface CommitterDeps {
+  readonly config: Pick<CollectorConfig, 'queue' | 'maxMessageBytes' | 'dbPath' | 'names'>;
+  readonly writer: Pick<BatchWriter, 'write'>;
+  readonly metrics: CollectorMetrics;
+  /** Kept current by the consumer; the HTTP API reads it. */
+  readonly status: CollectorStatus;
+  readonly logger: Logger;
+  readonly now: () => number;
+  /** After every committed and acked batch. */
+  readonly onStored: (result: WriteResult) => void;
+}
+
+export interface Committer {
+  /**
+   * Decodes a batch, writes its records in one transaction (retrying while the store refuses),
+   * dead-letters what cannot be stored, then acks the batch with one multiple-ack. When `acked` is
+   * false with a `why`, the batch is unacked on a live channel: the caller must keep any later ack
+   * from covering it.
+   */
+  commit(batch: DeliveryBatch<BatchChannels, Message>): Promise<CommitOutcome>;
+  /** While closing: a refused write is no longer retried, it stays unacked for the next collector. */
+  stopRetrying(): void;
+}
+
+const NOTHING_WRITTEN: WriteResult = { stored: 0, duplicates: 0, lastSeq: 0, newestTs: null };
+
+export function createCommitter(deps: CommitterDeps): Committer {
+  const { config, writer, metrics, status, logger, now } = deps;
+  const stop = new AbortController();
+
+  function decode(batch: DeliveryBatch<BatchChannels, Message>): {
+    records: StoredRecord[];
+    deadLetters: DeadLetter[];
+  } {
+    const arrival = new Date(now());
+    const records: StoredRecord[] = [];
+    const deadLetters: DeadLetter[] = [];
+    // Taken out of the batch: the raw bodies can go while the records are written.
+    for (const message of batch.deliveries.splice(0)) {
+      const triaged = triageDelivery(message, config.queue, config.maxMessageBytes, arrival);
+      for (const record of triaged.records) records.push(record);
+      for (const dead of triaged.deadLetters) deadLetters.push(dead);
+    }
+    return { records, deadLetters };
+  }
+
+  /** null when the batch must stay unacked: its session was lost, or the store refused while closing. */
+  async function write(records: StoredRecord[], channels: BatchChannels): Promise<WriteResult | null> {
+    if (records.length === 0) return NOTHING_WRITTEN;
+    for (let attempt = 0; ; attempt++) {
+      if (!channels.open) return null;
+      const started = performance.now();
+      try {
+        const result = writer.write(records);
+        metrics.commitSeconds.observe((performance.now() - started) / 1000);
+        if (!status.storeWritable) {
+          logger.info('the store accepts writes again; resuming');
+          reportReadiness(status, metrics, 'storeWritable', true);
+        }
+        return result;
+      } catch (err) {
+        metrics.storeErrors.inc();
+        if (status.storeWritable) {
+          logger.error(
+            { err: errorMessage(err), code: (err as { code?: unknown }).code, db: config.dbPath },
+            'the store refused a batch (disk full or read-only?); consuming is paused, nothing is acked, retrying',
+          );
+        }
+        reportReadiness(status, metrics, 'storeWritable', false);
+        // While closing, leave it unacked: the broker redelivers it to the next collector.
+        if (stop.signal.aborted) return null;
+        await sleep(backoffDelay(attempt, { minMs: 500, maxMs: 10_000 }), stop.signal);
+      }
+    }
+  }
+
+  /** The originals are acked only once their dead letters are safely on the broker. */
+  async function deadLetter(deadLetters: DeadLetter[], channels: BatchChannels): Promise<boolean> {
+    if (deadLetters.length === 0) return true;
+    try {
+      for (const dead of deadLetters) {
+        channels.confirm.publish(config.names.dead, dead.routingKey, dead.content, dead.options);
+      }
+      await channels.confirm.waitForConfirms();
+    } catch (err) {
+      logger.warn(
+        { err: errorMessage(err) },
+        'dead letters not confirmed; the batch stays unacked and will be redelivered (stored records are deduplicated)',
+      );
+      return false;
+    }
+    metrics.deadLettered.inc(deadLetters.length);
+    status.deadLettered += deadLetters.length;
+    logger.warn(
+      { count: deadLetters.length, reason: deadLetters[0]?.reason, exchange: config.names.dead },
+      'records that cannot be stored were dead-lettered',
+    );
+    return true;
+  }
+
+  function reportStored(result: WriteResult, records: number): void {
+    metrics.batches.inc();
+    metrics.batchSize.observe(records);
+    metrics.recordsStored.inc(result.stored);
+    metrics.duplicates.inc(result.duplicates);
+    status.stored += result.stored;
+    status.duplicates += result.duplicates;
+    if (result.newestTs !== null) metrics.lagSeconds.set(Math.max(0, now() - result.newestTs) / 1000);
+    if (result.duplicates > 0)
+      logger.info({ duplicates: result.duplicates }, 'ignored records already stored');
+    try {
+      deps.onStored(result);
+    } catch (err) {
+      // A listener's failure (the API's stream) must not stop the batch loop; the batch is acked.
+      logger.warn({ err: errorMessage(err) }, "a 'stored' listener failed");
+    }
+  }
+
+  return {
+    async commit(batch) {
+      const channels = batch.owner;
+      if (!channels.open) return { acked: false, seen: 0, why: null };
+      const { records, deadLetters } = decode(batch);
+      const seen = records.length + deadLetters.length;
+      const result = await write(records, channels);
+      if (result === null) return { acked: false, seen, why: 'batch not committed' };
+      if (!(await deadLetter(deadLetters, channels))) {
+        return { acked: false, seen, why: 'dead letters not confirmed' };
+      }
+      if (!channels.open || batch.last === null) return { acked: false, seen, why: null };
+      try {
+        // ack after commit: a crash between the two redelivers, and the UNIQUE id makes that harmless.
+        channels.channel.ack(batch.last, true);
+      } catch (err) {
+        logger.warn({ err: errorMessage(err) }, 'ack failed; the batch will be redelivered and deduplicated');
+        return { acked: false, seen, why: 'ack failed' };
+      }
+      reportStored(result, records.length);
+      return { acked: true, seen };
+    },
+
+    stopRetrying() {
+      stop.abort();
+    },
+  };
+}
