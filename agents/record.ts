@@ -1,4 +1,4 @@
-import type { Severity } from '../protocol/index.js';
+import { epochToMs, type Severity } from '../protocol/index.js';
 
 /**
  * What an input makes of one log entry before the shipper stamps it with id, time and origin.
@@ -22,16 +22,11 @@ export function toIsoTime(value: unknown): string | undefined {
   let date: Date;
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) return undefined;
-    // Below 1e11 it is seconds (bunyan/pino use ms; some loggers write epoch seconds).
-    date = new Date(value < 1e11 ? value * 1000 : value);
+    date = new Date(epochToMs(value));
   } else if (typeof value === 'string' && value !== '') {
-    date = new Date(/^\d+(\.\d+)?$/.test(value) ? toMs(Number(value)) : value);
+    date = new Date(/^\d+(\.\d+)?$/.test(value) ? epochToMs(Number(value)) : value);
   } else {
     return undefined;
   }
   return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
-}
-
-function toMs(n: number): number {
-  return n < 1e11 ? n * 1000 : n;
 }

@@ -6,6 +6,7 @@ import {
   parsePattern,
   parsePatterns,
   bindingsFor,
+  isAmqpName,
   resolveCommonConfig,
   topologyNames,
   type CommonFlags,
@@ -165,7 +166,7 @@ export function resolveCollectorConfig(
   const retention = (flags.retention ?? []).map(parseRetentionRule);
   const names = topologyNames(common.exchange);
   const queue = flags.queue ?? names.archive;
-  if (!/^[A-Za-z0-9_.:-]{1,200}$/.test(queue) || queue.startsWith('amq.')) {
+  if (!isAmqpName(queue)) {
     throw usage(
       `invalid queue name '${queue}'`,
       "use letters, digits, '-', '_', '.' or ':' (not the reserved 'amq.' prefix)",

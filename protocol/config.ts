@@ -23,8 +23,13 @@ export interface CommonFlags {
 /** AMQP's own rule for exchange and queue names (letters, digits, - _ . :), up to 255 bytes. */
 const AMQP_NAME = /^[A-Za-z0-9_.:-]{1,200}$/;
 
+/** True for a name Warren may declare: AMQP's characters, and not in the broker's reserved `amq.` space. */
+export function isAmqpName(name: string): boolean {
+  return AMQP_NAME.test(name) && !name.startsWith('amq.');
+}
+
 export function validateExchangeName(name: string): string {
-  if (!AMQP_NAME.test(name) || name.startsWith('amq.')) {
+  if (!isAmqpName(name)) {
     throw new WarrenError(ErrorCodes.BAD_USAGE, `invalid exchange name '${name}'`, {
       hint: "use letters, digits, '-', '_', '.' or ':' (and not the reserved 'amq.' prefix)",
     });

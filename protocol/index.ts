@@ -4,6 +4,8 @@ export * from './severity.js';
 export * from './routing-key.js';
 export * from './pattern.js';
 export * from './record.js';
+export * from './json.js';
+export * from './timestamp.js';
 export * from './duration.js';
 export * from './config.js';
 export * from './backoff.js';

@@ -1,6 +1,8 @@
 import { ErrorCodes, WarrenError } from './errors.js';
+import { isPlainObject } from './json.js';
 import { isFacility, readRoutingKey, type RoutingKey } from './routing-key.js';
 import { normalizeSeverity, type Severity } from './severity.js';
+import { epochToMs } from './timestamp.js';
 
 /** A log record on the wire (CONTRACT §4). Only `msg` is required of a publisher. */
 export interface LogRecord {
@@ -62,9 +64,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function timestampToIso(timestamp: number | undefined, now: Date): string {
   if (timestamp === undefined || !Number.isFinite(timestamp) || timestamp <= 0) return now.toISOString();
-  // Below 1e11 it must be seconds (1e11 s is the year 5138; 1e11 ms is 1973).
-  const ms = timestamp < 1e11 ? timestamp * 1000 : timestamp;
-  const date = new Date(ms);
+  const date = new Date(epochToMs(timestamp));
   return Number.isNaN(date.getTime()) ? now.toISOString() : date.toISOString();
 }
 
@@ -97,10 +97,6 @@ function normalizeTs(value: unknown, fallback: string): string {
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) return fallback;
   return isCanonicalIso(value) ? value : new Date(ms).toISOString();
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**

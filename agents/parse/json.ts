@@ -1,4 +1,4 @@
-import { isFacility, severityFromPinoLevel, type Severity } from '../../protocol/index.js';
+import { isFacility, isPlainObject, severityFromPinoLevel, type Severity } from '../../protocol/index.js';
 import { toIsoTime, type ParsedRecord } from '../record.js';
 
 /** Keys of pino/bunyan lines that become record parts rather than fields. */
@@ -19,10 +19,6 @@ const CONSUMED = new Set([
   'v',
   'facility',
 ]);
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function severityOf(obj: Record<string, unknown>): Severity | undefined {
   const level = obj.level ?? obj.severity;
