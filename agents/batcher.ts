@@ -66,12 +66,6 @@ export class Batcher {
     return min;
   }
 
-  get openRecords(): number {
-    let n = 0;
-    for (const batch of this.open.values()) n += batch.lines.length;
-    return n;
-  }
-
   close(): void {
     this.flush();
     if (this.timer !== undefined) clearTimeout(this.timer);

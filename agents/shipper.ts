@@ -210,11 +210,6 @@ export class Shipper {
     }
   }
 
-  /** The routing key a record will be published with. */
-  keyOf(record: ParsedRecord): string {
-    return `${record.facility ?? this.config.facility}.${record.severity ?? this.config.severity}`;
-  }
-
   /** Ships one record (the hot path: no promise, no await). */
   log(record: ParsedRecord): void {
     const encoder = this.encoder;

@@ -409,14 +409,6 @@ export class Spool {
     this.writeCursor(true);
   }
 
-  /** Rewinds reading to the oldest uncommitted frame (after a lost channel, to send them again). */
-  rewind(): void {
-    const first = this.segments[0];
-    this.readSeg = first?.no ?? 0;
-    this.readOffset = first?.start ?? 0;
-    this.readBuf = Buffer.alloc(0);
-  }
-
   /** Saves the delivered position if it moved (cheap enough to call on a timer). */
   saveCursor(): void {
     if (this.cursorDirty) this.writeCursor(false);
