@@ -1,3 +1,4 @@
+import { ndjsonBody } from '../protocol/index.js';
 import type { Batch } from './batch.js';
 
 /** Bounds of one message: whichever is reached first seals the batch. */
@@ -79,14 +80,11 @@ export class Batcher {
 
   private seal(key: string, batch: OpenBatch): void {
     this.open.delete(key);
-    // One join and one UTF-8 encode per batch: per-line Buffer writes cost more than the big string.
-    const count = batch.lines.length;
-    batch.lines.push('');
-    const body = Buffer.from(batch.lines.join('\n'), 'utf8');
     this.onSeal({
       key,
-      body,
-      count,
+      // One join and one UTF-8 encode per batch: per-line Buffer writes cost more than the big string.
+      body: ndjsonBody(batch.lines),
+      count: batch.lines.length,
       firstSeq: batch.firstSeq,
       messageId: `${this.messageIdPrefix}:${batch.firstSeq}`,
     });

@@ -217,5 +217,13 @@ export function encodeBatch(records: readonly LogRecord[]): Buffer {
   if (records.length === 0) {
     throw new WarrenError(ErrorCodes.BAD_RECORD, 'cannot encode an empty batch');
   }
-  return Buffer.from(records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  return ndjsonBody(records.map((r) => JSON.stringify(r)));
+}
+
+/**
+ * Already-encoded JSON lines as one `application/x-ndjson` body, each line ended by a newline.
+ * The agent frames its hand-built lines with it too; one join and one UTF-8 encode per body.
+ */
+export function ndjsonBody(lines: readonly string[]): Buffer {
+  return Buffer.from(lines.join('\n') + '\n', 'utf8');
 }
