@@ -7,6 +7,7 @@ import {
   parseDuration,
   parseFacility,
   parseSeverity,
+  readWholeNumber,
   resolveCommonConfig,
   type Severity,
 } from '../protocol/index.js';
@@ -63,8 +64,8 @@ export function parseSize(text: string, flag: string): number {
 }
 
 function parseCount(text: string, flag: string, min = 1): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) {
+  const n = readWholeNumber(text, { min });
+  if (n === undefined) {
     throw new WarrenError(ErrorCodes.BAD_USAGE, `invalid number '${text}' for ${flag}`, {
       hint: `use a whole number of at least ${min}`,
     });

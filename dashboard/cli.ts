@@ -6,6 +6,7 @@ import {
   explainPatterns,
   parsePatterns,
   parseTimeOrDuration,
+  readWholeNumber,
   resolveCommonConfig,
   WarrenError,
   type StoredRecord,
@@ -52,8 +53,8 @@ interface Flags {
 }
 
 function positiveInt(text: string, flag: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) {
+  const n = readWholeNumber(text, { min: 1 });
+  if (n === undefined) {
     throw new WarrenError(ErrorCodes.BAD_USAGE, `${flag} must be a positive whole number, not '${text}'`, {
       hint: `e.g. ${flag} 10000`,
     });

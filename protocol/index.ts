@@ -7,6 +7,7 @@ export * from './record.js';
 export * from './json.js';
 export * from './timestamp.js';
 export * from './duration.js';
+export * from './whole-number.js';
 export * from './config.js';
 export * from './backoff.js';
 export * from './topology.js';
