@@ -63,6 +63,15 @@ export function parseSize(text: string, flag: string): number {
   return Math.floor(bytes);
 }
 
+/** Bytes as the shortest size flag that says them exactly (`1g`, `256k`), for help-text defaults. */
+export function formatSize(bytes: number): string {
+  for (const unit of ['g', 'm', 'k'] as const) {
+    const size = SIZE_UNITS[unit] ?? 1;
+    if (bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return String(bytes);
+}
+
 function parseCount(text: string, flag: string, min = 1): number {
   const n = readWholeNumber(text, { min });
   if (n === undefined) {
@@ -138,12 +147,12 @@ export function buildProgram(): Command {
     )
     .option(
       '--facility <name>',
-      'facility for records that carry none (a-z 0-9 _ -, e.g. kern, auth, myapp) (default: "user")',
+      `facility for records that carry none (a-z 0-9 _ -, e.g. kern, auth, myapp) (default: "${SHIPPER_DEFAULTS.facility}")`,
     )
     .option(
       '--severity <level>',
       `severity for records that carry none (emergency … debug, or an alias such as crit, warn)`,
-      'info',
+      SHIPPER_DEFAULTS.severity,
     )
     .option(
       '--app <name>',
@@ -182,20 +191,28 @@ export function buildProgram(): Command {
       String(DEFAULT_MAX_LINE_BYTES),
     )
     .option('--spool <dir>', `disk spool directory (default: ${defaultSpoolDir()})`)
-    .option('--spool-max <bytes>', 'spool size cap (e.g. 500m, 2g)', '1g')
+    .option(
+      '--spool-max <bytes>',
+      'spool size cap (e.g. 500m, 2g)',
+      formatSize(SHIPPER_DEFAULTS.spoolMaxBytes),
+    )
     .option('--batch-records <n>', 'records per message at most', String(DEFAULT_BATCH_LIMITS.maxRecords))
-    .option('--batch-bytes <bytes>', 'bytes per message at most', '256k')
+    .option('--batch-bytes <bytes>', 'bytes per message at most', formatSize(DEFAULT_BATCH_LIMITS.maxBytes))
     .option(
       '--linger <duration>',
       'how long a batch waits to fill before it is sent',
       `${DEFAULT_BATCH_LIMITS.lingerMs}ms`,
     )
     .option('--window <n>', 'unconfirmed messages in flight at most', String(SHIPPER_DEFAULTS.window))
-    .option('--memory <bytes>', 'batches held in memory before they go to the spool', '32m')
+    .option(
+      '--memory <bytes>',
+      'batches held in memory before they go to the spool',
+      formatSize(SHIPPER_DEFAULTS.memoryBytes),
+    )
     .option(
       '--shutdown-timeout <duration>',
       'how long shutdown waits for confirms before leaving records in the spool',
-      '10s',
+      `${SHIPPER_DEFAULTS.shutdownTimeoutMs / 1000}s`,
     )
     .addOption(new Option('-v, --verbose', 'log progress and print the stats every 5 s'))
     .addHelpText('after', EXAMPLES)

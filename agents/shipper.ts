@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import pino from 'pino';
 import {
+  DEFAULT_EXCHANGE,
   ErrorCodes,
   WarrenError,
   errorMessage,
@@ -68,7 +69,7 @@ export const SHIPPER_DEFAULTS: Readonly<{
   shutdownTimeoutMs: number;
   connectWaitMs: number;
 }> = Object.freeze({
-  exchange: 'logs',
+  exchange: DEFAULT_EXCHANGE,
   spoolMaxBytes: 1024 * 1024 * 1024,
   batch: DEFAULT_BATCH_LIMITS,
   window: 32,
