@@ -9,10 +9,9 @@ import {
   parseSeverity,
   readWholeNumber,
   resolveCommonConfig,
-  type Severity,
 } from '../protocol/index.js';
 import { addCommonOptions, collect } from '../protocol/cli.js';
-import { DEFAULT_BATCH_LIMITS, type BatchLimits } from './batcher.js';
+import { DEFAULT_BATCH_LIMITS } from './batcher.js';
 import { parseSyslogUrl, type SyslogAddress } from './inputs/syslog.js';
 import { DEFAULT_MAX_LINE_BYTES } from './parse/line.js';
 import {
@@ -20,16 +19,10 @@ import {
   DEFAULT_MULTILINE_LINGER_MS,
   type MultilineOptions,
 } from './parse/multiline.js';
-import { SHIPPER_DEFAULTS, defaultSpoolDir } from './shipper.js';
+import { SHIPPER_DEFAULTS, defaultSpoolDir, type ShipperSettings } from './shipper.js';
 
-/** logship's configuration: validated once here, then frozen. */
-export interface AgentConfig {
-  readonly amqpUrl: string;
-  readonly exchange: string;
-  readonly facility: string;
-  readonly severity: Severity;
-  readonly app: string;
-  readonly host: string;
+/** logship's configuration: the shipper's settings plus its inputs; validated once here, then frozen. */
+export interface AgentConfig extends ShipperSettings {
   readonly stdin: boolean;
   readonly files: readonly string[];
   readonly fromStart: boolean;
@@ -38,12 +31,6 @@ export interface AgentConfig {
   readonly json: boolean;
   readonly multiline: MultilineOptions | undefined;
   readonly maxLineBytes: number;
-  readonly spoolDir: string;
-  readonly spoolMaxBytes: number;
-  readonly batch: Readonly<BatchLimits>;
-  readonly window: number;
-  readonly memoryBytes: number;
-  readonly shutdownTimeoutMs: number;
   readonly verbose: boolean;
 }
 

@@ -49,6 +49,29 @@ export interface ShipperConfig {
   readonly clock: () => number;
 }
 
+/** What a user decides about a shipper (logship's flags, the Node API's options); the rest is the process's own. */
+const SETTING_KEYS = [
+  'amqpUrl',
+  'exchange',
+  'spoolDir',
+  'spoolMaxBytes',
+  'batch',
+  'window',
+  'memoryBytes',
+  'facility',
+  'severity',
+  'host',
+  'app',
+  'shutdownTimeoutMs',
+] as const satisfies readonly (keyof ShipperConfig)[];
+
+export type ShipperSettings = Pick<ShipperConfig, (typeof SETTING_KEYS)[number]>;
+
+/** The shipper's part of a larger configuration (logship's), so it is not copied field by field. */
+export function shipperSettingsOf(config: ShipperSettings): ShipperSettings {
+  return Object.fromEntries(SETTING_KEYS.map((key) => [key, config[key]])) as ShipperSettings;
+}
+
 /** Default spool root: $XDG_STATE_HOME/warren/spool, else ~/.local/state/warren/spool. */
 export function defaultSpoolDir(env: NodeJS.ProcessEnv = process.env): string {
   const state =
