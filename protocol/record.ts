@@ -99,17 +99,24 @@ function normalizeTs(value: unknown, fallback: string): string {
   return isCanonicalIso(value) ? value : new Date(ms).toISOString();
 }
 
+/** What the message around a body says, for what the body itself leaves out. */
+export interface RecordContext {
+  routingKey: string;
+  /** The message's arrival time, for a body without a readable `ts`. */
+  fallbackTs: string;
+  /** The dedupe key derived from the message id, for a body without an `id`. */
+  fallbackId: string | null;
+  /** The routing key already read (once per message); read from `routingKey` when absent. */
+  fromKey?: Partial<RoutingKey>;
+}
+
 /**
  * Resolves one parsed body into a stored record. The routing key wins over the body's facility and
  * severity because it is what was routed (CONTRACT §4); what the key does not say comes from the body.
  */
-export function resolveRecord(
-  body: unknown,
-  routingKey: string,
-  fallbackTs: string,
-  fallbackId: string | null,
-  fromKey: Partial<RoutingKey> = readRoutingKey(routingKey),
-): StoredRecord | Rejected {
+export function resolveRecord(body: unknown, context: RecordContext): StoredRecord | Rejected {
+  const { routingKey, fallbackTs, fallbackId } = context;
+  const fromKey = context.fromKey ?? readRoutingKey(routingKey);
   if (!isPlainObject(body)) {
     return { raw: JSON.stringify(body) ?? String(body), reason: 'record is not a JSON object' };
   }
@@ -185,7 +192,12 @@ export function decodeMessage(message: IncomingMessage, now: Date = new Date()):
       if (type === CONTENT_TYPE_NDJSON && line.trim() === '') continue;
       const parsed = parseJson(line);
       const result = parsed.ok
-        ? resolveRecord(parsed.value, message.routingKey, arrival, idFor(index), fromKey)
+        ? resolveRecord(parsed.value, {
+            routingKey: message.routingKey,
+            fallbackTs: arrival,
+            fallbackId: idFor(index),
+            fromKey,
+          })
         : { raw: line, reason: parsed.reason };
       if (isRejected(result)) rejected.push(result);
       else records.push(result);
@@ -197,10 +209,7 @@ export function decodeMessage(message: IncomingMessage, now: Date = new Date()):
   // A foreign publisher's plain text: the whole body is the message (CONTRACT §4).
   const plain = resolveRecord(
     { msg: text.replace(/\r?\n$/, '') },
-    message.routingKey,
-    arrival,
-    idFor(0),
-    fromKey,
+    { routingKey: message.routingKey, fallbackTs: arrival, fallbackId: idFor(0), fromKey },
   );
   if (isRejected(plain)) rejected.push(plain);
   else records.push(plain);
