@@ -235,7 +235,7 @@ interface RawOptions {
   exchange?: string;
 }
 
-export function resolveAgentConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process.env): AgentConfig {
+function resolveAgentConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process.env): AgentConfig {
   const common = resolveCommonConfig({ amqp: raw.amqp, exchange: raw.exchange }, env);
   const facility = parseFacility(raw.facility ?? SHIPPER_DEFAULTS.facility);
   const severity = parseSeverity(raw.severity);

@@ -56,7 +56,7 @@ function segmentName(no: number): string {
   return `seg-${String(no).padStart(12, '0')}.log`;
 }
 
-export function encodeFrame(batch: Batch): Buffer {
+function encodeFrame(batch: Batch): Buffer {
   const key = Buffer.from(batch.key, 'utf8');
   const id = Buffer.from(batch.messageId, 'utf8');
   const payloadLength = 2 + key.length + 2 + id.length + 4 + 8 + batch.body.length;
@@ -75,7 +75,7 @@ export function encodeFrame(batch: Batch): Buffer {
 }
 
 /** Decodes one frame's payload; undefined when it does not hold together. */
-export function decodePayload(payload: Buffer): Batch | undefined {
+function decodePayload(payload: Buffer): Batch | undefined {
   try {
     let o = 0;
     const keyLength = payload.readUInt16BE(o);
