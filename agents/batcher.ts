@@ -80,11 +80,12 @@ export class Batcher {
 
   private seal(key: string, batch: OpenBatch): void {
     this.open.delete(key);
+    const count = batch.lines.length;
     this.onSeal({
       key,
       // One join and one UTF-8 encode per batch: per-line Buffer writes cost more than the big string.
       body: ndjsonBody(batch.lines),
-      count: batch.lines.length,
+      count,
       firstSeq: batch.firstSeq,
       messageId: `${this.messageIdPrefix}:${batch.firstSeq}`,
     });

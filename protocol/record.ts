@@ -230,9 +230,11 @@ export function encodeBatch(records: readonly LogRecord[]): Buffer {
 }
 
 /**
- * Already-encoded JSON lines as one `application/x-ndjson` body, each line ended by a newline.
- * The agent frames its hand-built lines with it too; one join and one UTF-8 encode per body.
+ * Already-encoded JSON lines as one `application/x-ndjson` body, each line ended by a newline; the
+ * agent frames its hand-built lines with it too. It takes `lines` over (appends '' to them): a
+ * copied array or a `+ '\n'` on the joined text measurably slows the agent's hot path.
  */
-export function ndjsonBody(lines: readonly string[]): Buffer {
-  return Buffer.from(lines.join('\n') + '\n', 'utf8');
+export function ndjsonBody(lines: string[]): Buffer {
+  lines.push('');
+  return Buffer.from(lines.join('\n'), 'utf8');
 }

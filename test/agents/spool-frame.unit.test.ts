@@ -20,7 +20,8 @@ describe('spool frame', () => {
   it('refuses a payload whose checksum fails', () => {
     const frame = encodeFrame(batch);
     const { crc } = readFrameHeader(frame);
-    frame[frame.length - 2] ^= 0xff;
+    const at = frame.length - 2;
+    frame.writeUInt8(frame.readUInt8(at) ^ 0xff, at);
     expect(decodeFrame(frame.subarray(FRAME_HEADER_BYTES), crc)).toBeUndefined();
   });
 });
