@@ -2,7 +2,7 @@ import { ErrorCodes, WarrenError } from './errors.js';
 import { isPlainObject } from './json.js';
 import { isFacility, readRoutingKey, type RoutingKey } from './routing-key.js';
 import { normalizeSeverity, type Severity } from './severity.js';
-import { epochToMs } from './timestamp.js';
+import { amqpTimestampToIso, bodyTsToIso } from './timestamp.js';
 
 /** A log record on the wire (CONTRACT §4). Only `msg` is required of a publisher. */
 export interface LogRecord {
@@ -62,43 +62,6 @@ const DEFAULT_SEVERITY: Severity = 'notice';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function timestampToIso(timestamp: number | undefined, now: Date): string {
-  if (timestamp === undefined || !Number.isFinite(timestamp) || timestamp <= 0) return now.toISOString();
-  const date = new Date(epochToMs(timestamp));
-  return Number.isNaN(date.getTime()) ? now.toISOString() : date.toISOString();
-}
-
-/** What agents send and `toISOString()` writes: `d` is any digit, the rest is literal. */
-const ISO_SHAPE = 'dddd-dd-ddTdd:dd:dd.dddZ';
-const DIGIT = 0x64; // 'd'
-
-function twoDigits(text: string, at: number): number {
-  return (text.charCodeAt(at) - 48) * 10 + (text.charCodeAt(at + 1) - 48);
-}
-
-/**
- * True when `text` already is what `new Date(text).toISOString()` would give, so the hot path can
- * keep it instead of formatting a new string. V8 parses this shape strictly but rolls a day past
- * the month's end or hour 24 over into the next day, so those take the slow path.
- */
-function isCanonicalIso(text: string): boolean {
-  if (text.length !== ISO_SHAPE.length) return false;
-  for (let at = 0; at < ISO_SHAPE.length; at++) {
-    const code = text.charCodeAt(at);
-    const want = ISO_SHAPE.charCodeAt(at);
-    if (want === DIGIT ? code < 48 || code > 57 : code !== want) return false;
-  }
-  return twoDigits(text, 8) <= 28 && twoDigits(text, 11) <= 23;
-}
-
-function normalizeTs(value: unknown, fallback: string): string {
-  if (typeof value === 'number' && Number.isFinite(value)) return timestampToIso(value, new Date(fallback));
-  if (typeof value !== 'string') return fallback;
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) return fallback;
-  return isCanonicalIso(value) ? value : new Date(ms).toISOString();
-}
-
 /** What the message around a body says, for what the body itself leaves out. */
 export interface RecordContext {
   routingKey: string;
@@ -130,7 +93,7 @@ export function resolveRecord(body: unknown, context: RecordContext): StoredReco
   const bodySeverity = typeof body.severity === 'string' ? normalizeSeverity(body.severity) : undefined;
   const record: StoredRecord = {
     id: typeof body.id === 'string' && body.id !== '' ? body.id : fallbackId,
-    ts: normalizeTs(body.ts, fallbackTs),
+    ts: bodyTsToIso(body.ts, fallbackTs),
     facility:
       fromKey.facility ??
       (bodyFacility !== undefined && isFacility(bodyFacility) ? bodyFacility : DEFAULT_FACILITY),
@@ -167,7 +130,7 @@ function baseContentType(contentType: string | undefined): string {
  * one bad line costs that line only.
  */
 export function decodeMessage(message: IncomingMessage, now: Date = new Date()): DecodeResult {
-  const arrival = timestampToIso(message.timestamp, now);
+  const arrival = amqpTimestampToIso(message.timestamp, now);
   const records: StoredRecord[] = [];
   const rejected: Rejected[] = [];
   let text: string;
