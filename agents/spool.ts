@@ -7,7 +7,8 @@ import { FRAME_HEADER_BYTES as HEADER, decodeFrame, encodeFrame, readFrameHeader
 /**
  * Append-only disk spool of batches, in segment files delivered oldest first.
  *
- * Each batch is one frame (spool-frame.ts). A torn or corrupt frame (power loss, SIGKILL
+ * Just over 400 lines: writing, reading and the cursor share one state (segments, positions), so
+ * they stay one class; the on-disk frame format is apart. Each batch is one frame (spool-frame.ts). A torn or corrupt frame (power loss, SIGKILL
  * mid-write) ends its segment; everything before it is still delivered.
  *
  * `cursor.json` holds the floor (segments below it are consumed) and per-segment start offsets,
