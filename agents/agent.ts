@@ -5,7 +5,7 @@ import type { Input, InputContext } from './inputs/input.js';
 import { createStreamInput } from './inputs/stdin.js';
 import { createSyslogInput } from './inputs/syslog.js';
 import type { AgentConfig } from './options.js';
-import { Shipper, resolveShipperConfig, type CloseResult } from './shipper.js';
+import { Shipper, resolveShipperConfig, shipperSettingsOf, type CloseResult } from './shipper.js';
 import type { Stats } from './stats.js';
 
 export interface Agent {
@@ -38,23 +38,7 @@ export function createAgent(
   logger: Logger,
   stdin: NodeJS.ReadableStream = process.stdin,
 ): Agent {
-  const shipper = new Shipper(
-    resolveShipperConfig({
-      amqpUrl: config.amqpUrl,
-      exchange: config.exchange,
-      spoolDir: config.spoolDir,
-      spoolMaxBytes: config.spoolMaxBytes,
-      batch: config.batch,
-      window: config.window,
-      memoryBytes: config.memoryBytes,
-      facility: config.facility,
-      severity: config.severity,
-      host: config.host,
-      app: config.app,
-      shutdownTimeoutMs: config.shutdownTimeoutMs,
-      logger,
-    }),
-  );
+  const shipper = new Shipper(resolveShipperConfig({ ...shipperSettingsOf(config), logger }));
   const context: InputContext = {
     sink: shipper,
     logger,

@@ -10,8 +10,11 @@ import {
   type Severity,
 } from '../protocol/index.js';
 import type { ParsedRecord } from './record.js';
-import { Shipper, resolveShipperConfig, type CloseResult } from './shipper.js';
+import { SHIPPER_DEFAULTS, Shipper, resolveShipperConfig, type CloseResult } from './shipper.js';
 import type { Stats } from './stats.js';
+
+/** An application's exit waits less than logship's for confirms: what is left is spooled for the next start. */
+const APP_SHUTDOWN_TIMEOUT_MS = 8000;
 
 /** Options of the Node API and the pino transport, named like logship's flags (CONTRACT §5). */
 export interface AppShipperOptions {
@@ -70,7 +73,7 @@ export async function createShipper(options: AppShipperOptions = {}): Promise<Ap
   const common = resolveCommonConfig({ amqp: options.amqp, exchange: options.exchange });
   const name = applicationName();
   const facility = options.facility === undefined ? facilityFromName(name) : parseFacility(options.facility);
-  const defaultSeverity = parseSeverity(options.severity ?? 'info');
+  const defaultSeverity = parseSeverity(options.severity ?? SHIPPER_DEFAULTS.severity);
   const shipper = new Shipper(
     resolveShipperConfig({
       amqpUrl: common.amqpUrl,
@@ -80,7 +83,7 @@ export async function createShipper(options: AppShipperOptions = {}): Promise<Ap
       severity: defaultSeverity,
       app: options.app ?? name,
       host: options.host,
-      shutdownTimeoutMs: options.shutdownTimeoutMs ?? 8000,
+      shutdownTimeoutMs: options.shutdownTimeoutMs ?? APP_SHUTDOWN_TIMEOUT_MS,
       logger: options.logger,
     }),
   );

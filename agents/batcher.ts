@@ -1,3 +1,4 @@
+import { ndjsonBody } from '../protocol/index.js';
 import type { Batch } from './batch.js';
 
 /** Bounds of one message: whichever is reached first seals the batch. */
@@ -66,12 +67,6 @@ export class Batcher {
     return min;
   }
 
-  get openRecords(): number {
-    let n = 0;
-    for (const batch of this.open.values()) n += batch.lines.length;
-    return n;
-  }
-
   close(): void {
     this.flush();
     if (this.timer !== undefined) clearTimeout(this.timer);
@@ -85,13 +80,11 @@ export class Batcher {
 
   private seal(key: string, batch: OpenBatch): void {
     this.open.delete(key);
-    // One join and one UTF-8 encode per batch: per-line Buffer writes cost more than the big string.
     const count = batch.lines.length;
-    batch.lines.push('');
-    const body = Buffer.from(batch.lines.join('\n'), 'utf8');
     this.onSeal({
       key,
-      body,
+      // One join and one UTF-8 encode per batch: per-line Buffer writes cost more than the big string.
+      body: ndjsonBody(batch.lines),
       count,
       firstSeq: batch.firstSeq,
       messageId: `${this.messageIdPrefix}:${batch.firstSeq}`,

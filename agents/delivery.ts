@@ -225,7 +225,6 @@ export class Delivery {
         }
         this.inflight.push(entry);
         this.stats.published += entry.batch.count;
-        this.stats.messages++;
         const ok = this.publisher.publish(entry.batch, (confirmed) => this.onConfirm(entry, confirmed));
         if (!ok) {
           this.waitingDrain = true;
@@ -239,7 +238,6 @@ export class Delivery {
 
   private onConfirm(entry: InFlight, ok: boolean): void {
     if (!ok) {
-      this.stats.nacked += entry.batch.count;
       this.publisher.abandon();
       return;
     }

@@ -26,7 +26,7 @@ export class RecordEncoder {
   }
 
   /** The time now as ISO 8601, computed once per millisecond. */
-  isoNow(): string {
+  private isoNow(): string {
     const ms = this.now();
     if (ms !== this.lastMs) {
       this.lastMs = ms;

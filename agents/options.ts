@@ -7,11 +7,11 @@ import {
   parseDuration,
   parseFacility,
   parseSeverity,
+  readWholeNumber,
   resolveCommonConfig,
-  type Severity,
 } from '../protocol/index.js';
 import { addCommonOptions, collect } from '../protocol/cli.js';
-import { DEFAULT_BATCH_LIMITS, type BatchLimits } from './batcher.js';
+import { DEFAULT_BATCH_LIMITS } from './batcher.js';
 import { parseSyslogUrl, type SyslogAddress } from './inputs/syslog.js';
 import { DEFAULT_MAX_LINE_BYTES } from './parse/line.js';
 import {
@@ -19,16 +19,10 @@ import {
   DEFAULT_MULTILINE_LINGER_MS,
   type MultilineOptions,
 } from './parse/multiline.js';
-import { SHIPPER_DEFAULTS, defaultSpoolDir } from './shipper.js';
+import { SHIPPER_DEFAULTS, defaultSpoolDir, type ShipperSettings } from './shipper.js';
 
-/** logship's configuration: validated once here, then frozen. */
-export interface AgentConfig {
-  readonly amqpUrl: string;
-  readonly exchange: string;
-  readonly facility: string;
-  readonly severity: Severity;
-  readonly app: string;
-  readonly host: string;
+/** logship's configuration: the shipper's settings plus its inputs; validated once here, then frozen. */
+export interface AgentConfig extends ShipperSettings {
   readonly stdin: boolean;
   readonly files: readonly string[];
   readonly fromStart: boolean;
@@ -37,12 +31,6 @@ export interface AgentConfig {
   readonly json: boolean;
   readonly multiline: MultilineOptions | undefined;
   readonly maxLineBytes: number;
-  readonly spoolDir: string;
-  readonly spoolMaxBytes: number;
-  readonly batch: Readonly<BatchLimits>;
-  readonly window: number;
-  readonly memoryBytes: number;
-  readonly shutdownTimeoutMs: number;
   readonly verbose: boolean;
 }
 
@@ -62,9 +50,18 @@ export function parseSize(text: string, flag: string): number {
   return Math.floor(bytes);
 }
 
+/** Bytes as the shortest size flag that says them exactly (`1g`, `256k`), for help-text defaults. */
+export function formatSize(bytes: number): string {
+  for (const unit of ['g', 'm', 'k'] as const) {
+    const size = SIZE_UNITS[unit] ?? 1;
+    if (bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return String(bytes);
+}
+
 function parseCount(text: string, flag: string, min = 1): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) {
+  const n = readWholeNumber(text, { min });
+  if (n === undefined) {
     throw new WarrenError(ErrorCodes.BAD_USAGE, `invalid number '${text}' for ${flag}`, {
       hint: `use a whole number of at least ${min}`,
     });
@@ -137,12 +134,12 @@ export function buildProgram(): Command {
     )
     .option(
       '--facility <name>',
-      'facility for records that carry none (a-z 0-9 _ -, e.g. kern, auth, myapp) (default: "user")',
+      `facility for records that carry none (a-z 0-9 _ -, e.g. kern, auth, myapp) (default: "${SHIPPER_DEFAULTS.facility}")`,
     )
     .option(
       '--severity <level>',
       `severity for records that carry none (emergency … debug, or an alias such as crit, warn)`,
-      'info',
+      SHIPPER_DEFAULTS.severity,
     )
     .option(
       '--app <name>',
@@ -181,20 +178,28 @@ export function buildProgram(): Command {
       String(DEFAULT_MAX_LINE_BYTES),
     )
     .option('--spool <dir>', `disk spool directory (default: ${defaultSpoolDir()})`)
-    .option('--spool-max <bytes>', 'spool size cap (e.g. 500m, 2g)', '1g')
+    .option(
+      '--spool-max <bytes>',
+      'spool size cap (e.g. 500m, 2g)',
+      formatSize(SHIPPER_DEFAULTS.spoolMaxBytes),
+    )
     .option('--batch-records <n>', 'records per message at most', String(DEFAULT_BATCH_LIMITS.maxRecords))
-    .option('--batch-bytes <bytes>', 'bytes per message at most', '256k')
+    .option('--batch-bytes <bytes>', 'bytes per message at most', formatSize(DEFAULT_BATCH_LIMITS.maxBytes))
     .option(
       '--linger <duration>',
       'how long a batch waits to fill before it is sent',
       `${DEFAULT_BATCH_LIMITS.lingerMs}ms`,
     )
     .option('--window <n>', 'unconfirmed messages in flight at most', String(SHIPPER_DEFAULTS.window))
-    .option('--memory <bytes>', 'batches held in memory before they go to the spool', '32m')
+    .option(
+      '--memory <bytes>',
+      'batches held in memory before they go to the spool',
+      formatSize(SHIPPER_DEFAULTS.memoryBytes),
+    )
     .option(
       '--shutdown-timeout <duration>',
       'how long shutdown waits for confirms before leaving records in the spool',
-      '10s',
+      `${SHIPPER_DEFAULTS.shutdownTimeoutMs / 1000}s`,
     )
     .addOption(new Option('-v, --verbose', 'log progress and print the stats every 5 s'))
     .addHelpText('after', EXAMPLES)
@@ -230,7 +235,7 @@ interface RawOptions {
   exchange?: string;
 }
 
-export function resolveAgentConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process.env): AgentConfig {
+function resolveAgentConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process.env): AgentConfig {
   const common = resolveCommonConfig({ amqp: raw.amqp, exchange: raw.exchange }, env);
   const facility = parseFacility(raw.facility ?? SHIPPER_DEFAULTS.facility);
   const severity = parseSeverity(raw.severity);

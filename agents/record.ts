@@ -16,22 +16,3 @@ export interface ParsedRecord {
   pid?: number;
   fields?: Record<string, unknown>;
 }
-
-/** Milliseconds since the epoch, a numeric string of them, or an ISO date, as ISO 8601; undefined if unreadable. */
-export function toIsoTime(value: unknown): string | undefined {
-  let date: Date;
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) return undefined;
-    // Below 1e11 it is seconds (bunyan/pino use ms; some loggers write epoch seconds).
-    date = new Date(value < 1e11 ? value * 1000 : value);
-  } else if (typeof value === 'string' && value !== '') {
-    date = new Date(/^\d+(\.\d+)?$/.test(value) ? toMs(Number(value)) : value);
-  } else {
-    return undefined;
-  }
-  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
-}
-
-function toMs(n: number): number {
-  return n < 1e11 ? n * 1000 : n;
-}

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import pino from 'pino';
 import {
+  DEFAULT_EXCHANGE,
   ErrorCodes,
   WarrenError,
   errorMessage,
@@ -48,6 +49,29 @@ export interface ShipperConfig {
   readonly clock: () => number;
 }
 
+/** What a user decides about a shipper (logship's flags, the Node API's options); the rest is the process's own. */
+const SETTING_KEYS = [
+  'amqpUrl',
+  'exchange',
+  'spoolDir',
+  'spoolMaxBytes',
+  'batch',
+  'window',
+  'memoryBytes',
+  'facility',
+  'severity',
+  'host',
+  'app',
+  'shutdownTimeoutMs',
+] as const satisfies readonly (keyof ShipperConfig)[];
+
+export type ShipperSettings = Pick<ShipperConfig, (typeof SETTING_KEYS)[number]>;
+
+/** The shipper's part of a larger configuration (logship's), so it is not copied field by field. */
+export function shipperSettingsOf(config: ShipperSettings): ShipperSettings {
+  return Object.fromEntries(SETTING_KEYS.map((key) => [key, config[key]])) as ShipperSettings;
+}
+
 /** Default spool root: $XDG_STATE_HOME/warren/spool, else ~/.local/state/warren/spool. */
 export function defaultSpoolDir(env: NodeJS.ProcessEnv = process.env): string {
   const state =
@@ -68,7 +92,7 @@ export const SHIPPER_DEFAULTS: Readonly<{
   shutdownTimeoutMs: number;
   connectWaitMs: number;
 }> = Object.freeze({
-  exchange: 'logs',
+  exchange: DEFAULT_EXCHANGE,
   spoolMaxBytes: 1024 * 1024 * 1024,
   batch: DEFAULT_BATCH_LIMITS,
   window: 32,
@@ -208,11 +232,6 @@ export class Shipper {
       const why = this.publisher.lastFailure ?? `no connection to RabbitMQ within ${config.connectWaitMs} ms`;
       config.logger.warn(`${why}; spooling to disk (${lane.dir}) and retrying`);
     }
-  }
-
-  /** The routing key a record will be published with. */
-  keyOf(record: ParsedRecord): string {
-    return `${record.facility ?? this.config.facility}.${record.severity ?? this.config.severity}`;
   }
 
   /** Ships one record (the hot path: no promise, no await). */

@@ -1,14 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { crc32 } from 'node:zlib';
 import { makeDirectory } from '../protocol/index.js';
 import type { Batch } from './batch.js';
+import { FRAME_HEADER_BYTES as HEADER, decodeFrame, encodeFrame, readFrameHeader } from './spool-frame.js';
 
 /**
  * Append-only disk spool of batches, in segment files delivered oldest first.
  *
- * Frame: u32 payload length, u32 crc32(payload), payload = u16 key length, key, u16 id length,
- * message id, u32 count, f64 first sequence, body. A torn or corrupt frame (power loss, SIGKILL
+ * Just over 400 lines: writing, reading and the cursor share one state (segments, positions), so
+ * they stay one class; the on-disk frame format is apart. Each batch is one frame (spool-frame.ts). A torn or corrupt frame (power loss, SIGKILL
  * mid-write) ends its segment; everything before it is still delivered.
  *
  * `cursor.json` holds the floor (segments below it are consumed) and per-segment start offsets,
@@ -47,54 +47,12 @@ interface CursorFile {
   starts: Record<string, number>;
 }
 
-const HEADER = 8;
 /** Segment numbers start high so that prepend() can always go below the lowest. */
 const FIRST_SEGMENT = 1_000_000_000;
 const SEGMENT_NAME = /^seg-(\d{12})\.log$/;
 
 function segmentName(no: number): string {
   return `seg-${String(no).padStart(12, '0')}.log`;
-}
-
-export function encodeFrame(batch: Batch): Buffer {
-  const key = Buffer.from(batch.key, 'utf8');
-  const id = Buffer.from(batch.messageId, 'utf8');
-  const payloadLength = 2 + key.length + 2 + id.length + 4 + 8 + batch.body.length;
-  const frame = Buffer.allocUnsafe(HEADER + payloadLength);
-  frame.writeUInt32BE(payloadLength, 0);
-  let o = HEADER;
-  o = frame.writeUInt16BE(key.length, o);
-  o += key.copy(frame, o);
-  o = frame.writeUInt16BE(id.length, o);
-  o += id.copy(frame, o);
-  o = frame.writeUInt32BE(batch.count, o);
-  o = frame.writeDoubleBE(batch.firstSeq, o);
-  batch.body.copy(frame, o);
-  frame.writeUInt32BE(crc32(frame.subarray(HEADER)), 4);
-  return frame;
-}
-
-/** Decodes one frame's payload; undefined when it does not hold together. */
-export function decodePayload(payload: Buffer): Batch | undefined {
-  try {
-    let o = 0;
-    const keyLength = payload.readUInt16BE(o);
-    o += 2;
-    const key = payload.toString('utf8', o, o + keyLength);
-    o += keyLength;
-    const idLength = payload.readUInt16BE(o);
-    o += 2;
-    const messageId = payload.toString('utf8', o, o + idLength);
-    o += idLength;
-    const count = payload.readUInt32BE(o);
-    o += 4;
-    const firstSeq = payload.readDoubleBE(o);
-    o += 8;
-    if (o > payload.length) return undefined;
-    return { key, messageId, count, firstSeq, body: Buffer.from(payload.subarray(o)) };
-  } catch {
-    return undefined;
-  }
 }
 
 export class Spool {
@@ -317,15 +275,12 @@ export class Spool {
       this.skipRest(seg);
       return undefined;
     }
-    const header = this.bytesAt(seg, this.readOffset, HEADER);
-    const length = header.readUInt32BE(0);
-    const crc = header.readUInt32BE(4);
+    const { length, crc } = readFrameHeader(this.bytesAt(seg, this.readOffset, HEADER));
     if (HEADER + length > remaining) {
       this.skipRest(seg);
       return undefined;
     }
-    const payload = this.bytesAt(seg, this.readOffset + HEADER, length);
-    const batch = crc32(payload) === crc ? decodePayload(payload) : undefined;
+    const batch = decodeFrame(this.bytesAt(seg, this.readOffset + HEADER, length), crc);
     if (batch === undefined) {
       this.skipRest(seg);
       return undefined;
@@ -407,14 +362,6 @@ export class Spool {
     this.readOffset = 0;
     this.readBuf = Buffer.alloc(0);
     this.writeCursor(true);
-  }
-
-  /** Rewinds reading to the oldest uncommitted frame (after a lost channel, to send them again). */
-  rewind(): void {
-    const first = this.segments[0];
-    this.readSeg = first?.no ?? 0;
-    this.readOffset = first?.start ?? 0;
-    this.readBuf = Buffer.alloc(0);
   }
 
   /** Saves the delivered position if it moved (cheap enough to call on a timer). */

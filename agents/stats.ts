@@ -6,20 +6,14 @@ export interface Stats {
   read: number;
   /** Records sent to the broker (a re-send after a lost channel counts again). */
   published: number;
-  /** Messages sent. */
-  messages: number;
   /** Records the broker confirmed. */
   confirmed: number;
   /** Records written to the disk spool. */
   spooled: number;
   /** Records a lossy input (UDP syslog) had to drop because the spool was full. */
   dropped: number;
-  /** Records the broker refused (nack); they are sent again. */
-  nacked: number;
   /** Times the spool filled up and inputs were paused. */
   spoolFull: number;
-  /** Lines cut at the line cap. */
-  truncated: number;
   state: AgentState;
 }
 
@@ -27,13 +21,10 @@ export function createStats(): Stats {
   return {
     read: 0,
     published: 0,
-    messages: 0,
     confirmed: 0,
     spooled: 0,
     dropped: 0,
-    nacked: 0,
     spoolFull: 0,
-    truncated: 0,
     state: 'starting',
   };
 }

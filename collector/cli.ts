@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import pino from 'pino';
 import { addCommonOptions, collect, runMain } from '../protocol/cli.js';
 import { createCollector } from './collector.js';
-import { COLLECTOR_DEFAULTS, resolveCollectorConfig } from './config.js';
+import { COLLECTOR_DEFAULTS, resolveCollectorConfig, type CollectorFlags } from './config.js';
 
 // Ingest allocates fast and briefly; V8's default heap growth (up to 4x the live size between major
 // GCs) let RSS climb past 200 MiB at 70k records/s. Growing by 20% keeps it near 160 MiB, same speed.
@@ -65,24 +65,8 @@ Examples:
   logcollect --quorum --db /var/lib/warren/warren.db --listen 0.0.0.0:8080`,
 );
 
-interface CliOptions {
-  bind?: string[];
-  queue?: string;
-  db?: string;
-  listen?: string;
-  quorum?: boolean;
-  deliveryLimit?: string;
-  retention?: string[];
-  batchRecords?: string;
-  batchMessages?: string;
-  lingerMs?: string;
-  prefetch?: string;
-  maxMessageBytes?: string;
-  connectionName?: string;
-  logLevel: string;
-  amqp?: string;
-  exchange?: string;
-}
+/** What commander gives: the collector's own flags (resolveCollectorConfig validates them) plus the log level. */
+type CliOptions = CollectorFlags & { logLevel: string };
 
 runMain('logcollect', async () => {
   program.exitOverride();

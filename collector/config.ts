@@ -5,7 +5,9 @@ import {
   parseDuration,
   parsePattern,
   parsePatterns,
+  readWholeNumber,
   bindingsFor,
+  isAmqpName,
   resolveCommonConfig,
   topologyNames,
   type CommonFlags,
@@ -103,16 +105,20 @@ function usage(message: string, hint: string): WarrenError {
   return new WarrenError(ErrorCodes.BAD_USAGE, message, { hint });
 }
 
-function integer(
-  value: number | string | undefined,
-  fallback: number,
-  flag: string,
-  min: number,
-  max: number,
-): number {
+interface IntegerSetting {
+  value: number | string | undefined;
+  /** Taken when the value is not given; also the example in the complaint. */
+  fallback: number;
+  /** How the user names it (`--prefetch`), for the complaint. */
+  flag: string;
+  min: number;
+  max: number;
+}
+
+function integer({ value, fallback, flag, min, max }: IntegerSetting): number {
   if (value === undefined) return fallback;
-  const n = typeof value === 'number' ? value : Number(value.trim());
-  if (!Number.isInteger(n) || n < min || n > max) {
+  const n = readWholeNumber(value, { min, max });
+  if (n === undefined) {
     throw usage(
       `${flag} must be a whole number from ${min} to ${max}, got '${String(value)}'`,
       `e.g. ${flag} ${fallback}`,
@@ -165,7 +171,7 @@ export function resolveCollectorConfig(
   const retention = (flags.retention ?? []).map(parseRetentionRule);
   const names = topologyNames(common.exchange);
   const queue = flags.queue ?? names.archive;
-  if (!/^[A-Za-z0-9_.:-]{1,200}$/.test(queue) || queue.startsWith('amq.')) {
+  if (!isAmqpName(queue)) {
     throw usage(
       `invalid queue name '${queue}'`,
       "use letters, digits, '-', '_', '.' or ':' (not the reserved 'amq.' prefix)",
@@ -173,14 +179,20 @@ export function resolveCollectorConfig(
   }
   const dbPath = flags.db ?? COLLECTOR_DEFAULTS.db;
   if (dbPath.trim() === '') throw usage('--db is empty', `give a file, e.g. --db ${COLLECTOR_DEFAULTS.db}`);
-  const batchMessages = integer(
-    flags.batchMessages,
-    COLLECTOR_DEFAULTS.batchMessages,
-    '--batch-messages',
-    1,
-    100_000,
-  );
-  const prefetch = integer(flags.prefetch, COLLECTOR_DEFAULTS.prefetch, '--prefetch', 1, 65_535);
+  const batchMessages = integer({
+    value: flags.batchMessages,
+    fallback: COLLECTOR_DEFAULTS.batchMessages,
+    flag: '--batch-messages',
+    min: 1,
+    max: 100_000,
+  });
+  const prefetch = integer({
+    value: flags.prefetch,
+    fallback: COLLECTOR_DEFAULTS.prefetch,
+    flag: '--prefetch',
+    min: 1,
+    max: 65_535,
+  });
   if (prefetch < batchMessages) {
     throw usage(
       `--prefetch ${prefetch} is smaller than --batch-messages ${batchMessages}`,
@@ -194,49 +206,61 @@ export function resolveCollectorConfig(
     patterns: Object.freeze(patterns),
     bindings: Object.freeze(bindingsFor(patterns)),
     quorum: flags.quorum === true,
-    deliveryLimit: integer(
-      flags.deliveryLimit,
-      COLLECTOR_DEFAULTS.deliveryLimit,
-      '--delivery-limit',
-      1,
-      10_000,
-    ),
+    deliveryLimit: integer({
+      value: flags.deliveryLimit,
+      fallback: COLLECTOR_DEFAULTS.deliveryLimit,
+      flag: '--delivery-limit',
+      min: 1,
+      max: 10_000,
+    }),
     dbPath,
     listen: flags.listen === false ? null : parseListen(flags.listen ?? COLLECTOR_DEFAULTS.listen),
     token: common.token,
     retention: Object.freeze(retention),
-    batchRecords: integer(
-      flags.batchRecords,
-      COLLECTOR_DEFAULTS.batchRecords,
-      '--batch-records',
-      1,
-      1_000_000,
-    ),
+    batchRecords: integer({
+      value: flags.batchRecords,
+      fallback: COLLECTOR_DEFAULTS.batchRecords,
+      flag: '--batch-records',
+      min: 1,
+      max: 1_000_000,
+    }),
     batchMessages,
-    lingerMs: integer(flags.lingerMs, COLLECTOR_DEFAULTS.lingerMs, '--linger-ms', 0, 60_000),
+    lingerMs: integer({
+      value: flags.lingerMs,
+      fallback: COLLECTOR_DEFAULTS.lingerMs,
+      flag: '--linger-ms',
+      min: 0,
+      max: 60_000,
+    }),
     prefetch,
-    maxMessageBytes: integer(
-      flags.maxMessageBytes,
-      COLLECTOR_DEFAULTS.maxMessageBytes,
-      '--max-message-bytes',
-      1024,
-      512 * 1024 * 1024,
-    ),
+    maxMessageBytes: integer({
+      value: flags.maxMessageBytes,
+      fallback: COLLECTOR_DEFAULTS.maxMessageBytes,
+      flag: '--max-message-bytes',
+      min: 1024,
+      max: 512 * 1024 * 1024,
+    }),
     connectionName: flags.connectionName ?? `logcollect@${hostname()}:${process.pid}`,
-    pollMs: integer(flags.pollMs, COLLECTOR_DEFAULTS.pollMs, '--poll-ms', 10, 3_600_000),
-    retentionIntervalMs: integer(
-      flags.retentionIntervalMs,
-      COLLECTOR_DEFAULTS.retentionIntervalMs,
-      'retention interval',
-      10,
-      86_400_000,
-    ),
-    checkpointIntervalMs: integer(
-      flags.checkpointIntervalMs,
-      COLLECTOR_DEFAULTS.checkpointIntervalMs,
-      'checkpoint interval',
-      10,
-      86_400_000,
-    ),
+    pollMs: integer({
+      value: flags.pollMs,
+      fallback: COLLECTOR_DEFAULTS.pollMs,
+      flag: '--poll-ms',
+      min: 10,
+      max: 3_600_000,
+    }),
+    retentionIntervalMs: integer({
+      value: flags.retentionIntervalMs,
+      fallback: COLLECTOR_DEFAULTS.retentionIntervalMs,
+      flag: 'retention interval',
+      min: 10,
+      max: 86_400_000,
+    }),
+    checkpointIntervalMs: integer({
+      value: flags.checkpointIntervalMs,
+      fallback: COLLECTOR_DEFAULTS.checkpointIntervalMs,
+      flag: 'checkpoint interval',
+      min: 10,
+      max: 86_400_000,
+    }),
   });
 }

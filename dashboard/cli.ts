@@ -5,6 +5,7 @@ import {
   explainPatterns,
   parsePatterns,
   parseTimeOrDuration,
+  readWholeNumber,
   resolveCommonConfig,
   WarrenError,
 } from '../protocol/index.js';
@@ -33,6 +34,8 @@ NO_COLOR. Exit codes: 0 done (Ctrl-C too), 1 runtime failure, 2 bad usage.`;
 
 /** The tail queue's byte cap: what one slow terminal may cost the broker, whatever the batch sizes. */
 const MAX_QUEUE_BYTES = 16 * 1024 * 1024;
+/** The tail queue's message cap unless --max-length says otherwise. */
+const DEFAULT_MAX_LENGTH = 10_000;
 
 interface Flags {
   amqp?: string;
@@ -50,10 +53,10 @@ interface Flags {
 }
 
 function positiveInt(text: string, flag: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) {
+  const n = readWholeNumber(text, { min: 1 });
+  if (n === undefined) {
     throw new WarrenError(ErrorCodes.BAD_USAGE, `${flag} must be a positive whole number, not '${text}'`, {
-      hint: `e.g. ${flag} 10000`,
+      hint: `e.g. ${flag} ${DEFAULT_MAX_LENGTH}`,
     });
   }
   return n;
@@ -83,8 +86,8 @@ export function buildProgram(): Command {
     .option('--explain', 'print the broker bindings the patterns become and exit')
     .option(
       '--max-length <n>',
-      'messages the tail queue keeps for a slow terminal before dropping (and counting) the oldest; it also keeps at most 16 MiB',
-      '10000',
+      `messages the tail queue keeps for a slow terminal before dropping (and counting) the oldest; it also keeps at most ${MAX_QUEUE_BYTES / 1024 / 1024} MiB`,
+      String(DEFAULT_MAX_LENGTH),
     );
   addCommonOptions(program, { amqp: true, api: true });
   program.addHelpText('after', EXAMPLES);

@@ -23,8 +23,13 @@ export interface CommonFlags {
 /** AMQP's own rule for exchange and queue names (letters, digits, - _ . :), up to 255 bytes. */
 const AMQP_NAME = /^[A-Za-z0-9_.:-]{1,200}$/;
 
+/** True for a name Warren may declare: AMQP's characters, and not in the broker's reserved `amq.` space. */
+export function isAmqpName(name: string): boolean {
+  return AMQP_NAME.test(name) && !name.startsWith('amq.');
+}
+
 export function validateExchangeName(name: string): string {
-  if (!AMQP_NAME.test(name) || name.startsWith('amq.')) {
+  if (!isAmqpName(name)) {
     throw new WarrenError(ErrorCodes.BAD_USAGE, `invalid exchange name '${name}'`, {
       hint: "use letters, digits, '-', '_', '.' or ':' (and not the reserved 'amq.' prefix)",
     });
@@ -32,7 +37,17 @@ export function validateExchangeName(name: string): string {
   return name;
 }
 
-function validateUrl(raw: string, protocols: readonly string[], what: string, flag: string): string {
+interface UrlSetting {
+  raw: string;
+  /** Accepted schemes with their colon (`amqp:`); the first is the example in the hint. */
+  protocols: readonly string[];
+  /** What the URL points at, for the message (`broker`, `API`). */
+  what: string;
+  /** Where the user sets it (`--amqp or AMQP_URL`), for the hint. */
+  flag: string;
+}
+
+function validateUrl({ raw, protocols, what, flag }: UrlSetting): string {
   let url: URL;
   try {
     url = new URL(raw);
@@ -53,19 +68,19 @@ function validateUrl(raw: string, protocols: readonly string[], what: string, fl
 export function resolveCommonConfig(flags: CommonFlags, env: NodeJS.ProcessEnv = process.env): CommonConfig {
   const token = env.WARREN_TOKEN;
   return Object.freeze({
-    amqpUrl: validateUrl(
-      flags.amqp ?? nonEmpty(env.AMQP_URL) ?? DEFAULT_AMQP_URL,
-      ['amqp:', 'amqps:'],
-      'broker',
-      '--amqp or AMQP_URL',
-    ),
+    amqpUrl: validateUrl({
+      raw: flags.amqp ?? nonEmpty(env.AMQP_URL) ?? DEFAULT_AMQP_URL,
+      protocols: ['amqp:', 'amqps:'],
+      what: 'broker',
+      flag: '--amqp or AMQP_URL',
+    }),
     exchange: validateExchangeName(flags.exchange ?? nonEmpty(env.WARREN_EXCHANGE) ?? DEFAULT_EXCHANGE),
-    apiUrl: validateUrl(
-      flags.api ?? nonEmpty(env.WARREN_API) ?? DEFAULT_API_URL,
-      ['http:', 'https:'],
-      'API',
-      '--api or WARREN_API',
-    ).replace(/\/+$/, ''),
+    apiUrl: validateUrl({
+      raw: flags.api ?? nonEmpty(env.WARREN_API) ?? DEFAULT_API_URL,
+      protocols: ['http:', 'https:'],
+      what: 'API',
+      flag: '--api or WARREN_API',
+    }).replace(/\/+$/, ''),
     token: nonEmpty(token),
   });
 }

@@ -1,44 +1,60 @@
-/** The one catalogue of Warren's error codes: tests assert on the code, the CLIs map it to an exit code. */
-export const ErrorCodes = {
-  BAD_USAGE: 'WARREN_BAD_USAGE',
-  BAD_PATTERN: 'WARREN_BAD_PATTERN',
-  BAD_ROUTING_KEY: 'WARREN_BAD_ROUTING_KEY',
-  BAD_FACILITY: 'WARREN_BAD_FACILITY',
-  BAD_SEVERITY: 'WARREN_BAD_SEVERITY',
-  BAD_DURATION: 'WARREN_BAD_DURATION',
-  BAD_RECORD: 'WARREN_BAD_RECORD',
-  BROKER_UNREACHABLE: 'WARREN_BROKER_UNREACHABLE',
-  BROKER_AUTH: 'WARREN_BROKER_AUTH',
-  TOPOLOGY_CLASH: 'WARREN_TOPOLOGY_CLASH',
-  API_UNREACHABLE: 'WARREN_API_UNREACHABLE',
-  API_ERROR: 'WARREN_API_ERROR',
-  STORE_UNAVAILABLE: 'WARREN_STORE_UNAVAILABLE',
-  SPOOL_FULL: 'WARREN_SPOOL_FULL',
-  SHUTDOWN_INCOMPLETE: 'WARREN_SHUTDOWN_INCOMPLETE',
-  // HTTP API answers (CONTRACT §6): 400 for the first three, 401, 404, 503.
-  BAD_REQUEST: 'WARREN_BAD_REQUEST',
-  BAD_QUERY: 'WARREN_BAD_QUERY',
-  BAD_CURSOR: 'WARREN_BAD_CURSOR',
-  UNAUTHORIZED: 'WARREN_UNAUTHORIZED',
-  NOT_FOUND: 'WARREN_NOT_FOUND',
-  TOO_MANY_STREAMS: 'WARREN_TOO_MANY_STREAMS',
-  INTERNAL: 'WARREN_INTERNAL',
-} as const;
+/**
+ * The one catalogue of Warren's error codes, each with what it means to a caller: `usage` codes
+ * exit 2 (CONTRACT §5), the rest 1; `status` is the HTTP API's answer (CONTRACT §6), 500 if unset.
+ */
+interface CatalogueEntry {
+  readonly code: `WARREN_${string}`;
+  readonly usage?: true;
+  readonly status?: number;
+}
 
-export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+const CATALOGUE = {
+  BAD_USAGE: { code: 'WARREN_BAD_USAGE', usage: true, status: 400 },
+  BAD_PATTERN: { code: 'WARREN_BAD_PATTERN', usage: true, status: 400 },
+  BAD_ROUTING_KEY: { code: 'WARREN_BAD_ROUTING_KEY', usage: true, status: 400 },
+  BAD_FACILITY: { code: 'WARREN_BAD_FACILITY', usage: true, status: 400 },
+  BAD_SEVERITY: { code: 'WARREN_BAD_SEVERITY', usage: true, status: 400 },
+  BAD_DURATION: { code: 'WARREN_BAD_DURATION', usage: true, status: 400 },
+  BAD_RECORD: { code: 'WARREN_BAD_RECORD' },
+  BROKER_UNREACHABLE: { code: 'WARREN_BROKER_UNREACHABLE' },
+  BROKER_AUTH: { code: 'WARREN_BROKER_AUTH' },
+  TOPOLOGY_CLASH: { code: 'WARREN_TOPOLOGY_CLASH' },
+  API_UNREACHABLE: { code: 'WARREN_API_UNREACHABLE' },
+  API_ERROR: { code: 'WARREN_API_ERROR' },
+  STORE_UNAVAILABLE: { code: 'WARREN_STORE_UNAVAILABLE', status: 503 },
+  SPOOL_FULL: { code: 'WARREN_SPOOL_FULL' },
+  SHUTDOWN_INCOMPLETE: { code: 'WARREN_SHUTDOWN_INCOMPLETE' },
+  // Codes only the HTTP API answers with.
+  BAD_REQUEST: { code: 'WARREN_BAD_REQUEST', usage: true, status: 400 },
+  BAD_QUERY: { code: 'WARREN_BAD_QUERY', usage: true, status: 400 },
+  BAD_CURSOR: { code: 'WARREN_BAD_CURSOR', usage: true, status: 400 },
+  UNAUTHORIZED: { code: 'WARREN_UNAUTHORIZED', status: 401 },
+  NOT_FOUND: { code: 'WARREN_NOT_FOUND', status: 404 },
+  TOO_MANY_STREAMS: { code: 'WARREN_TOO_MANY_STREAMS', status: 503 },
+  INTERNAL: { code: 'WARREN_INTERNAL', status: 500 },
+} as const satisfies Record<string, CatalogueEntry>;
 
-/** Codes that mean the user asked for something malformed: CONTRACT §5 exit code 2. */
-const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  ErrorCodes.BAD_USAGE,
-  ErrorCodes.BAD_PATTERN,
-  ErrorCodes.BAD_ROUTING_KEY,
-  ErrorCodes.BAD_FACILITY,
-  ErrorCodes.BAD_SEVERITY,
-  ErrorCodes.BAD_DURATION,
-  ErrorCodes.BAD_REQUEST,
-  ErrorCodes.BAD_QUERY,
-  ErrorCodes.BAD_CURSOR,
-]);
+type Catalogue = typeof CATALOGUE;
+
+/** Each code by name (`ErrorCodes.BAD_USAGE` is `'WARREN_BAD_USAGE'`): tests assert on the code. */
+export const ErrorCodes = Object.freeze(
+  Object.fromEntries(Object.entries(CATALOGUE).map(([name, entry]) => [name, entry.code])),
+) as { readonly [Name in keyof Catalogue]: Catalogue[Name]['code'] };
+
+export type ErrorCode = Catalogue[keyof Catalogue]['code'];
+
+const ENTRIES: ReadonlyMap<string, CatalogueEntry> = new Map(
+  Object.values(CATALOGUE).map((entry: CatalogueEntry) => [entry.code, entry]),
+);
+
+/** The HTTP status the API answers a code with; a code the catalogue gives none is a server fault. */
+export function httpStatusOf(code: ErrorCode): number {
+  return ENTRIES.get(code)?.status ?? 500;
+}
+
+function isUsageCode(code: ErrorCode): boolean {
+  return ENTRIES.get(code)?.usage === true;
+}
 
 export interface WarrenErrorOptions {
   /** What the user can do about it, printed on its own line by the CLIs. */
@@ -64,7 +80,12 @@ export class WarrenError extends Error {
 
   /** 2 for bad usage, 1 for runtime failures (CONTRACT §5). */
   get exitCode(): 1 | 2 {
-    return USAGE_CODES.has(this.code) ? 2 : 1;
+    return isUsageCode(this.code) ? 2 : 1;
+  }
+
+  /** What the HTTP API answers this error with (CONTRACT §6). */
+  get httpStatus(): number {
+    return httpStatusOf(this.code);
   }
 }
 

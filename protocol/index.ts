@@ -11,3 +11,6 @@ export * from './backoff.js';
 export * from './topology.js';
 export * from './broker.js';
 export * from './files.js';
+export * from './json.js';
+export * from './timestamp.js';
+export * from './whole-number.js';

@@ -1,5 +1,11 @@
-import { isFacility, severityFromPinoLevel, type Severity } from '../../protocol/index.js';
-import { toIsoTime, type ParsedRecord } from '../record.js';
+import {
+  isFacility,
+  isPlainObject,
+  severityFromPinoLevel,
+  logTimeToIso,
+  type Severity,
+} from '../../protocol/index.js';
+import type { ParsedRecord } from '../record.js';
 
 /** Keys of pino/bunyan lines that become record parts rather than fields. */
 const CONSUMED = new Set([
@@ -19,10 +25,6 @@ const CONSUMED = new Set([
   'v',
   'facility',
 ]);
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function severityOf(obj: Record<string, unknown>): Severity | undefined {
   const level = obj.level ?? obj.severity;
@@ -57,7 +59,7 @@ export function fromJsonObject(obj: Record<string, unknown>, raw: string): Parse
   };
   const severity = severityOf(obj);
   if (severity !== undefined) record.severity = severity;
-  const ts = toIsoTime(obj.time ?? obj.ts ?? obj.timestamp ?? obj['@timestamp']);
+  const ts = logTimeToIso(obj.time ?? obj.ts ?? obj.timestamp ?? obj['@timestamp']);
   if (ts !== undefined) record.ts = ts;
   const host = obj.hostname ?? obj.host;
   if (typeof host === 'string' && host !== '') record.host = host;

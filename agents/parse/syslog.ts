@@ -1,5 +1,5 @@
-import { fromSyslogPri } from '../../protocol/index.js';
-import { toIsoTime, type ParsedRecord } from '../record.js';
+import { fromSyslogPri, logTimeToIso } from '../../protocol/index.js';
+import type { ParsedRecord } from '../record.js';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -65,7 +65,7 @@ function parse5424(rest: string): ParsedRecord {
   let msg = rest.slice(i).replace(/^ /, '');
   if (msg.startsWith('\uFEFF')) msg = msg.slice(1);
   const record: ParsedRecord = { msg };
-  const iso = toIsoTime(nil(ts));
+  const iso = logTimeToIso(nil(ts));
   if (iso !== undefined) record.ts = iso;
   const hostname = nil(host);
   if (hostname !== undefined) record.host = hostname;

@@ -15,7 +15,7 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { ErrorCodes, isWarrenError, type ErrorCode } from '../../protocol/index.js';
+import { ErrorCodes, httpStatusOf, isWarrenError, type ErrorCode } from '../../protocol/index.js';
 import type { CollectorStatus } from '../status.js';
 import { openQueryStore, type QueryStore } from '../store/query.js';
 import { registerLogRoutes } from './logs.js';
@@ -48,31 +48,20 @@ export type Api = FastifyInstance<
   TypeBoxTypeProvider
 >;
 
-/** HTTP status for each code the API answers with; anything unlisted is a 500. */
-const STATUS: Partial<Record<ErrorCode, number>> = {
-  [ErrorCodes.BAD_USAGE]: 400,
-  [ErrorCodes.BAD_REQUEST]: 400,
-  [ErrorCodes.BAD_PATTERN]: 400,
-  [ErrorCodes.BAD_DURATION]: 400,
-  [ErrorCodes.BAD_SEVERITY]: 400,
-  [ErrorCodes.BAD_FACILITY]: 400,
-  [ErrorCodes.BAD_ROUTING_KEY]: 400,
-  [ErrorCodes.BAD_QUERY]: 400,
-  [ErrorCodes.BAD_CURSOR]: 400,
-  [ErrorCodes.UNAUTHORIZED]: 401,
-  [ErrorCodes.NOT_FOUND]: 404,
-  [ErrorCodes.TOO_MANY_STREAMS]: 503,
-  [ErrorCodes.STORE_UNAVAILABLE]: 503,
-};
+export interface ErrorAnswer {
+  code: ErrorCode;
+  message: string;
+  hint?: string | undefined;
+  /** Only where fastify already chose a 4xx (e.g. 413, 415); otherwise the catalogue's status for the code. */
+  status?: number;
+}
 
-export function sendError(
-  reply: FastifyReply,
-  status: number,
-  code: string,
-  message: string,
-  hint?: string,
-): FastifyReply {
-  return reply.code(status).send({ error: hint === undefined ? { code, message } : { code, message, hint } });
+/** Answers with the error body of CONTRACT §6, at the HTTP status protocol/errors.ts gives the code. */
+export function sendError(reply: FastifyReply, answer: ErrorAnswer): FastifyReply {
+  const { code, message, hint } = answer;
+  return reply
+    .code(answer.status ?? httpStatusOf(code))
+    .send({ error: hint === undefined ? { code, message } : { code, message, hint } });
 }
 
 /**
@@ -161,15 +150,14 @@ async function assemble(
     // Equal-length digests make the comparison constant-time whatever the caller sends.
     if (match?.[1] !== undefined && timingSafeEqual(digest(match[1].trim()), tokenDigest)) return done();
     void reply.header('www-authenticate', 'Bearer realm="warren"');
-    void sendError(
-      reply,
-      401,
-      ErrorCodes.UNAUTHORIZED,
-      header === ''
-        ? 'this API needs a bearer token'
-        : 'the bearer token is not the one this collector expects',
-      "send Authorization: Bearer <token> with the collector's WARREN_TOKEN",
-    );
+    void sendError(reply, {
+      code: ErrorCodes.UNAUTHORIZED,
+      message:
+        header === ''
+          ? 'this API needs a bearer token'
+          : 'the bearer token is not the one this collector expects',
+      hint: "send Authorization: Bearer <token> with the collector's WARREN_TOKEN",
+    });
   });
 
   app.addHook('onResponse', (req, reply, done) => {
@@ -181,27 +169,30 @@ async function assemble(
 
   app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
     if (isWarrenError(err)) {
-      const status = STATUS[err.code] ?? 500;
-      if (status >= 500) req.log.error({ err }, 'request failed');
-      return sendError(reply, status, err.code, err.message, err.hint);
+      if (err.httpStatus >= 500) req.log.error({ err }, 'request failed');
+      return sendError(reply, { code: err.code, message: err.message, hint: err.hint });
     }
     if (err.validation !== undefined) {
-      return sendError(reply, 400, ErrorCodes.BAD_REQUEST, err.message.replace(/^querystring\/?/, 'query '));
+      return sendError(reply, {
+        code: ErrorCodes.BAD_REQUEST,
+        message: err.message.replace(/^querystring\/?/, 'query '),
+      });
     }
     if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
-      return sendError(reply, err.statusCode, ErrorCodes.BAD_REQUEST, err.message);
+      return sendError(reply, { code: ErrorCodes.BAD_REQUEST, message: err.message, status: err.statusCode });
     }
     req.log.error({ err }, 'request failed');
-    return sendError(reply, 500, ErrorCodes.INTERNAL, 'internal error; the collector log has the details');
+    return sendError(reply, {
+      code: ErrorCodes.INTERNAL,
+      message: 'internal error; the collector log has the details',
+    });
   });
   app.setNotFoundHandler((req, reply) =>
-    sendError(
-      reply,
-      404,
-      ErrorCodes.NOT_FOUND,
-      `no route ${req.method} ${req.url.split('?')[0] ?? ''}`,
-      'see /docs',
-    ),
+    sendError(reply, {
+      code: ErrorCodes.NOT_FOUND,
+      message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}`,
+      hint: 'see /docs',
+    }),
   );
 
   await app.register(fastifySwagger, {

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { RecordEncoder } from '../../agents/encoder.js';
+import { CONTENT_TYPE_NDJSON, decodeMessage, encodeBatch, ndjsonBody } from '../../protocol/index.js';
+
+describe('agent encoding through the protocol codec', () => {
+  it('frames hand-built lines as the NDJSON body the collector decodes, one record per line', () => {
+    const encoder = new RecordEncoder('web-01:4f2a', { host: 'web-01', app: 'api', pid: 7 }, () => 0);
+    const lines = [1, 2].map((seq) =>
+      encoder.encode(seq, { msg: `m${seq}`, ts: '2026-01-01T00:00:00.000Z' }, 'kern', 'info'),
+    );
+    const { records, rejected } = decodeMessage({
+      routingKey: 'kern.info',
+      content: ndjsonBody(lines),
+      contentType: CONTENT_TYPE_NDJSON,
+    });
+    expect(rejected).toEqual([]);
+    expect(records.map((r) => [r.id, r.msg])).toEqual([
+      ['web-01:4f2a:1', 'm1'],
+      ['web-01:4f2a:2', 'm2'],
+    ]);
+  });
+
+  it('frames like encodeBatch: one newline after every line', () => {
+    expect(ndjsonBody(['{"msg":"a"}', '{"msg":"b"}'])).toEqual(encodeBatch([{ msg: 'a' }, { msg: 'b' }]));
+  });
+});
