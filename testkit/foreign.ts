@@ -85,15 +85,13 @@ export async function runProcess(
   args: readonly string[],
   options: { input?: string; timeoutMs?: number } = {},
 ): Promise<ProcessResult> {
-  const child = spawn(command, args, {
-    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-  });
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  // EPIPE when the child exits without reading all its input: its exit code tells the story.
-  child.stdin?.on('error', () => undefined).end(options.input);
+  // EPIPE when the child exits without reading its stdin (logger with a message): its exit code tells the story.
+  child.stdin.on('error', () => undefined).end(options.input ?? '');
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 15_000);
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject);
