@@ -1,6 +1,7 @@
 import {
   ErrorCodes,
   errorMessage,
+  isPlainObject,
   isSeverity,
   redactUrl,
   WarrenError,
@@ -44,9 +45,7 @@ export function toRecord(value: unknown): StoredRecord | undefined {
   if (typeof r.host === 'string') record.host = r.host;
   if (typeof r.app === 'string') record.app = r.app;
   if (typeof r.pid === 'number') record.pid = r.pid;
-  if (typeof r.fields === 'object' && r.fields !== null && !Array.isArray(r.fields)) {
-    record.fields = r.fields as Record<string, unknown>;
-  }
+  if (isPlainObject(r.fields)) record.fields = r.fields;
   return record;
 }
 

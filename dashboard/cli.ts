@@ -15,7 +15,7 @@ import { openOutput, type OutputMode } from './output/index.js';
 import { runTail, type TailConfig } from './tail.js';
 
 const EXAMPLES = `
-Patterns (CONTRACT §3): AMQP topic patterns over <facility>.<severity> keys; * is one word,
+Patterns (CONTRACT.md §3): AMQP topic patterns over <facility>.<severity> keys; * is one word,
 # zero or more; <severity>+ means that severity and every more severe one.
 
 Examples:

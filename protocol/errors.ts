@@ -1,6 +1,7 @@
 /**
- * The one catalogue of Warren's error codes, each with what it means to a caller: `usage` codes
- * exit 2 (CONTRACT §5), the rest 1; `status` is the HTTP API's answer (CONTRACT §6), 500 if unset.
+ * The one catalogue of Warren's error codes (CONTRACT §8), each with what it means to a caller:
+ * `usage` codes exit 2 (CONTRACT §5), the rest 1; `status` is the HTTP API's answer (CONTRACT §6),
+ * 500 if unset.
  */
 interface CatalogueEntry {
   readonly code: `WARREN_${string}`;

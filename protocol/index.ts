@@ -14,3 +14,4 @@ export * from './files.js';
 export * from './json.js';
 export * from './timestamp.js';
 export * from './whole-number.js';
+export * from './search.js';

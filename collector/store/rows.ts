@@ -1,4 +1,4 @@
-import { severityFromRank, type StoredRecord } from '../../protocol/index.js';
+import { isPlainObject, severityFromRank, type StoredRecord } from '../../protocol/index.js';
 import type { PositionedRecord } from './query.js';
 import type { RoutingKeys } from './routing-keys.js';
 
@@ -43,9 +43,7 @@ export function toPositioned(row: Row, keys: RoutingKeys): PositionedRecord {
 function parseFields(text: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : { value };
+    return isPlainObject(value) ? value : { value };
   } catch {
     return undefined;
   }

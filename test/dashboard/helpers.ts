@@ -91,7 +91,7 @@ export interface FakeApi {
 export type FakeAnswer = { status?: number; body: unknown } | { events: string };
 
 /**
- * A tiny stand-in for `GET /api/logs` (CONTRACT §6 shape: {records, next}) and its stream;
+ * A tiny stand-in for `GET /api/logs` (CONTRACT §6 shape: {records, next, stream_cursor}) and its stream;
  * `handler` answers one request (it may wait, to hold a backfill open while a test publishes).
  */
 export async function fakeApi(
