@@ -2,12 +2,27 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
-    globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Broker tests are I/O bound; two cores still run a few files side by side.
     fileParallelism: true,
     maxWorkers: 3,
+    projects: [
+      {
+        // `npm run test:unit`: no RabbitMQ needed (SQLite files, fastify inject, pure modules).
+        extends: true,
+        test: { name: 'unit', include: ['test/**/*.unit.test.ts', 'test/**/*.unit.test.tsx'] },
+      },
+      {
+        // Everything that talks to the real broker; the global set-up stops early if it is not there.
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
+          exclude: ['test/**/*.unit.test.ts', 'test/**/*.unit.test.tsx'],
+          globalSetup: ['testkit/global-setup.ts'],
+        },
+      },
+    ],
   },
 });

@@ -9,10 +9,12 @@ import {
   encodeRecord,
   topologyNames,
 } from '../protocol/index.js';
-import { connect, deleteTopology, uniqueName } from './lib/broker.js';
+import { deleteTopology, openConnection as connect, uniqueName } from '../testkit/broker.js';
+import { freePort } from '../testkit/net.js';
+import { binAvailable } from '../testkit/processes.js';
+import { waitUntil } from '../testkit/wait.js';
 import { setFigure, type BenchContext } from './lib/context.js';
 import { progress } from './lib/progress.js';
-import { binAvailable, freePort, waitUntil } from './lib/process.js';
 import { StoreReader, startCollector } from './lib/pipeline.js';
 import { makeRecords, type BenchRecord } from './lib/records.js';
 import { median } from './lib/stats.js';

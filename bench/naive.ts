@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ConsumeMessage } from 'amqplib';
 import { encodeRecord, CONTENT_TYPE_JSON, type LogRecord } from '../protocol/index.js';
-import { connect, declareBenchQueue, deleteBenchQueue, uniqueName } from './lib/broker.js';
+import { declareBenchQueue, deleteBenchQueue } from './lib/queues.js';
+import { openConnection as connect, uniqueName } from '../testkit/broker.js';
 import type { BenchRecord } from './lib/records.js';
 import { createStore, makeInserter } from './lib/store.js';
 

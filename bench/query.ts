@@ -5,10 +5,12 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { RARE_WORD, generateSyntheticStore } from './lib/synthetic-store.js';
 import { MIGRATIONS } from '../collector/store/schema.js';
-import { deleteTopology, uniqueName } from './lib/broker.js';
+import { deleteTopology, uniqueName } from '../testkit/broker.js';
+import { freePort } from '../testkit/net.js';
+import { binAvailable } from '../testkit/processes.js';
+import { waitUntil } from '../testkit/wait.js';
 import { setFigure, type BenchContext } from './lib/context.js';
 import { progress } from './lib/progress.js';
-import { binAvailable, freePort, waitUntil } from './lib/process.js';
 import { startCollector } from './lib/pipeline.js';
 import { median, percentile } from './lib/stats.js';
 

@@ -19,8 +19,8 @@ import { sseBench } from './sse.js';
 import { measureFigure, ratio, type BenchContext } from './lib/context.js';
 import { progress } from './lib/progress.js';
 import { makeRecords } from './lib/records.js';
-import { uniqueName } from './lib/broker.js';
-import { repoRoot } from './lib/process.js';
+import { uniqueName } from '../testkit/broker.js';
+import { repoRoot } from '../testkit/processes.js';
 import { FIGURES, passes, renderTable } from './lib/report.js';
 import { round } from './lib/stats.js';
 

@@ -2,10 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CONTENT_TYPE_NDJSON, declareArchiveQueue, encodeBatch, topologyNames } from '../protocol/index.js';
-import { connect, deleteTopology, uniqueName } from './lib/broker.js';
+import { deleteTopology, openConnection as connect, uniqueName } from '../testkit/broker.js';
+import { freePort } from '../testkit/net.js';
+import { binAvailable } from '../testkit/processes.js';
+import { waitUntil } from '../testkit/wait.js';
 import { setFigure, type BenchContext } from './lib/context.js';
 import { progress } from './lib/progress.js';
-import { binAvailable, freePort, waitUntil } from './lib/process.js';
 import { StoreReader, startCollector, waitCollectorReady } from './lib/pipeline.js';
 import { median, percentile } from './lib/stats.js';
 

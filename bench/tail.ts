@@ -10,19 +10,12 @@ import {
   sleep,
   topologyNames,
 } from '../protocol/index.js';
-import { connect, deleteTopology, uniqueName } from './lib/broker.js';
+import { cpuSeconds } from './lib/cpu.js';
+import { AMQP_URL, deleteTopology, openConnection as connect, uniqueName } from '../testkit/broker.js';
+import { binAvailable, binPath, peakRssMb, repoRoot, startBin } from '../testkit/processes.js';
+import { waitUntil } from '../testkit/wait.js';
 import { setFigure, type BenchContext } from './lib/context.js';
 import { progress } from './lib/progress.js';
-import {
-  binAvailable,
-  binPath,
-  cpuSeconds,
-  peakRssMb,
-  repoRoot,
-  startBin,
-  waitUntil,
-} from './lib/process.js';
-import { AMQP_URL } from './lib/broker.js';
 import { makeRecords } from './lib/records.js';
 import { median, percentile } from './lib/stats.js';
 

@@ -5,8 +5,8 @@
  */
 import { Command } from 'commander';
 import { runMain } from '../protocol/cli.js';
-import { ensureBrokerRunning, waitForBroker } from '../bench/lib/broker.js';
-import { binAvailable } from '../bench/lib/process.js';
+import { ensureBrokerRunning, waitForBroker } from '../testkit/broker.js';
+import { binAvailable } from '../testkit/processes.js';
 import { progress } from '../bench/lib/progress.js';
 import { formatResult, type ScenarioResult } from './lib/rig.js';
 import { SCENARIOS } from './scenarios.js';

@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync, unlinkSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { CONTENT_TYPE_JSON, CONTENT_TYPE_NDJSON, sleep, topologyNames } from '../protocol/index.js';
-import { connect, ensureBrokerRunning, rabbitmqctl } from '../bench/lib/broker.js';
-import { waitUntil } from '../bench/lib/process.js';
+import { ensureBrokerRunning, openConnection as connect, rabbitmqctl } from '../testkit/broker.js';
+import { waitUntil } from '../testkit/wait.js';
 import { Rig, type ScenarioResult } from './lib/rig.js';
 
 export interface ChaosOptions {

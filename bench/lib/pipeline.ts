@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import { topologyNames } from '../../protocol/index.js';
-import { AMQP_URL, withChannel } from './broker.js';
-import { startBin, waitUntil, type Child, type StartOptions } from './process.js';
+import { AMQP_URL, withChannel } from '../../testkit/broker.js';
+import { type Child, startBin, type StartOptions } from '../../testkit/processes.js';
+import { waitUntil } from '../../testkit/wait.js';
 import { openReader } from './store.js';
 
 /**

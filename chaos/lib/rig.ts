@@ -2,11 +2,13 @@ import { appendFileSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { topologyNames } from '../../protocol/index.js';
-import { AMQP_URL, deleteTopology, queueDepth, rabbitmqctl, uniqueName } from '../../bench/lib/broker.js';
-import { freePort, waitUntil, writeAll, type Child } from '../../bench/lib/process.js';
+import { AMQP_URL, deleteTopology, queueDepth, rabbitmqctl, uniqueName } from '../../testkit/broker.js';
+import { freePort } from '../../testkit/net.js';
+import { type Child, writeAll } from '../../testkit/processes.js';
+import { waitUntil } from '../../testkit/wait.js';
 import { StoreReader, startAgent, startCollector, waitCollectorReady } from '../../bench/lib/pipeline.js';
 import { filler, rng } from '../../bench/lib/records.js';
-import { TcpProxy } from './proxy.js';
+import { TcpProxy } from '../../testkit/net.js';
 
 /** What a scenario found when it reconciled the store against what it sent. */
 export interface ScenarioResult {

@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isWarrenError } from '../../protocol/index.js';
 import { applicationName, createShipper } from '../../agents/index.js';
-import { AMQP_URL, createSink, tempDir } from './helpers.js';
+import { AMQP_URL } from '../../testkit/broker.js';
+import { tempDir } from '../../testkit/temp.js';
+import { createSink } from './helpers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -13,7 +15,7 @@ describe('createShipper (Node API)', () => {
   it('ships log(severity, msg, fields) records and delivers them all on close', async () => {
     const sink = await createSink('agents-api');
     cleanups.push(() => sink.close());
-    const spool = tempDir();
+    const spool = tempDir('agents').dir;
     cleanups.push(() => fs.rmSync(spool, { recursive: true, force: true }));
     const shipper = await createShipper({
       amqp: AMQP_URL,
@@ -48,7 +50,7 @@ describe('createShipper (Node API)', () => {
   });
 
   it('names the application after package.json, else the script', () => {
-    const dir = tempDir();
+    const dir = tempDir('agents').dir;
     cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
     expect(applicationName(dir, '/srv/app/server.mjs')).toBe('server');
     fs.writeFileSync(`${dir}/package.json`, JSON.stringify({ name: '@acme/billing-api' }));

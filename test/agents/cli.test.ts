@@ -2,8 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, runBin, runNode, type RunningBin, type RunOptions } from '../support/processes.js';
-import { AMQP_URL, createSink, dedupe, seqOf, tempDir, until, type Sink } from './helpers.js';
+import { freePort } from '../../testkit/net.js';
+import { runBin, type RunningBin, runNode, type RunOptions } from '../../testkit/processes.js';
+import { AMQP_URL } from '../../testkit/broker.js';
+import { tempDir } from '../../testkit/temp.js';
+import { waitUntil } from '../../testkit/wait.js';
+import { createSink, dedupe, seqOf, type Sink } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** A small application that logs through Warren's pino transport (by its package name) and then simply ends. */
@@ -49,7 +53,7 @@ function logship(args: string[]): RunningBin {
 async function setup(): Promise<{ sink: Sink; dir: string }> {
   const sink = await createSink('agents-cli');
   cleanups.push(() => sink.close());
-  const dir = tempDir();
+  const dir = tempDir('agents').dir;
   cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
   return { sink, dir };
 }
@@ -61,7 +65,7 @@ async function closedPortUrl(): Promise<string> {
 
 /** Asks logship for its stats (SIGUSR1) until they say `spooled=<count>`. */
 async function untilSpooled(agent: RunningBin, count: number, what: string): Promise<void> {
-  await until(
+  await waitUntil(
     what,
     async () => {
       agent.child.kill('SIGUSR1');
@@ -106,7 +110,7 @@ describe('logship (bin/logship.js as a child process)', () => {
   });
 
   it('rejects a bad --facility with one clear line and exit code 2', async () => {
-    const spool = tempDir();
+    const spool = tempDir('agents').dir;
     cleanups.push(() => fs.rmSync(spool, { recursive: true, force: true }));
     const agent = logship(['--facility', 'Not Valid!', '--spool', spool]);
     agent.child.stdin!.end();
@@ -185,7 +189,7 @@ describe('logship (bin/logship.js as a child process)', () => {
     ]);
     second.child.stdin!.write(lines(1000, 3000));
     // SIGUSR1 before logship installs its handler would start Node's inspector instead.
-    await until('the second run to start spooling', () => second.stderr().includes('spooling to disk'));
+    await waitUntil('the second run to start spooling', () => second.stderr().includes('spooling to disk'));
     await untilSpooled(second, 2000, 'the second run to spool its records');
     // fsync'd in batches at most 100 ms apart.
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -225,11 +229,11 @@ describe('logship (bin/logship.js as a child process)', () => {
       'app',
     ];
     const first = logship(['--amqp', await closedPortUrl(), ...args]);
-    await until('spooling', () => first.stderr().includes('spooling to disk'));
+    await waitUntil('spooling', () => first.stderr().includes('spooling to disk'));
     await untilSpooled(first, 1000, 'every line read and spooled');
     // Positions are saved every second, covering only what is confirmed or fsync'd.
     const end = Buffer.byteLength(lines(0, 1000));
-    await until(
+    await waitUntil(
       'the position of the last line saved',
       () => {
         try {
@@ -261,7 +265,7 @@ describe('logship (bin/logship.js as a child process)', () => {
     const { sink, dir } = await setup();
     const agent = logship(['--exchange', sink.exchange, '--spool', dir, '--facility', 'app', '--verbose']);
     agent.child.stdin!.write(lines(0, 500));
-    await until('connected', () => agent.stderr().includes('connected to RabbitMQ'));
+    await waitUntil('connected', () => agent.stderr().includes('connected to RabbitMQ'));
     await new Promise((resolve) => setTimeout(resolve, 200));
     agent.child.kill('SIGTERM');
     expect(await agent.exited).toBe(0);

@@ -2,21 +2,11 @@ import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CONTENT_TYPE_NDJSON } from '../../protocol/index.js';
 import { Shipper, resolveShipperConfig, type ShipperOptions } from '../../agents/shipper.js';
-import {
-  AMQP_URL,
-  closeNamedConnection,
-  createSink,
-  dedupe,
-  seqOf,
-  silentLogger,
-  startProxy,
-  tempDir,
-  uniqueName,
-  until,
-  type Proxy,
-  type Received,
-  type Sink,
-} from './helpers.js';
+import { AMQP_URL, closeNamedConnection, uniqueName } from '../../testkit/broker.js';
+import { startBrokerProxy, type TcpProxy } from '../../testkit/net.js';
+import { tempDir } from '../../testkit/temp.js';
+import { waitUntil } from '../../testkit/wait.js';
+import { createSink, dedupe, seqOf, silentLogger, type Received, type Sink } from './helpers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -28,7 +18,7 @@ async function setup(
 ): Promise<{ sink: Sink; shipper: Shipper; spool: string }> {
   const sink = await createSink('agents');
   cleanups.push(() => sink.close());
-  const spool = tempDir();
+  const spool = tempDir('agents').dir;
   cleanups.push(() => fs.rmSync(spool, { recursive: true, force: true }));
   const shipper = new Shipper(
     resolveShipperConfig({
@@ -39,7 +29,7 @@ async function setup(
       facility: 'test',
       host: 'test-host',
       app: 'agents-test',
-      connectionName: uniqueName('agents-conn'),
+      connectionName: uniqueName('test-agents-conn'),
       connectWaitMs: 2000,
       ...options,
     }),
@@ -100,7 +90,7 @@ describe('shipper against the real broker', () => {
   });
 
   it('loses nothing when its connection is closed mid-stream: every record exactly once after dedupe, in order per key', async () => {
-    const connectionName = uniqueName('agents-conn');
+    const connectionName = uniqueName('test-agents-conn');
     const { sink, shipper } = await setup({
       connectionName,
       batch: { maxRecords: 50, maxBytes: 1 << 20, lingerMs: 5 },
@@ -113,7 +103,7 @@ describe('shipper against the real broker', () => {
         const [facility, severity] = KEYS[sent % 3]!;
         shipper.log({ msg: `n${sent}`, facility, severity });
       }
-      if (sent === 6_000) closedOnce = closeNamedConnection(connectionName);
+      if (sent === 6_000) closedOnce = (await closeNamedConnection(connectionName)) > 0;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     expect(closedOnce).toBe(true);
@@ -126,27 +116,28 @@ describe('shipper against the real broker', () => {
   });
 
   describe('with the broker unreachable', () => {
-    let proxy: Proxy;
+    let proxy: TcpProxy;
+    let proxyUrl: string;
 
     it('spools while it is away and delivers everything in order per key once it is back', async () => {
-      proxy = await startProxy(false);
+      ({ proxy, url: proxyUrl } = await startBrokerProxy({ listening: false }));
       cleanups.push(() => proxy.close());
-      const { sink, shipper, spool } = await setup({ amqpUrl: proxy.url, connectWaitMs: 300 });
+      const { sink, shipper, spool } = await setup({ amqpUrl: proxyUrl, connectWaitMs: 300 });
       expect(shipper.stats.state).toBe('spooling');
       for (let i = 0; i < 3_000; i++) {
         const [facility, severity] = KEYS[i % 3]!;
         shipper.log({ msg: `offline ${i}`, facility, severity });
       }
       shipper.flush();
-      await until('records spooled', () => shipper.stats.spooled === 3_000);
+      await waitUntil('records spooled', () => shipper.stats.spooled === 3_000);
       expect(shipper.spoolBytes).toBeGreaterThan(0);
       // fsync'd in batches: on disk within the sync period.
-      await until('a segment on disk', () =>
+      await waitUntil('a segment on disk', () =>
         fs.readdirSync(shipper.laneDir!).some((f) => f.startsWith('seg-')),
       );
       await proxy.restore();
       // Records logged after the broker returns queue behind the spooled ones.
-      await until('reconnected', () => shipper.stats.state === 'connected', 20_000);
+      await waitUntil('reconnected', () => shipper.stats.state === 'connected', 20_000);
       for (let i = 3_000; i < 3_600; i++) {
         const [facility, severity] = KEYS[i % 3]!;
         shipper.log({ msg: `online ${i}`, facility, severity });
@@ -163,10 +154,10 @@ describe('shipper against the real broker', () => {
     });
 
     it('spools the records in flight when the broker goes away mid-stream, and sends them when it returns', async () => {
-      proxy = await startProxy(true);
+      ({ proxy, url: proxyUrl } = await startBrokerProxy());
       cleanups.push(() => proxy.close());
       const { sink, shipper } = await setup({
-        amqpUrl: proxy.url,
+        amqpUrl: proxyUrl,
         batch: { maxRecords: 20, maxBytes: 1 << 20, lingerMs: 2 },
       });
       expect(shipper.stats.state).toBe('connected');
@@ -174,7 +165,7 @@ describe('shipper against the real broker', () => {
       await proxy.cut();
       for (let i = 2_000; i < 4_000; i++) shipper.log({ msg: `a${i}`, facility: 'app', severity: 'info' });
       shipper.flush();
-      await until('spooling', () => shipper.stats.state === 'spooling');
+      await waitUntil('spooling', () => shipper.stats.state === 'spooling');
       await new Promise((resolve) => setTimeout(resolve, 300));
       await proxy.restore();
       expect(await shipper.drain(20_000)).toBe(true);
@@ -185,10 +176,10 @@ describe('shipper against the real broker', () => {
     });
 
     it('pauses its input when the spool is full and resumes when there is room', async () => {
-      proxy = await startProxy(false);
+      ({ proxy, url: proxyUrl } = await startBrokerProxy({ listening: false }));
       cleanups.push(() => proxy.close());
       const { sink, shipper } = await setup({
-        amqpUrl: proxy.url,
+        amqpUrl: proxyUrl,
         connectWaitMs: 200,
         spoolMaxBytes: 64 * 1024,
         batch: { maxRecords: 10, maxBytes: 1 << 20, lingerMs: 1 },
@@ -203,7 +194,7 @@ describe('shipper against the real broker', () => {
       let resumed = false;
       shipper.onResume(() => (resumed = true));
       await proxy.restore();
-      await until('resumed', () => resumed, 20_000);
+      await waitUntil('resumed', () => resumed, 20_000);
       expect(await shipper.drain(20_000)).toBe(true);
       const received = await sink.waitFor((r) => dedupe(r).length >= logged);
       expect(dedupe(received)).toHaveLength(logged);

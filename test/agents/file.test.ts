@@ -3,7 +3,10 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAgent, type Agent } from '../../agents/agent.js';
 import { parseAgentArgs } from '../../agents/options.js';
-import { AMQP_URL, createSink, silentLogger, tempDir, until, type Sink } from './helpers.js';
+import { AMQP_URL } from '../../testkit/broker.js';
+import { tempDir } from '../../testkit/temp.js';
+import { waitUntil } from '../../testkit/wait.js';
+import { createSink, silentLogger, type Sink } from './helpers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -13,7 +16,7 @@ afterEach(async () => {
 async function sinkAndDir(): Promise<{ sink: Sink; dir: string }> {
   const sink = await createSink('agents-file');
   cleanups.push(() => sink.close());
-  const dir = tempDir();
+  const dir = tempDir('agents').dir;
   cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
   return { sink, dir };
 }
@@ -90,7 +93,7 @@ describe('file input', () => {
     append(file, range(0, 20, 'old'));
     const agent = await startAgent(sink, dir, ['--file', file]);
     append(file, range(0, 5, 'new'));
-    await until('read', () => agent.shipper.stats.read >= 5);
+    await waitUntil('read', () => agent.shipper.stats.read >= 5);
     await agent.close();
     await sink.waitFor((r) => r.length >= 5);
     expect(msgs(sink)).toEqual(range(0, 5, 'new'));
@@ -101,14 +104,14 @@ describe('file input', () => {
     const file = path.join(dir, 'app.log');
     append(file, range(0, 100));
     const first = await startAgent(sink, dir, ['--file', file, '--from-start']);
-    await until('first run read', () => first.shipper.stats.read >= 100);
+    await waitUntil('first run read', () => first.shipper.stats.read >= 100);
     append(file, range(100, 110));
-    await until('first run read more', () => first.shipper.stats.read >= 110);
+    await waitUntil('first run read more', () => first.shipper.stats.read >= 110);
     expect((await first.close()).lost).toBe(0);
     // Written while no agent runs; a restart must pick up exactly here.
     append(file, range(110, 200));
     const second = await startAgent(sink, dir, ['--file', file, '--from-start']);
-    await until('second run read', () => second.shipper.stats.read >= 90);
+    await waitUntil('second run read', () => second.shipper.stats.read >= 90);
     await second.close();
     await sink.waitFor((r) => r.length >= 200);
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -8,8 +8,10 @@ import type { RecordSink } from '../../agents/inputs/input.js';
 import { createSyslogInput } from '../../agents/inputs/syslog.js';
 import type { ParsedRecord } from '../../agents/record.js';
 import { parseAgentArgs } from '../../agents/options.js';
-import { AMQP_URL, createSink, silentLogger, tempDir, type Sink } from './helpers.js';
-import { freePort } from '../support/processes.js';
+import { AMQP_URL } from '../../testkit/broker.js';
+import { tempDir } from '../../testkit/temp.js';
+import { createSink, silentLogger, type Sink } from './helpers.js';
+import { freePort } from '../../testkit/net.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -19,7 +21,7 @@ afterEach(async () => {
 async function startSyslogAgent(): Promise<{ sink: Sink; port: number }> {
   const sink = await createSink('agents-syslog');
   cleanups.push(() => sink.close());
-  const dir = tempDir();
+  const dir = tempDir('agents').dir;
   cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
   const port = await freePort();
   const config = parseAgentArgs(

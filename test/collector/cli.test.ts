@@ -1,17 +1,10 @@
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort, runBin, stopBin, waitUntil, type RunningBin } from '../support/processes.js';
-import { AMQP_URL } from '../support/broker.js';
-import {
-  collectorArgs,
-  countRows,
-  fixture,
-  ndjsonMessages,
-  publish,
-  queueDepth,
-  readStore,
-  type Fixture,
-} from './helpers.js';
+import { collectorArgs, countRows, fixture, ndjsonMessages, readStore, type Fixture } from './helpers.js';
+import { AMQP_URL, publish, queueDepth } from '../../testkit/broker.js';
+import { freePort } from '../../testkit/net.js';
+import { runBin, type RunningBin, stopBin } from '../../testkit/processes.js';
+import { waitUntil } from '../../testkit/wait.js';
 
 // Through the real `bin/logcollect.js` (compiled by `npm run build`, which `npm test` runs first).
 
@@ -149,7 +142,7 @@ describe('logcollect (the real command)', () => {
       const body = (await response.json()) as { records: { msg: string }[] };
       return body.records.some((r) => r.msg === 'disk failure');
     });
-    expect(await queueDepth(f.connection, `${f.exchange}.unrouted`)).toBe(1);
+    expect(await queueDepth(`${f.exchange}.unrouted`)).toBe(1);
     expect(await stopBin(child)).toBe(0);
     expect(child.stderr()).toContain('collector stopped');
   });
@@ -176,6 +169,6 @@ describe('logcollect (the real command)', () => {
     await waitUntil('all stored after restart', () => countRows(f.dbPath).rows >= total, 60_000);
     expect(await stopBin(again)).toBe(0);
     expect(countRows(f.dbPath)).toEqual({ rows: total, ids: total });
-    expect(await queueDepth(f.connection, `${f.exchange}.archive`)).toBe(0);
+    expect(await queueDepth(`${f.exchange}.archive`)).toBe(0);
   });
 });

@@ -1,6 +1,4 @@
 import type { Message, Options } from 'amqplib';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { ERROR_HEADER, topologyNames, type StoredRecord } from '../../protocol/index.js';
@@ -9,26 +7,7 @@ import { createCommitter, type BatchChannels } from '../../collector/ingest/comm
 import { createMetrics } from '../../collector/metrics.js';
 import type { CollectorStatus } from '../../collector/status.js';
 import type { WriteResult } from '../../collector/store/writer.js';
-
-/** A pino logger whose lines read back as objects (the shared helper's module also reaches the broker). */
-function captureLogger(): { logger: pino.Logger; lines: () => { msg?: unknown }[] } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      chunks.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  return {
-    logger: pino({ level: 'debug' }, stream),
-    lines: () =>
-      chunks
-        .join('')
-        .split('\n')
-        .filter((line) => line !== '')
-        .map((line) => JSON.parse(line) as { msg?: unknown }),
-  };
-}
+import { captureLogger } from '../../testkit/log.js';
 
 let tags = 0;
 

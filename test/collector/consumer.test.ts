@@ -3,18 +3,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ERROR_HEADER, ErrorCodes } from '../../protocol/index.js';
 import { createCollector, type Collector } from '../../collector/collector.js';
 import { openDatabase } from '../../collector/store/database.js';
-import { closeNamedConnection } from '../agents/helpers.js';
-import { waitUntil } from '../support/processes.js';
-import {
-  captureLogger,
-  countRows,
-  fixture,
-  ndjsonMessages,
-  publish,
-  queueDepth,
-  readStore,
-  type Fixture,
-} from './helpers.js';
+import { countRows, fixture, ndjsonMessages, readStore, type Fixture } from './helpers.js';
+import { closeNamedConnection, publish, queueDepth } from '../../testkit/broker.js';
+import { captureLogger } from '../../testkit/log.js';
+import { waitUntil } from '../../testkit/wait.js';
 
 const running: Collector[] = [];
 const fixtures: Fixture[] = [];
@@ -106,7 +98,7 @@ describe('collector consuming from the broker', () => {
     expect(metrics).toContain('warren_records_stored_total 252');
     await collector.close();
     // Nothing left unacked: after the connection is gone the queue holds nothing.
-    expect(await queueDepth(f.connection, `${f.exchange}.archive`)).toBe(0);
+    expect(await queueDepth(`${f.exchange}.archive`)).toBe(0);
   });
 
   it('dead-letters every kind of poison with its reason and keeps the good records', async () => {
@@ -180,7 +172,7 @@ describe('collector consuming from the broker', () => {
       true,
     );
     await collector.close();
-    expect(await queueDepth(f.connection, `${f.exchange}.archive`)).toBe(0);
+    expect(await queueDepth(`${f.exchange}.archive`)).toBe(0);
   });
 
   it('survives its broker connection being closed mid-stream: nothing lost, nothing doubled', async () => {
@@ -196,16 +188,16 @@ describe('collector consuming from the broker', () => {
       }
     })();
     await waitUntil('some stored', () => countRows(f.dbPath).rows > 500);
-    expect(closeNamedConnection(f.connectionName)).toBe(true);
+    expect(await closeNamedConnection(f.connectionName)).toBeGreaterThan(0);
     await waitUntil('reconnected once', () => lines().some((l) => l.msg === 'reconnected; consuming again'));
-    expect(closeNamedConnection(f.connectionName)).toBe(true);
+    expect(await closeNamedConnection(f.connectionName)).toBeGreaterThan(0);
     const reconnected = (): number => lines().filter((l) => l.msg === 'reconnected; consuming again').length;
     await waitUntil('reconnected twice', () => reconnected() >= 2);
     await publishing;
     await waitUntil('all stored', () => countRows(f.dbPath).rows >= 6000, 30_000);
     await collector.close();
     expect(countRows(f.dbPath)).toEqual({ rows: 6000, ids: 6000 });
-    expect(await queueDepth(f.connection, `${f.exchange}.archive`)).toBe(0);
+    expect(await queueDepth(`${f.exchange}.archive`)).toBe(0);
     await expect(collector.metrics.reconnects.get()).resolves.toMatchObject({ values: [{ value: 2 }] });
   });
 
@@ -243,14 +235,14 @@ describe('collector consuming from the broker', () => {
     db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
     await publish(f.connection, f.exchange, ndjsonMessages('stuck', 2000, 20));
     await waitUntil('store marked unwritable', () => !collector.status().storeWritable);
-    expect(closeNamedConnection(f.connectionName)).toBe(true);
+    expect(await closeNamedConnection(f.connectionName)).toBeGreaterThan(0);
     await waitUntil('reconnected', () => lines().some((l) => l.msg === 'reconnected; consuming again'));
     db.pragma('max_page_count = 1073741823');
     await waitUntil('all stored', () => countRows(f.dbPath).rows === 2010, 30_000);
     await collector.close();
     db.close();
     expect(countRows(f.dbPath)).toEqual({ rows: 2010, ids: 2010 });
-    expect(await queueDepth(f.connection, `${f.exchange}.archive`)).toBe(0);
+    expect(await queueDepth(`${f.exchange}.archive`)).toBe(0);
   });
 
   it('enforces --retention in the background while consuming', async () => {
@@ -303,7 +295,7 @@ describe('collector consuming from the broker', () => {
     expect(countRows(f.dbPath).rows).toBe(0);
     await collector.close();
     expect(countRows(f.dbPath)).toEqual({ rows: 30, ids: 30 });
-    expect(await queueDepth(f.connection, `${f.exchange}.archive`)).toBe(0);
+    expect(await queueDepth(`${f.exchange}.archive`)).toBe(0);
   });
 
   it('re-declares and resumes when the broker cancels the consumer (queue deleted)', async () => {

@@ -1,38 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import Database from 'better-sqlite3';
-import type { ChannelModel, Options } from 'amqplib';
-import pino, { type Logger } from 'pino';
+import type { ChannelModel } from 'amqplib';
 import { resolveCollectorConfig, type CollectorConfig, type CollectorFlags } from '../../collector/config.js';
-import { AMQP_URL, deleteTopology, openConnection, uniqueName } from '../support/broker.js';
-
-/** A pino logger whose lines the test can read back as objects (STYLE 5). */
-export function captureLogger(): { logger: Logger; lines: () => Record<string, unknown>[] } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      chunks.push(chunk.toString('utf8'));
-      done();
-    },
-  });
-  const logger = pino({ level: 'debug' }, stream);
-  return {
-    logger,
-    lines: () =>
-      chunks
-        .join('')
-        .split('\n')
-        .filter((line) => line !== '')
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
-  };
-}
-
-export function tempDir(): { dir: string; remove: () => void } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'warren-'));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
-}
+import {
+  AMQP_URL,
+  deleteTopology,
+  openConnection,
+  uniqueName,
+  type Published,
+} from '../../testkit/broker.js';
+import { tempDir } from '../../testkit/temp.js';
 
 /** One test's own exchange, store and config; `cleanup` deletes what it declared and its files. */
 export interface Fixture {
@@ -61,7 +38,7 @@ export function collectorArgs(f: Pick<Fixture, 'exchange' | 'dbPath'>, ...extra:
 }
 
 export async function fixture(area: string): Promise<Fixture> {
-  const exchange = uniqueName(area);
+  const exchange = uniqueName(`test-${area}`);
   const { dir, remove } = tempDir();
   const dbPath = path.join(dir, 'warren.db');
   const connectionName = `${exchange}-collector`;
@@ -87,36 +64,11 @@ export async function fixture(area: string): Promise<Fixture> {
         {},
       ),
     cleanup: async () => {
-      await deleteTopology(connection, exchange).catch(() => undefined);
+      await deleteTopology(exchange).catch(() => undefined);
       await connection.close().catch(() => undefined);
       remove();
     },
   };
-}
-
-export interface Published {
-  key: string;
-  body: Buffer | string;
-  options?: Options.Publish;
-}
-
-/** Publishes persistent messages on a confirm channel and waits for the broker's confirms. */
-export async function publish(
-  connection: ChannelModel,
-  exchange: string,
-  messages: readonly Published[],
-): Promise<void> {
-  const channel = await connection.createConfirmChannel();
-  try {
-    for (const message of messages) {
-      const body = typeof message.body === 'string' ? Buffer.from(message.body) : message.body;
-      const ok = channel.publish(exchange, message.key, body, { persistent: true, ...message.options });
-      if (!ok) await new Promise((resolve) => channel.once('drain', resolve));
-    }
-    await channel.waitForConfirms();
-  } finally {
-    await channel.close();
-  }
 }
 
 /** NDJSON messages of `perMessage` records with ids `${prefix}:${n}`, n from 0. */
@@ -164,15 +116,3 @@ export function countRows(dbPath: string): { rows: number; ids: number } {
     db.close();
   }
 }
-
-/** Messages in a queue: ready only (checkQueue), so after a collector closes it shows what was never acked. */
-export async function queueDepth(connection: ChannelModel, queue: string): Promise<number> {
-  const channel = await connection.createChannel();
-  try {
-    return (await channel.checkQueue(queue)).messageCount;
-  } finally {
-    await channel.close();
-  }
-}
-
-export { uniqueName };

@@ -12,8 +12,11 @@ import { createCollector } from '../../collector/collector.js';
 import { openDatabase } from '../../collector/store/database.js';
 import { createBatchWriter } from '../../collector/store/writer.js';
 import { decodeMessage, encodeBatch, type LogRecord, type StoredRecord } from '../../protocol/index.js';
-import { runBin, stopBin, waitUntil } from '../support/processes.js';
-import { collectorArgs, countRows, fixture, publish, readStore, tempDir, type Published } from './helpers.js';
+import { collectorArgs, countRows, fixture, readStore } from './helpers.js';
+import { publish, type Published } from '../../testkit/broker.js';
+import { runBin, stopBin } from '../../testkit/processes.js';
+import { tempDir } from '../../testkit/temp.js';
+import { waitUntil } from '../../testkit/wait.js';
 
 const [command = 'fts', a, b, c] = process.argv.slice(2);
 const WORDS =

@@ -5,15 +5,10 @@ import { fileURLToPath } from 'node:url';
 import amqp, { type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { declareExchanges, topologyNames } from '../../protocol/index.js';
-import {
-  AMQP_URL,
-  closedPort,
-  deleteTopology,
-  fakeApi,
-  publishRecord,
-  uniqueExchange,
-  waitFor,
-} from './helpers.js';
+import { fakeApi, publishRecord } from './helpers.js';
+import { AMQP_URL, deleteTopology, uniqueName } from '../../testkit/broker.js';
+import { freePort } from '../../testkit/net.js';
+import { waitUntil } from '../../testkit/wait.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = path.join(root, 'bin/logtail.js');
@@ -30,7 +25,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const e of exchanges) await deleteTopology(connection, e);
+  for (const e of exchanges) await deleteTopology(e);
   await connection.close();
 });
 
@@ -70,12 +65,12 @@ async function untilBound(run: Run, exchange: string, key: string): Promise<void
     await publishRecord(connection, exchange, key, { msg: 'probe', id: `probe-${i}` });
     await new Promise((r) => setTimeout(r, 100));
   }
-  await waitFor(() => run.stdout().includes('"probe"'), 'the tail to print a probe');
+  await waitUntil('the tail to print a probe', () => run.stdout().includes('"probe"'));
 }
 
 describe('the logtail binary', () => {
   it('prints a record published after it started as NDJSON in a pipe, and exits 0 on Ctrl-C', async () => {
-    const exchange = uniqueExchange();
+    const exchange = uniqueName('test-dashboard');
     exchanges.push(exchange);
     const run = logtail(['--exchange', exchange, '*.critical']);
     await untilBound(run, exchange, 'kern.critical');
@@ -90,7 +85,7 @@ describe('the logtail binary', () => {
     };
     await publishRecord(connection, exchange, 'kern.info', { msg: 'not bound' });
     await publishRecord(connection, exchange, 'kern.critical', record);
-    await waitFor(() => run.stdout().includes('disk failure on sda'), 'the record on stdout');
+    await waitUntil('the record on stdout', () => run.stdout().includes('disk failure on sda'));
     run.child.kill('SIGINT');
     expect(await run.exit).toBe(0);
     const printed = lines(run.stdout()).filter((r) => (r as { msg: string }).msg !== 'probe');
@@ -163,9 +158,9 @@ describe('the logtail binary', () => {
   });
 
   it('says in one line what to do when the API is unreachable with --since, or the broker is', async () => {
-    const exchange = uniqueExchange();
+    const exchange = uniqueName('test-dashboard');
     exchanges.push(exchange);
-    const port = await closedPort();
+    const port = await freePort();
     const noApi = logtail(['--exchange', exchange, '--since', '15m', '--api', `http://127.0.0.1:${port}`]);
     expect(await noApi.exit).toBe(1);
     expect(noApi.stderr()).toBe(

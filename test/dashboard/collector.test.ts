@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { runBin, stopBin, waitUntil, type RunningBin } from '../support/processes.js';
-import { useRealCollector } from '../support/suite.js';
+import { runBin, type RunningBin, stopBin } from '../../testkit/processes.js';
+import { useRealCollector } from '../../testkit/suite.js';
+import { waitUntil } from '../../testkit/wait.js';
 
 /**
  * logtail --since against the real collector and its HTTP API: a stream published without pause

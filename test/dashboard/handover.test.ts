@@ -3,17 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePatterns } from '../../protocol/index.js';
 import { runTail, type TailConfig } from '../../dashboard/tail.js';
-import { waitUntil } from '../support/processes.js';
-import { useRealCollector } from '../support/suite.js';
-import {
-  closeNamedConnection,
-  collector as recordingSink,
-  config,
-  ndjson,
-  publish,
-  publishRecord,
-  waitFor,
-} from './helpers.js';
+import { collector as recordingSink, config, ndjson, publishRecord, publishMessage } from './helpers.js';
+import { closeNamedConnection } from '../../testkit/broker.js';
+import { useRealCollector } from '../../testkit/suite.js';
+import { waitUntil } from '../../testkit/wait.js';
 
 /** logtail running into a recording sink; `live` settles once it is live (or has ended early). */
 function tailRecording(tail: TailConfig): {
@@ -26,7 +19,10 @@ function tailRecording(tail: TailConfig): {
   const done = runTail(tail, sink, controller.signal);
   return {
     sink,
-    live: Promise.race([waitFor(() => sink.statuses.includes('live'), 'the tail to go live', 20_000), done]),
+    live: Promise.race([
+      waitUntil('the tail to go live', () => sink.statuses.includes('live'), 20_000),
+      done,
+    ]),
     stop: async () => {
       controller.abort();
       await done;
@@ -144,7 +140,7 @@ describe('logtail --since hands over by store position', () => {
       msg: `hist${n}`,
       ts: new Date(now - 20_000 + n).toISOString(),
     }));
-    await publish(suite.connection, exchange, 'app.error', ndjson(history), 'application/x-ndjson');
+    await publishMessage(suite.connection, exchange, 'app.error', ndjson(history), 'application/x-ndjson');
     await waitUntil('the history is stored', () => stored('hist3'));
 
     const proxy = await holdingProxy(suite.api, {
@@ -172,7 +168,7 @@ describe('logtail --since hands over by store position', () => {
     try {
       await live;
       await publishRecord(suite.connection, exchange, 'app.error', { id: 'after1', msg: 'after1' });
-      await waitFor(() => sink.got.some((r) => r.id === 'after1'), 'a record after the hand-over');
+      await waitUntil('a record after the hand-over', () => sink.got.some((r) => r.id === 'after1'));
     } finally {
       await stop();
       await proxy.close();
@@ -212,17 +208,17 @@ describe('logtail --since hands over by store position', () => {
       const live = (id: string): Promise<void> =>
         publishRecord(suite.connection, exchange, 'web.error', { id, msg: id });
       await live('outbefore1');
-      await waitFor(() => sink.got.some((r) => r.id === 'outbefore1'), 'a record before the outage');
+      await waitUntil('a record before the outage', () => sink.got.some((r) => r.id === 'outbefore1'));
       await waitUntil('it is stored', () => stored('outbefore1'));
       expect(await closeNamedConnection(tail.connectionName)).toBe(1);
-      await waitFor(() => sink.statuses.includes('reconnecting'), 'the disconnect');
-      await waitFor(
-        () => sink.statuses.lastIndexOf('live') > sink.statuses.indexOf('reconnecting'),
+      await waitUntil('the disconnect', () => sink.statuses.includes('reconnecting'));
+      await waitUntil(
         'the reconnect',
+        () => sink.statuses.lastIndexOf('live') > sink.statuses.indexOf('reconnecting'),
         20_000,
       );
       await live('outafter1');
-      await waitFor(() => sink.got.some((r) => r.id === 'outafter1'), 'a record after the reconnect');
+      await waitUntil('a record after the reconnect', () => sink.got.some((r) => r.id === 'outafter1'));
     } finally {
       await stop();
       await proxy.close();

@@ -1,12 +1,10 @@
 import http from 'node:http';
-import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { ChannelModel, Options } from 'amqplib';
-import { parsePatterns, topologyNames, type Severity, type StoredRecord } from '../../protocol/index.js';
+import { parsePatterns, type Severity, type StoredRecord } from '../../protocol/index.js';
 import type { TailConfig } from '../../dashboard/tail.js';
+import { AMQP_URL, publish as publishAll, uniqueName } from '../../testkit/broker.js';
 import type { ConnectionStatus, TailSink } from '../../dashboard/output/sink.js';
-
-export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
 let sequence = 0;
 
@@ -26,12 +24,8 @@ export function record(over: Partial<StoredRecord> & { severity?: Severity } = {
   };
 }
 
-export function uniqueExchange(area = 'dashboard'): string {
-  return `test-${area}-${randomBytes(4).toString('hex')}`;
-}
-
-/** Publishes like an agent: NDJSON batches (or one JSON record) with confirms. */
-export async function publish(
+/** Publishes one message like an agent (not persistent, stamped now), with confirms. */
+export async function publishMessage(
   connection: ChannelModel,
   exchange: string,
   routingKey: string,
@@ -39,16 +33,10 @@ export async function publish(
   contentType?: string,
   messageId?: string,
 ): Promise<void> {
-  const channel = await connection.createConfirmChannel();
-  try {
-    const options: Options.Publish = { persistent: false, timestamp: Date.now() };
-    if (contentType !== undefined) options.contentType = contentType;
-    if (messageId !== undefined) options.messageId = messageId;
-    channel.publish(exchange, routingKey, typeof body === 'string' ? Buffer.from(body) : body, options);
-    await channel.waitForConfirms();
-  } finally {
-    await channel.close();
-  }
+  const options: Options.Publish = { persistent: false, timestamp: Date.now() };
+  if (contentType !== undefined) options.contentType = contentType;
+  if (messageId !== undefined) options.messageId = messageId;
+  await publishAll(connection, exchange, [{ key: routingKey, body, options }]);
 }
 
 /** Publishes one record as an `application/json` message, as a foreign publisher would. */
@@ -58,27 +46,11 @@ export function publishRecord(
   routingKey: string,
   record: object,
 ): Promise<void> {
-  return publish(connection, exchange, routingKey, JSON.stringify(record), 'application/json');
+  return publishMessage(connection, exchange, routingKey, JSON.stringify(record), 'application/json');
 }
 
 export function ndjson(records: readonly object[]): string {
   return records.map((r) => JSON.stringify(r)).join('\n') + '\n';
-}
-
-/** Deletes what logtail declares for an exchange (its own queues are exclusive and go by themselves). */
-export async function deleteTopology(connection: ChannelModel, exchange: string): Promise<void> {
-  const names = topologyNames(exchange);
-  const channel = await connection.createChannel();
-  channel.on('error', () => undefined);
-  try {
-    await channel.deleteExchange(names.exchange);
-    await channel.deleteExchange(names.unrouted);
-    await channel.deleteExchange(names.dead);
-    await channel.deleteQueue(names.unrouted);
-    await channel.deleteQueue(names.dead);
-  } finally {
-    await channel.close().catch(() => undefined);
-  }
 }
 
 export interface FakeApi {
@@ -130,41 +102,6 @@ export async function fakeApi(
   };
 }
 
-/** Polls until `check` holds (or fails with `what` after `ms`). */
-export async function waitFor(check: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/** Force-closes the broker connection(s) named `name` (what an operator or a network blip does). */
-export async function closeNamedConnection(name: string): Promise<number> {
-  const { execFile } = await import('node:child_process');
-  const { promisify } = await import('node:util');
-  const run = promisify(execFile);
-  const { stdout } = await run('rabbitmqctl', ['-q', 'list_connections', 'pid', 'client_properties']);
-  const pids = stdout
-    .split('\n')
-    .filter((line) => line.includes(`{"connection_name","${name}"}`))
-    .map((line) => line.split('\t')[0] ?? '')
-    .filter((pid) => pid !== '');
-  for (const pid of pids)
-    await run('rabbitmqctl', ['-q', 'close_connection', pid, 'test: logtail reconnect']);
-  return pids.length;
-}
-
-/** A local port nothing listens on (bound, then released). */
-export async function closedPort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-/** A TailSink that keeps everything it is given, for assertions. */
 export interface Collected extends TailSink {
   got: StoredRecord[];
   statuses: ConnectionStatus[];
@@ -215,7 +152,7 @@ export function config(exchange: string, over: Partial<TailConfig> = {}): TailCo
     maxLength: 10_000,
     maxLengthBytes: 16 * 1024 * 1024,
     prefetch: 100,
-    connectionName: `logtail-test-${randomBytes(4).toString('hex')}`,
+    connectionName: uniqueName('logtail-test'),
     ...over,
   };
 }

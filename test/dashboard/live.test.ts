@@ -3,20 +3,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePatterns, type StoredRecord } from '../../protocol/index.js';
 import { runTail, type TailConfig } from '../../dashboard/tail.js';
 import {
-  AMQP_URL,
-  closeNamedConnection,
   collector,
   config,
   type Collected,
-  deleteTopology,
   fakeApi,
   type FakeAnswer,
   ndjson,
-  publish,
   publishRecord,
-  uniqueExchange,
-  waitFor,
+  publishMessage,
 } from './helpers.js';
+import { AMQP_URL, closeNamedConnection, deleteTopology, uniqueName } from '../../testkit/broker.js';
+import { waitUntil } from '../../testkit/wait.js';
 
 let connection: ChannelModel;
 const exchanges: string[] = [];
@@ -26,7 +23,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const e of exchanges) await deleteTopology(connection, e);
+  for (const e of exchanges) await deleteTopology(e);
   await connection.close();
 });
 
@@ -35,7 +32,7 @@ async function startTail(cfg: TailConfig, sink: Collected): Promise<{ stop(): Pr
   const controller = new AbortController();
   const done = runTail(cfg, sink, controller.signal);
   done.catch(() => undefined);
-  await Promise.race([waitFor(() => sink.statuses.includes('live'), 'the tail to go live'), done]);
+  await Promise.race([waitUntil('the tail to go live', () => sink.statuses.includes('live')), done]);
   return {
     async stop() {
       controller.abort();
@@ -48,7 +45,7 @@ const msgs = (records: readonly StoredRecord[]): string[] => records.map((r) => 
 
 describe('logtail live, against the real broker', () => {
   it('gets what its patterns and severity ranges bind, and nothing else', async () => {
-    const exchange = uniqueExchange();
+    const exchange = uniqueName('test-dashboard');
     exchanges.push(exchange);
     const sink = collector();
     const tail = await startTail(config(exchange, { patterns: parsePatterns(['kern.*', '*.err+']) }), sink);
@@ -63,7 +60,7 @@ describe('logtail live, against the real broker', () => {
     for (const [key, msg] of sent) {
       await publishRecord(connection, exchange, key, { msg, id: msg });
     }
-    await waitFor(() => sink.got.length >= 4, 'four matching records');
+    await waitUntil('four matching records', () => sink.got.length >= 4);
     await new Promise((r) => setTimeout(r, 200));
     await tail.stop();
     expect(msgs(sink.got)).toEqual(['kern-debug', 'app-error', 'db-alert', 'app-critical']);
@@ -71,12 +68,12 @@ describe('logtail live, against the real broker', () => {
   });
 
   it('tails a plain-text message from a foreign publisher and NDJSON batches', async () => {
-    const exchange = uniqueExchange();
+    const exchange = uniqueName('test-dashboard');
     exchanges.push(exchange);
     const sink = collector();
     const tail = await startTail(config(exchange), sink);
-    await publish(connection, exchange, 'kern.critical', 'disk failure on sda\n');
-    await publish(
+    await publishMessage(connection, exchange, 'kern.critical', 'disk failure on sda\n');
+    await publishMessage(
       connection,
       exchange,
       'app.info',
@@ -84,7 +81,7 @@ describe('logtail live, against the real broker', () => {
       'application/x-ndjson',
       'batch-1',
     );
-    await waitFor(() => sink.got.length >= 3, 'three records');
+    await waitUntil('three records', () => sink.got.length >= 3);
     await tail.stop();
     expect(sink.got[0]).toMatchObject({ msg: 'disk failure on sda', facility: 'kern', severity: 'critical' });
     expect(sink.got.slice(1)).toMatchObject([
@@ -95,7 +92,7 @@ describe('logtail live, against the real broker', () => {
   });
 
   it('applies -q (words of the message, as the API matches them) and --host to the live stream', async () => {
-    const exchange = uniqueExchange();
+    const exchange = uniqueName('test-dashboard');
     exchanges.push(exchange);
     const sink = collector();
     const tail = await startTail(config(exchange, { query: 'disk "on sda"', host: 'web-01' }), sink);
@@ -105,15 +102,15 @@ describe('logtail live, against the real broker', () => {
       { msg: 'disk failure on sda', host: 'web-02' },
       { msg: 'cpu', host: 'web-01', fields: { note: 'disk on sda' } },
     ];
-    await publish(connection, exchange, 'kern.error', ndjson(batch), 'application/x-ndjson', 'q-1');
-    await waitFor(() => sink.got.length >= 1, 'one record');
+    await publishMessage(connection, exchange, 'kern.error', ndjson(batch), 'application/x-ndjson', 'q-1');
+    await waitUntil('one record', () => sink.got.length >= 1);
     await new Promise((r) => setTimeout(r, 200));
     await tail.stop();
     expect(msgs(sink.got)).toEqual(['Disk failure on SDA']);
   });
 
   it('hands over from history to live with no gap and no duplicate, records arriving during the backfill included', async () => {
-    const exchange = uniqueExchange();
+    const exchange = uniqueName('test-dashboard');
     exchanges.push(exchange);
     const sink = collector();
     const live = (n: number): object => ({ id: `live-${n}`, msg: `live-${n}`, ts: new Date().toISOString() });
@@ -129,7 +126,7 @@ describe('logtail live, against the real broker', () => {
       if (url.searchParams.get('cursor') === null) {
         // The backfill is running: records published now reach the live queue (bound already)
         // and the store alike; the history's first page includes two of them.
-        await publish(
+        await publishMessage(
           connection,
           exchange,
           'app.info',
@@ -159,7 +156,7 @@ describe('logtail live, against the real broker', () => {
         ];
         return { body: { records: history, next: 'page-2' } };
       }
-      await publish(connection, exchange, 'app.info', ndjson([live(4)]), 'application/x-ndjson');
+      await publishMessage(connection, exchange, 'app.info', ndjson([live(4)]), 'application/x-ndjson');
       return { body: { records: [stored(3)], next: null } };
     });
     try {
@@ -167,8 +164,8 @@ describe('logtail live, against the real broker', () => {
         config(exchange, { since: new Date(Date.now() - 3_600_000), apiUrl: api.url }),
         sink,
       );
-      await publish(connection, exchange, 'app.info', ndjson([live(5)]), 'application/x-ndjson');
-      await waitFor(() => sink.got.some((r) => r.msg === 'live-5'), 'the record published after the seam');
+      await publishMessage(connection, exchange, 'app.info', ndjson([live(5)]), 'application/x-ndjson');
+      await waitUntil('the record published after the seam', () => sink.got.some((r) => r.msg === 'live-5'));
       await tail.stop();
     } finally {
       await api.close();
@@ -182,7 +179,7 @@ describe('logtail live, against the real broker', () => {
   });
 
   it("follows the store's stream from the history's position, and says when it skipped records or was reset", async () => {
-    const exchange = uniqueExchange();
+    const exchange = uniqueName('test-dashboard');
     exchanges.push(exchange);
     const sink = collector();
     const old = {
@@ -212,7 +209,7 @@ describe('logtail live, against the real broker', () => {
         sink,
       );
       await publishRecord(connection, exchange, 'app.info', { msg: 'live-1', host: 'web-01' });
-      await waitFor(() => sink.got.some((r) => r.msg === 'live-1'), 'a live record');
+      await waitUntil('a live record', () => sink.got.some((r) => r.msg === 'live-1'));
       await tail.stop();
     } finally {
       await api.close();
@@ -231,7 +228,7 @@ describe('logtail live, against the real broker', () => {
   });
 
   it('caps its queue, counts every record the broker dropped, and loses none silently', async () => {
-    const exchange = uniqueExchange();
+    const exchange = uniqueName('test-dashboard');
     exchanges.push(exchange);
     let release: () => void = () => undefined;
     const gate = new Promise<void>((resolve) => {
@@ -242,7 +239,7 @@ describe('logtail live, against the real broker', () => {
     const tail = await startTail(config(exchange, { maxLength: 5, prefetch: 1 }), sink);
     const messages = 40;
     for (let i = 0; i < messages; i++) {
-      await publish(
+      await publishMessage(
         connection,
         exchange,
         'app.info',
@@ -250,11 +247,11 @@ describe('logtail live, against the real broker', () => {
         'application/x-ndjson',
       );
     }
-    await waitFor(() => sink.droppedBroker > 0 && sink.got.length > 0, 'the broker to drop');
+    await waitUntil('the broker to drop', () => sink.droppedBroker > 0 && sink.got.length > 0);
     release();
-    await waitFor(
-      () => sink.got.length + sink.droppedBroker === messages * 3,
+    await waitUntil(
       'every record to be shown or counted',
+      () => sink.got.length + sink.droppedBroker === messages * 3,
     );
     await tail.stop();
     expect(sink.droppedBroker % 3).toBe(0);
@@ -268,7 +265,7 @@ describe('logtail live, against the real broker', () => {
    * one-record read of the store's position at the disconnect (`limit=1`).
    */
   async function outage(position: FakeAnswer): Promise<{ sink: Collected; requests: URL[] }> {
-    const exchange = uniqueExchange();
+    const exchange = uniqueName('test-dashboard');
     exchanges.push(exchange);
     const sink = collector();
     const api = await fakeApi((url) => {
@@ -303,15 +300,15 @@ describe('logtail live, against the real broker', () => {
     try {
       const tail = await startTail(cfg, sink);
       await publishRecord(connection, exchange, 'app.info', { msg: 'before', id: 'before' });
-      await waitFor(() => sink.got.length === 1, 'the first record');
+      await waitUntil('the first record', () => sink.got.length === 1);
       expect(await closeNamedConnection(cfg.connectionName)).toBe(1);
-      await waitFor(() => sink.statuses.includes('reconnecting'), 'the disconnect');
-      await waitFor(
-        () => sink.statuses.lastIndexOf('live') > sink.statuses.indexOf('reconnecting'),
+      await waitUntil('the disconnect', () => sink.statuses.includes('reconnecting'));
+      await waitUntil(
         'the reconnect',
+        () => sink.statuses.lastIndexOf('live') > sink.statuses.indexOf('reconnecting'),
       );
       await publishRecord(connection, exchange, 'app.info', { msg: 'after', id: 'after' });
-      await waitFor(() => sink.got.some((r) => r.msg === 'after'), 'a record after the reconnect');
+      await waitUntil('a record after the reconnect', () => sink.got.some((r) => r.msg === 'after'));
       await tail.stop();
     } finally {
       await api.close();

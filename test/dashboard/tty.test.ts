@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import amqp, { type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { declareExchanges, topologyNames } from '../../protocol/index.js';
-import { AMQP_URL, deleteTopology, publishRecord, uniqueExchange, waitFor } from './helpers.js';
+import { publishRecord } from './helpers.js';
+import { AMQP_URL, deleteTopology, uniqueName } from '../../testkit/broker.js';
+import { waitUntil } from '../../testkit/wait.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
@@ -18,7 +20,7 @@ const screen = (escapes = false): string =>
   tmux('capture-pane', '-p', ...(escapes ? ['-e'] : []), '-t', 'tail');
 
 let connection: ChannelModel;
-const exchange = uniqueExchange();
+const exchange = uniqueName('test-dashboard');
 
 beforeAll(async () => {
   if (!fs.existsSync(path.join(root, 'dist/dashboard/cli.js'))) {
@@ -30,7 +32,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (hasTmux) spawnSync('tmux', ['-L', socket, 'kill-server']);
-  await deleteTopology(connection, exchange);
+  await deleteTopology(exchange);
   await connection.close();
 });
 
@@ -38,7 +40,7 @@ describe.skipIf(!hasTmux)('logtail in a real terminal (tmux)', () => {
   it('draws the screen, colours by severity, pauses, filters and quits with q and exit 0', async () => {
     const command = `cd ${root} && env AMQP_URL=${AMQP_URL} NO_COLOR= TERM=xterm-256color node bin/logtail.js --exchange ${exchange} '*.error+'; echo EXIT=$?; sleep 60`;
     tmux('new-session', '-d', '-s', 'tail', '-x', '120', '-y', '30', command);
-    await waitFor(() => screen().includes('● live'), 'the header to say live', 15_000);
+    await waitUntil('the header to say live', () => screen().includes('● live'), 15_000);
     expect(screen()).toContain('logtail *.error+');
 
     await publishRecord(connection, exchange, 'kern.critical', {
@@ -48,8 +50,8 @@ describe.skipIf(!hasTmux)('logtail in a real terminal (tmux)', () => {
       fields: { disk: 'sda' },
     });
     await publishRecord(connection, exchange, 'app.info', { msg: 'not bound here' });
-    await waitFor(() => screen().includes('disk failure on sda'), 'the record on screen');
-    await waitFor(() => /crit 1 err 0/.test(screen()), 'the counts in the header');
+    await waitUntil('the record on screen', () => screen().includes('disk failure on sda'));
+    await waitUntil('the counts in the header', () => /crit 1 err 0/.test(screen()));
     const text = screen();
     expect(text).toMatch(/\d\d:\d\d:\d\d\.\d{3} kern {5}critical {2}web-01 disk failure on sda disk=sda/);
     expect(text).not.toContain('not bound here');
@@ -62,24 +64,24 @@ describe.skipIf(!hasTmux)('logtail in a real terminal (tmux)', () => {
     expect(coloured).toContain(`${esc}[1m${esc}[31mcritical`);
 
     tmux('send-keys', '-t', 'tail', ' ');
-    await waitFor(() => screen().includes('PAUSED +0 new'), 'the pause badge');
+    await waitUntil('the pause badge', () => screen().includes('PAUSED +0 new'));
     await publishRecord(connection, exchange, 'app.error', { msg: 'while paused' });
-    await waitFor(() => screen().includes('PAUSED +1 new'), 'the +1 badge');
+    await waitUntil('the +1 badge', () => screen().includes('PAUSED +1 new'));
     expect(screen()).not.toContain('while paused');
     tmux('send-keys', '-t', 'tail', ' ');
-    await waitFor(() => screen().includes('while paused'), 'the held record after follow');
+    await waitUntil('the held record after follow', () => screen().includes('while paused'));
 
     tmux('send-keys', '-t', 'tail', '/');
-    await waitFor(() => screen().includes('filter (text or /regex/'), 'the filter prompt');
+    await waitUntil('the filter prompt', () => screen().includes('filter (text or /regex/'));
     tmux('send-keys', '-t', 'tail', '-l', 'timeout');
     tmux('send-keys', '-t', 'tail', 'Enter');
-    await waitFor(() => screen().includes('filter: timeout'), 'the filter in the status line');
+    await waitUntil('the filter in the status line', () => screen().includes('filter: timeout'));
     await publishRecord(connection, exchange, 'app.error', { msg: 'hidden by filter' });
     await publishRecord(connection, exchange, 'app.error', { msg: 'db timeout' });
-    await waitFor(() => screen().includes('db timeout'), 'the matching record');
+    await waitUntil('the matching record', () => screen().includes('db timeout'));
     expect(screen()).not.toContain('hidden by filter');
 
     tmux('send-keys', '-t', 'tail', 'q');
-    await waitFor(() => screen().includes('EXIT=0'), 'logtail to exit 0');
+    await waitUntil('logtail to exit 0', () => screen().includes('EXIT=0'));
   });
 });

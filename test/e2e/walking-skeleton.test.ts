@@ -1,7 +1,8 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBin, stopBin, waitUntil, type RunningBin } from '../support/processes.js';
-import { useRealCollector } from '../support/suite.js';
+import { runBin, type RunningBin, stopBin } from '../../testkit/processes.js';
+import { useRealCollector } from '../../testkit/suite.js';
+import { waitUntil } from '../../testkit/wait.js';
 
 interface ApiRecord {
   id: string | null;

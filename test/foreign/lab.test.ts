@@ -15,10 +15,10 @@ import {
   runSyslogNg,
   type ProcessResult,
 } from '../../testkit/foreign.js';
-import { AMQP_URL, openConnection, uniqueName } from '../support/broker.js';
-import { freePort } from '../support/processes.js';
+import { AMQP_URL, openConnection, uniqueName } from '../../testkit/broker.js';
+import { freePort } from '../../testkit/net.js';
 
-const exchange = uniqueName('foreign');
+const exchange = uniqueName('test-foreign');
 let connection: ChannelModel;
 let channel: Channel;
 const received: ConsumeMessage[] = [];

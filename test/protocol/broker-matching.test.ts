@@ -1,7 +1,7 @@
 import type { ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { topicMatches } from '../../protocol/index.js';
-import { openConnection, uniqueName } from '../support/broker.js';
+import { openConnection, uniqueName } from '../../testkit/broker.js';
 
 /** Small deterministic PRNG (mulberry32) so a failure can be replayed. */
 function prng(seed: number): () => number {
@@ -40,7 +40,7 @@ describe('topicMatches equals what RabbitMQ routes', () => {
   const patterns = distinct(400, () => generate(random, true));
   const keys = distinct(200, () => generate(random, false), ['', '.', 'a.', '.a', 'kern.critical']);
   let connection: ChannelModel;
-  const exchange = uniqueName('matching');
+  const exchange = uniqueName('test-matching');
 
   beforeAll(async () => {
     connection = await openConnection(exchange);

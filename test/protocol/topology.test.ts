@@ -10,7 +10,7 @@ import {
   isWarrenError,
   topologyNames,
 } from '../../protocol/index.js';
-import { AMQP_URL, deleteTopology, openConnection, uniqueName } from '../support/broker.js';
+import { AMQP_URL, deleteTopology, openConnection, uniqueName } from '../../testkit/broker.js';
 
 async function rejection(promise: Promise<unknown>): Promise<WarrenError> {
   try {
@@ -24,14 +24,14 @@ async function rejection(promise: Promise<unknown>): Promise<WarrenError> {
 
 describe('topology', () => {
   let connection: ChannelModel;
-  const exchange = uniqueName('topology');
+  const exchange = uniqueName('test-topology');
   const names = topologyNames(exchange);
 
   beforeAll(async () => {
     connection = await openConnection(exchange);
   });
   afterAll(async () => {
-    await deleteTopology(connection, exchange);
+    await deleteTopology(exchange);
     await connection.close();
   });
 
@@ -70,7 +70,7 @@ describe('topology', () => {
   });
 
   it('reports an exchange clash too', async () => {
-    const other = topologyNames(uniqueName('clash'));
+    const other = topologyNames(uniqueName('test-clash'));
     const channel = await connection.createChannel();
     await channel.assertExchange(other.exchange, 'topic', { durable: false });
     const err = await rejection(declareExchanges(connection, other));
@@ -85,7 +85,7 @@ describe('topology', () => {
   });
 
   it('declares a quorum archive with a delivery limit', async () => {
-    const quorum = topologyNames(uniqueName('quorum'));
+    const quorum = topologyNames(uniqueName('test-quorum'));
     await declareArchiveQueue(connection, quorum, { bindings: ['#'], quorum: true });
     const channel = await connection.createChannel();
     const clash = await rejection(declareArchiveQueue(connection, quorum, { bindings: ['#'] }));
@@ -94,7 +94,7 @@ describe('topology', () => {
       current: expect.stringContaining('quorum') as string,
     });
     await channel.close();
-    await deleteTopology(connection, quorum.exchange);
+    await deleteTopology(quorum.exchange);
   });
 
   it('caps a tail queue and drops the oldest', async () => {

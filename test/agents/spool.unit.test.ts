@@ -7,11 +7,11 @@ import { Batcher } from '../../agents/batcher.js';
 import { RecordEncoder } from '../../agents/encoder.js';
 import { acquireLane } from '../../agents/lane.js';
 import { Spool } from '../../agents/spool.js';
-import { tempDir } from './helpers.js';
+import { tempDir } from '../../testkit/temp.js';
 
 const dirs: string[] = [];
 function dir(): string {
-  const d = tempDir();
+  const d = tempDir('agents').dir;
   dirs.push(d);
   return d;
 }

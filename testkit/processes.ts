@@ -1,10 +1,18 @@
+/**
+ * Running Warren's real commands (bin/NAME.js, compiled in dist/) as child processes, for tests,
+ * bench and chaos: `runBin` captures what a command prints (tests), `startBin` samples its peak RSS
+ * and keeps a bounded stderr tail (long runs in bench and chaos).
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sleep } from '../../protocol/index.js';
+import { freePort } from './net.js';
+import { waitUntil } from './wait.js';
 
-/** The package root, found from this file whether it runs from bench/ (vitest) or dist/bench/ (npm run). */
+export type BinName = 'logship' | 'logcollect' | 'logtail';
+
+/** The package root, found from this file whether it runs from testkit/ (vitest) or dist/testkit/ (npm run). */
 export function repoRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   for (;;) {
@@ -19,12 +27,12 @@ export function repoRoot(): string {
   }
 }
 
-export function binPath(name: 'logship' | 'logcollect' | 'logtail'): string {
+export function binPath(name: BinName): string {
   return path.join(repoRoot(), 'bin', `${name}.js`);
 }
 
-/** True once the component's compiled CLI exists (its helper has landed it and `npm run build` ran). */
-export function binAvailable(name: 'logship' | 'logcollect' | 'logtail'): boolean {
+/** True once the component's compiled CLI exists (`npm run build` ran). */
+export function binAvailable(name: BinName): boolean {
   const part = name === 'logship' ? 'agents' : name === 'logcollect' ? 'collector' : 'dashboard';
   return existsSync(binPath(name)) && existsSync(path.join(repoRoot(), 'dist', part, 'cli.js'));
 }
@@ -71,11 +79,7 @@ export interface StartOptions {
 const STDERR_KEEP = 64 * 1024;
 
 /** Runs `node bin/<name>.js args...` as a child, sampling its peak RSS while it lives. */
-export function startBin(
-  name: 'logship' | 'logcollect' | 'logtail',
-  args: string[],
-  options: StartOptions = {},
-): Child {
+export function startBin(name: BinName, args: string[], options: StartOptions = {}): Child {
   // WARREN_BENCH_PROFILE=DIR: every component writes a V8 CPU profile there on exit (see bench/profile.ts).
   const profileDir = process.env.WARREN_BENCH_PROFILE;
   const profile =
@@ -154,72 +158,78 @@ export async function writeAll(stream: NodeJS.WritableStream, chunk: string | Bu
   }
 }
 
-/** A free loopback TCP port. */
-export async function freePort(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+/** A command started by runBin: everything it printed so far, and its exit. */
+export interface RunningBin {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+export interface RunOptions {
+  /** Written to stdin, which is then closed unless `keepStdinOpen`. */
+  input?: string;
+  /** Leave stdin open for the test to write to and end itself. */
+  keepStdinOpen?: boolean;
+  /** Working directory (default: this process's). */
+  cwd?: string;
+  /** Added to this process's environment and NO_COLOR=1. */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Runs one of Warren's real commands, capturing its output. A string for `options` is the stdin input. */
+export function runBin(name: BinName, args: string[], options: string | RunOptions = {}): RunningBin {
+  return runNode([binPath(name), ...args], typeof options === 'string' ? { input: options } : options);
+}
+
+/** Runs `node` with these arguments (a script and its arguments, or flags such as -e) as a child process. */
+export function runNode(nodeArgs: string[], options: RunOptions = {}): RunningBin {
+  const { input, keepStdinOpen = false, cwd, env } = options;
+  const child = spawn(process.execPath, nodeArgs, {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    cwd,
   });
+  let out = '';
+  let err = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  if (input !== undefined) child.stdin?.write(input);
+  if (!keepStdinOpen) child.stdin?.end();
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exited };
 }
 
-/** Polls `check` every `everyMs` until it returns true, or throws `what` after `timeoutMs`. */
-export async function waitUntil(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  everyMs = 50,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(everyMs);
-  }
+/** Stops a child gracefully, then for sure. */
+export async function stopBin(bin: RunningBin, timeoutMs = 10_000): Promise<number | null> {
+  if (bin.child.exitCode !== null) return bin.child.exitCode;
+  bin.child.kill('SIGTERM');
+  const timer = setTimeout(() => bin.child.kill('SIGKILL'), timeoutMs);
+  const code = await bin.exited;
+  clearTimeout(timer);
+  return code;
 }
 
-/** CPU seconds (user + system) a live process has used so far, or null once it has gone. */
-export function cpuSeconds(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may contain spaces): utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return null;
-  }
-}
-
-/** The broker's Erlang VM on this machine (for its CPU time), or null if it runs elsewhere. */
-export function brokerPid(): number | null {
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'beam.smp') return Number(entry);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return null;
-}
-
-/** CPU used by each named process (and this one) between start() and stop(), in seconds. */
-export function cpuMeter(pids: Record<string, number | null>): () => Record<string, number> {
-  const before: Record<string, number> = {};
-  for (const [name, pid] of Object.entries(pids)) before[name] = pid === null ? 0 : (cpuSeconds(pid) ?? 0);
-  const self = process.cpuUsage();
-  return () => {
-    const used: Record<string, number> = {};
-    for (const [name, pid] of Object.entries(pids)) {
-      const now = pid === null ? null : cpuSeconds(pid);
-      if (now !== null) used[name] = now - (before[name] ?? 0);
-    }
-    const mine = process.cpuUsage(self);
-    used.harness = (mine.user + mine.system) / 1e6;
-    return used;
-  };
+/** A real logcollect on a free port with its store in `dir`, once its /readyz says ready. */
+export async function startCollector(
+  exchange: string,
+  dir: string,
+): Promise<{ collector: RunningBin; api: string }> {
+  const port = await freePort();
+  const api = `http://127.0.0.1:${port}`;
+  const collector = runBin('logcollect', [
+    '--exchange',
+    exchange,
+    '--db',
+    path.join(dir, 'warren.db'),
+    '--listen',
+    `127.0.0.1:${port}`,
+  ]);
+  await waitUntil(
+    'the collector is ready',
+    async () => (await fetch(`${api}/readyz`).catch(() => undefined))?.status === 200,
+    20_000,
+    200,
+  );
+  return { collector, api };
 }

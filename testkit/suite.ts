@@ -1,10 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { ChannelModel } from 'amqplib';
 import { afterAll, beforeAll } from 'vitest';
 import { deleteTopology, openConnection, uniqueName } from './broker.js';
 import { startCollector, stopBin, type RunningBin } from './processes.js';
+import { tempDir } from './temp.js';
 
 /** What a describe block gets from `useRealCollector`; `api` and `connection` are set by its beforeAll. */
 export interface RealCollector {
@@ -20,8 +18,8 @@ export interface RealCollector {
  * (vitest runs after-hooks in reverse, so the block's tear-down still has the connection).
  */
 export function useRealCollector(area: string): RealCollector {
-  const exchange = uniqueName(area);
-  const dir = mkdtempSync(path.join(tmpdir(), `warren-${area}-`));
+  const exchange = uniqueName(`test-${area}`);
+  const { dir, remove } = tempDir(area);
   let api = '';
   let connection: ChannelModel | undefined;
   let collector: RunningBin | undefined;
@@ -34,10 +32,10 @@ export function useRealCollector(area: string): RealCollector {
   afterAll(async () => {
     if (collector !== undefined) await stopBin(collector);
     if (connection !== undefined) {
-      await deleteTopology(connection, exchange);
       await connection.close();
+      await deleteTopology(exchange);
     }
-    rmSync(dir, { recursive: true, force: true });
+    remove();
   });
 
   return {

@@ -1,27 +1,33 @@
+/**
+ * The broker side of the one test toolkit (tests, bench and chaos alike): which broker, unique
+ * names, connections, publishing, queue depths, force-closing a connection, cleaning up a Warren
+ * topology, and putting the broker back after a fault.
+ */
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import amqp, { type Channel, type ChannelModel } from 'amqplib';
-import { DEFAULT_AMQP_URL, topologyNames } from '../../protocol/index.js';
+import amqp, { type Channel, type ChannelModel, type Options } from 'amqplib';
+import { DEFAULT_AMQP_URL, sleep, topologyNames } from '../protocol/index.js';
 
 const execFileAsync = promisify(execFile);
 
-/** The broker every benchmark and chaos scenario uses (AMQP_URL, else the contract's default). */
+/** The broker every test, benchmark and chaos scenario uses (AMQP_URL, else the contract's default). */
 export const AMQP_URL =
   process.env.AMQP_URL !== undefined && process.env.AMQP_URL !== '' ? process.env.AMQP_URL : DEFAULT_AMQP_URL;
 
-/** A name no other run or helper uses, so runs can share the broker side by side. */
+/** A name no other test, run or helper uses (e.g. `test-proto-mh3k2a-3fa9c1`), so runs share the broker. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
-export async function connect(name: string, url: string = AMQP_URL): Promise<ChannelModel> {
+/** A connection named `name` (rabbitmqctl and the management UI show it; closeNamedConnection finds it). */
+export async function openConnection(name: string, url: string = AMQP_URL): Promise<ChannelModel> {
   return amqp.connect(url, { clientProperties: { connection_name: name, product: 'warren-proof' } });
 }
 
 /** Runs `work` on a fresh channel of a short-lived connection, closing both whatever happens. */
 export async function withChannel<T>(name: string, work: (channel: Channel) => Promise<T>): Promise<T> {
-  const connection = await connect(name);
+  const connection = await openConnection(name);
   connection.on('error', () => undefined);
   try {
     const channel = await connection.createChannel();
@@ -29,6 +35,32 @@ export async function withChannel<T>(name: string, work: (channel: Channel) => P
     return await work(channel);
   } finally {
     await connection.close().catch(() => undefined);
+  }
+}
+
+/** One message to publish: its routing key, body and AMQP properties. */
+export interface Published {
+  key: string;
+  body: Buffer | string;
+  options?: Options.Publish;
+}
+
+/** Publishes persistent messages on a confirm channel and waits for the broker's confirms. */
+export async function publish(
+  connection: ChannelModel,
+  exchange: string,
+  messages: readonly Published[],
+): Promise<void> {
+  const channel = await connection.createConfirmChannel();
+  try {
+    for (const message of messages) {
+      const body = typeof message.body === 'string' ? Buffer.from(message.body) : message.body;
+      const ok = channel.publish(exchange, message.key, body, { persistent: true, ...message.options });
+      if (!ok) await new Promise((resolve) => channel.once('drain', resolve));
+    }
+    await channel.waitForConfirms();
+  } finally {
+    await channel.close();
   }
 }
 
@@ -69,17 +101,32 @@ export async function rabbitmqctl(...args: string[]): Promise<string> {
   return stdout;
 }
 
+/**
+ * Force-closes the broker connection(s) named `name` (what an operator or a network blip does),
+ * never anybody else's; returns how many it closed.
+ */
+export async function closeNamedConnection(name: string): Promise<number> {
+  const listing = await rabbitmqctl('-q', 'list_connections', 'pid', 'client_properties');
+  const pids = listing
+    .split('\n')
+    .filter((line) => line.includes(`{"connection_name","${name}"}`))
+    .map((line) => line.split('\t')[0] ?? '')
+    .filter((pid) => pid !== '');
+  for (const pid of pids) await rabbitmqctl('-q', 'close_connection', pid, 'warren test: connection closed');
+  return pids.length;
+}
+
 /** Connects until the broker answers, or throws after `timeoutMs`. */
 export async function waitForBroker(timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const connection = await connect('warren-proof-probe');
+      const connection = await openConnection('warren-proof-probe');
       await connection.close();
       return;
     } catch (err) {
       if (Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      await sleep(250);
     }
   }
 }
@@ -93,20 +140,8 @@ export async function ensureBrokerRunning(): Promise<void> {
     await rabbitmqctl('start_app');
   } catch {
     await execFileAsync('rabbitmq-server', ['-detached']).catch(() => undefined);
-    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    await sleep(5_000);
     await rabbitmqctl('start_app').catch(() => undefined);
   }
   await waitForBroker(120_000);
-}
-
-/** A durable topic exchange and a durable classic queue of the same name, bound to every key. */
-export async function declareBenchQueue(channel: Channel, name: string): Promise<void> {
-  await channel.assertExchange(name, 'topic', { durable: true });
-  await channel.assertQueue(name, { durable: true, arguments: { 'x-queue-type': 'classic' } });
-  await channel.bindQueue(name, name, '#');
-}
-
-export async function deleteBenchQueue(channel: Channel, name: string): Promise<void> {
-  await channel.deleteQueue(name);
-  await channel.deleteExchange(name);
 }

@@ -9,7 +9,8 @@ import { createRetention, ruleFor } from '../../collector/store/retention.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../collector/store/schema.js';
 import { createBatchWriter } from '../../collector/store/writer.js';
 import { checkpointIfLarge } from '../../collector/store/checkpoint.js';
-import { captureLogger, tempDir } from './helpers.js';
+import { captureLogger } from '../../testkit/log.js';
+import { tempDir } from '../../testkit/temp.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {

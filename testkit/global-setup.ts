@@ -1,4 +1,4 @@
-import { connectBroker } from '../../protocol/index.js';
+import { connectBroker } from '../protocol/index.js';
 import { AMQP_URL } from './broker.js';
 
 /** Without a broker every integration test would fail at length; say it once, clearly, and stop. */

@@ -5,7 +5,7 @@ import { ErrorCodes } from '../../protocol/index.js';
 import { COLLECTOR_DEFAULTS, parseListen, resolveCollectorConfig } from '../../collector/config.js';
 import { prefetchFor } from '../../collector/ingest/batch.js';
 import { openDatabase } from '../../collector/store/database.js';
-import { tempDir } from './helpers.js';
+import { tempDir } from '../../testkit/temp.js';
 
 describe('collector configuration', () => {
   it('takes the contract defaults, frozen', () => {

@@ -1,4 +1,21 @@
+/** Loopback networking for tests, bench and chaos: free ports, and a TCP proxy that can cut the broker off. */
 import net from 'node:net';
+import { AMQP_URL } from './broker.js';
+
+/** A loopback port nothing listens on right now (bound, then released): for --listen, or a closed port. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address !== null && typeof address === 'object') resolve(address.port);
+        else reject(new Error('no port'));
+      });
+    });
+  });
+}
 
 /**
  * A TCP proxy on loopback in front of the broker, which a scenario can cut (connections reset,
@@ -88,4 +105,18 @@ export class TcpProxy {
   async close(): Promise<void> {
     await this.cut();
   }
+}
+
+/**
+ * A proxy in front of the test broker and the AMQP URL that reaches the broker through it;
+ * `listening: false` starts it cut (the broker is unreachable until `restore()`).
+ */
+export async function startBrokerProxy(
+  options: { listening?: boolean } = {},
+): Promise<{ proxy: TcpProxy; url: string }> {
+  const target = new URL(AMQP_URL);
+  const proxy = new TcpProxy(target.hostname, Number(target.port || 5672));
+  const port = await proxy.start();
+  if (options.listening === false) await proxy.cut();
+  return { proxy, url: `amqp://${target.username}:${target.password}@127.0.0.1:${port}${target.pathname}` };
 }
