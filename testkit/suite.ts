@@ -1,5 +1,5 @@
 import type { ChannelModel } from 'amqplib';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { deleteTopology, openConnection, uniqueName } from './broker.js';
 import { startCollector, stopBin, type RunningBin } from './processes.js';
 import { tempDir } from './temp.js';
@@ -48,5 +48,19 @@ export function useRealCollector(area: string): RealCollector {
       if (connection === undefined) throw new Error('useRealCollector: used before its beforeAll ran');
       return connection;
     },
+  };
+}
+
+/**
+ * A list of clean-ups for each test of the enclosing block, run after each test in reverse order
+ * (last set up, first torn down); returns how to add one.
+ */
+export function useCleanups(): (cleanup: () => Promise<void> | void) => void {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return (cleanup) => {
+    cleanups.push(cleanup);
   };
 }

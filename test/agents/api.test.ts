@@ -1,22 +1,20 @@
 import fs from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isWarrenError } from '../../protocol/index.js';
 import { applicationName, createShipper } from '../../agents/index.js';
 import { AMQP_URL } from '../../testkit/broker.js';
 import { tempDir } from '../../testkit/temp.js';
+import { useCleanups } from '../../testkit/suite.js';
 import { createSink } from './helpers.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanup = useCleanups();
 
 describe('createShipper (Node API)', () => {
   it('ships log(severity, msg, fields) records and delivers them all on close', async () => {
     const sink = await createSink('agents-api');
-    cleanups.push(() => sink.close());
-    const spool = tempDir('agents').dir;
-    cleanups.push(() => fs.rmSync(spool, { recursive: true, force: true }));
+    cleanup(() => sink.close());
+    const { dir: spool, remove: removeSpool } = tempDir('agents');
+    cleanup(removeSpool);
     const shipper = await createShipper({
       amqp: AMQP_URL,
       exchange: sink.exchange,
@@ -50,8 +48,8 @@ describe('createShipper (Node API)', () => {
   });
 
   it('names the application after package.json, else the script', () => {
-    const dir = tempDir('agents').dir;
-    cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const { dir, remove: removeDir } = tempDir('agents');
+    cleanup(removeDir);
     expect(applicationName(dir, '/srv/app/server.mjs')).toBe('server');
     fs.writeFileSync(`${dir}/package.json`, JSON.stringify({ name: '@acme/billing-api' }));
     expect(applicationName(dir, '/srv/app/server.mjs')).toBe('@acme/billing-api');

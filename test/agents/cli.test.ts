@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../testkit/net.js';
 import { runBin, type RunningBin, runNode, type RunOptions } from '../../testkit/processes.js';
 import { AMQP_URL } from '../../testkit/broker.js';
 import { tempDir } from '../../testkit/temp.js';
+import { useCleanups } from '../../testkit/suite.js';
 import { waitUntil } from '../../testkit/wait.js';
 import { createSink, dedupe, seqOf, type Sink } from './helpers.js';
 
@@ -24,10 +25,7 @@ logger.warn({ disk: 'sda' }, 'disk almost full');
 logger.error(new Error('boom'), 'request failed');
 `;
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanup = useCleanups();
 
 beforeAll(() => {
   if (!fs.existsSync(path.join(root, 'dist', 'agents', 'cli.js'))) {
@@ -40,7 +38,7 @@ const CHILD_OPTIONS: RunOptions = { cwd: root, env: { AMQP_URL }, keepStdinOpen:
 
 /** Kills the child after the test if it is still running. */
 function killAfterTest(run: RunningBin): RunningBin {
-  cleanups.push(() => {
+  cleanup(() => {
     if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill('SIGKILL');
   });
   return run;
@@ -52,9 +50,9 @@ function logship(args: string[]): RunningBin {
 
 async function setup(): Promise<{ sink: Sink; dir: string }> {
   const sink = await createSink('agents-cli');
-  cleanups.push(() => sink.close());
-  const dir = tempDir('agents').dir;
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  cleanup(() => sink.close());
+  const { dir, remove: removeDir } = tempDir('agents');
+  cleanup(removeDir);
   return { sink, dir };
 }
 
@@ -110,8 +108,8 @@ describe('logship (bin/logship.js as a child process)', () => {
   });
 
   it('rejects a bad --facility with one clear line and exit code 2', async () => {
-    const spool = tempDir('agents').dir;
-    cleanups.push(() => fs.rmSync(spool, { recursive: true, force: true }));
+    const { dir: spool, remove: removeSpool } = tempDir('agents');
+    cleanup(removeSpool);
     const agent = logship(['--facility', 'Not Valid!', '--spool', spool]);
     agent.child.stdin!.end();
     expect(await agent.exited).toBe(2);

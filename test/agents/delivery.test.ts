@@ -1,25 +1,23 @@
 import fs from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CONTENT_TYPE_NDJSON } from '../../protocol/index.js';
 import { Shipper, resolveShipperConfig, type ShipperOptions } from '../../agents/shipper.js';
 import { AMQP_URL, closeNamedConnection, uniqueName } from '../../testkit/broker.js';
 import { startBrokerProxy, type TcpProxy } from '../../testkit/net.js';
 import { tempDir } from '../../testkit/temp.js';
+import { useCleanups } from '../../testkit/suite.js';
 import { waitUntil } from '../../testkit/wait.js';
 import { createSink, dedupe, seqOf, silentLogger, type Received, type Sink } from './helpers.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanup = useCleanups();
 
 async function setup(
   options: Partial<ShipperOptions> & { amqpUrl?: string } = {},
 ): Promise<{ sink: Sink; shipper: Shipper; spool: string }> {
   const sink = await createSink('agents');
-  cleanups.push(() => sink.close());
-  const spool = tempDir('agents').dir;
-  cleanups.push(() => fs.rmSync(spool, { recursive: true, force: true }));
+  cleanup(() => sink.close());
+  const { dir: spool, remove: removeSpool } = tempDir('agents');
+  cleanup(removeSpool);
   const shipper = new Shipper(
     resolveShipperConfig({
       amqpUrl: AMQP_URL,
@@ -34,7 +32,7 @@ async function setup(
       ...options,
     }),
   );
-  cleanups.push(async () => void (await shipper.close()));
+  cleanup(async () => void (await shipper.close()));
   await shipper.start();
   return { sink, shipper, spool };
 }
@@ -121,7 +119,7 @@ describe('shipper against the real broker', () => {
 
     it('spools while it is away and delivers everything in order per key once it is back', async () => {
       ({ proxy, url: proxyUrl } = await startBrokerProxy({ listening: false }));
-      cleanups.push(() => proxy.close());
+      cleanup(() => proxy.close());
       const { sink, shipper, spool } = await setup({ amqpUrl: proxyUrl, connectWaitMs: 300 });
       expect(shipper.stats.state).toBe('spooling');
       for (let i = 0; i < 3_000; i++) {
@@ -155,7 +153,7 @@ describe('shipper against the real broker', () => {
 
     it('spools the records in flight when the broker goes away mid-stream, and sends them when it returns', async () => {
       ({ proxy, url: proxyUrl } = await startBrokerProxy());
-      cleanups.push(() => proxy.close());
+      cleanup(() => proxy.close());
       const { sink, shipper } = await setup({
         amqpUrl: proxyUrl,
         batch: { maxRecords: 20, maxBytes: 1 << 20, lingerMs: 2 },
@@ -177,7 +175,7 @@ describe('shipper against the real broker', () => {
 
     it('pauses its input when the spool is full and resumes when there is room', async () => {
       ({ proxy, url: proxyUrl } = await startBrokerProxy({ listening: false }));
-      cleanups.push(() => proxy.close());
+      cleanup(() => proxy.close());
       const { sink, shipper } = await setup({
         amqpUrl: proxyUrl,
         connectWaitMs: 200,

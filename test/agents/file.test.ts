@@ -1,23 +1,21 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createAgent, type Agent } from '../../agents/agent.js';
 import { parseAgentArgs } from '../../agents/options.js';
 import { AMQP_URL } from '../../testkit/broker.js';
 import { tempDir } from '../../testkit/temp.js';
+import { useCleanups } from '../../testkit/suite.js';
 import { waitUntil } from '../../testkit/wait.js';
 import { createSink, silentLogger, type Sink } from './helpers.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanup = useCleanups();
 
 async function sinkAndDir(): Promise<{ sink: Sink; dir: string }> {
   const sink = await createSink('agents-file');
-  cleanups.push(() => sink.close());
-  const dir = tempDir('agents').dir;
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  cleanup(() => sink.close());
+  const { dir, remove: removeDir } = tempDir('agents');
+  cleanup(removeDir);
   return { sink, dir };
 }
 
@@ -36,7 +34,7 @@ async function startAgent(sink: Sink, dir: string, args: string[]): Promise<Agen
     {},
   );
   const agent = createAgent(config, silentLogger);
-  cleanups.push(async () => void (await agent.close()));
+  cleanup(async () => void (await agent.close()));
   await agent.start();
   return agent;
 }

@@ -1,8 +1,7 @@
 import dgram from 'node:dgram';
-import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createAgent } from '../../agents/agent.js';
 import type { RecordSink } from '../../agents/inputs/input.js';
 import { createSyslogInput } from '../../agents/inputs/syslog.js';
@@ -10,19 +9,17 @@ import type { ParsedRecord } from '../../agents/record.js';
 import { parseAgentArgs } from '../../agents/options.js';
 import { AMQP_URL } from '../../testkit/broker.js';
 import { tempDir } from '../../testkit/temp.js';
+import { useCleanups } from '../../testkit/suite.js';
 import { createSink, silentLogger, type Sink } from './helpers.js';
 import { freePort } from '../../testkit/net.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanup = useCleanups();
 
 async function startSyslogAgent(): Promise<{ sink: Sink; port: number }> {
   const sink = await createSink('agents-syslog');
-  cleanups.push(() => sink.close());
-  const dir = tempDir('agents').dir;
-  cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
+  cleanup(() => sink.close());
+  const { dir, remove: removeDir } = tempDir('agents');
+  cleanup(removeDir);
   const port = await freePort();
   const config = parseAgentArgs(
     [
@@ -42,7 +39,7 @@ async function startSyslogAgent(): Promise<{ sink: Sink; port: number }> {
     {},
   );
   const agent = createAgent(config, silentLogger);
-  cleanups.push(async () => void (await agent.close()));
+  cleanup(async () => void (await agent.close()));
   await agent.start();
   return { sink, port };
 }
@@ -51,7 +48,7 @@ describe('syslog input', () => {
   it('takes RFC 5424 and RFC 3164 over UDP, routing by PRI, with host, app, pid and structured data', async () => {
     const { sink, port } = await startSyslogAgent();
     const client = dgram.createSocket('udp4');
-    cleanups.push(() => void client.close());
+    cleanup(() => void client.close());
     const send = (text: string): Promise<void> =>
       new Promise((resolve, reject) =>
         client.send(text, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())),
@@ -113,9 +110,9 @@ describe('syslog input', () => {
       1024,
     );
     await input.start();
-    cleanups.push(() => input.stop());
+    cleanup(() => input.stop());
     const client = dgram.createSocket('udp4');
-    cleanups.push(() => void client.close());
+    cleanup(() => void client.close());
     const send = (text: string): Promise<void> =>
       new Promise((resolve, reject) =>
         client.send(text, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())),
