@@ -11,7 +11,7 @@ import {
   type Severity,
 } from '../../protocol/index.js';
 import { deleteTopology, openConnection, uniqueName } from '../support/broker.js';
-import { freePort, runBin, stopBin, waitUntil, type RunningBin } from '../support/processes.js';
+import { runBin, startCollector, stopBin, waitUntil, type RunningBin } from '../support/processes.js';
 
 interface ApiRecord {
   msg: string;
@@ -65,24 +65,12 @@ describe('severity spellings in routing keys', () => {
 
   beforeAll(async () => {
     connection = await openConnection(`${exchange}-client`);
-    const port = await freePort();
-    api = `http://127.0.0.1:${port}`;
-    collector = runBin('logcollect', [
-      '--exchange',
-      exchange,
-      '--db',
-      path.join(dir, 'warren.db'),
-      '--listen',
-      `127.0.0.1:${port}`,
+    ({ collector, api } = await startCollector(exchange, dir, [
       '--bind',
       '*.warning+',
       '--bind',
       'kern.debug+',
-    ]);
-    await waitUntil(
-      'the collector is ready',
-      async () => (await fetch(`${api}/readyz`).catch(() => undefined))?.status === 200,
-    );
+    ]));
     const channel = await connection.createConfirmChannel();
     // As syslog-ng publishes: a text body, the level in the key as the shipper spells it. The same
     // message ids each round, so the store keeps one record per key.

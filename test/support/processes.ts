@@ -100,10 +100,11 @@ export async function waitUntil(
   throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
 }
 
-/** A real logcollect on a free port with its store in `dir`, once its /readyz says ready. */
+/** A real logcollect on a free port with its store in `dir` (and `args`, e.g. `--bind`), once its /readyz says ready. */
 export async function startCollector(
   exchange: string,
   dir: string,
+  args: readonly string[] = [],
 ): Promise<{ collector: RunningBin; api: string }> {
   const port = await freePort();
   const api = `http://127.0.0.1:${port}`;
@@ -114,6 +115,7 @@ export async function startCollector(
     path.join(dir, 'warren.db'),
     '--listen',
     `127.0.0.1:${port}`,
+    ...args,
   ]);
   await waitUntil(
     'the collector is ready',
