@@ -41,10 +41,8 @@ export const COLLECTOR_DEFAULTS = Object.freeze({
   checkpointIntervalMs: 30_000,
 });
 
-export interface RetentionRule {
-  /** As given, e.g. `*.debug`. */
-  readonly source: string;
-  readonly bindings: readonly string[];
+/** A `--retention` pattern (selecting keys as the API does, `patternMatches`) and its age limit. */
+export interface RetentionRule extends Pattern {
   /** Records older than this are deleted. */
   readonly maxAgeMs: number;
 }
@@ -155,7 +153,7 @@ export function parseRetentionRule(text: string): RetentionRule {
   if (maxAgeMs <= 0) {
     throw usage(`--retention '${text}' keeps nothing`, 'give a positive duration, e.g. 1h, 7d');
   }
-  return Object.freeze({ source: pattern.source, bindings: pattern.bindings, maxAgeMs });
+  return Object.freeze({ ...pattern, maxAgeMs });
 }
 
 /** Validates everything once, at the edge; below this nothing re-checks or reads the environment. */

@@ -16,7 +16,8 @@ import { runTail, type TailConfig } from './tail.js';
 
 const EXAMPLES = `
 Patterns (CONTRACT.md §3): AMQP topic patterns over <facility>.<severity> keys; * is one word,
-# zero or more; <severity>+ means that severity and every more severe one.
+# zero or more; <severity>+ means that severity and every more severe one. A pattern ending in
+a severity also binds its aliases and UPPER case (*.critical gets kern.crit and KERN.FATAL).
 
 Examples:
   logtail '*.critical'                  critical records from every facility, live

@@ -1,16 +1,29 @@
 import { ErrorCodes, WarrenError } from './errors.js';
-import { isFacility } from './routing-key.js';
-import { normalizeSeverity, SEVERITIES, severitiesAtLeast } from './severity.js';
+import {
+  inKeyCase,
+  type KeyCase,
+  normalizeSeverity,
+  SEVERITIES,
+  SEVERITY_SPELLINGS,
+  severitiesAtLeast,
+  type Severity,
+} from './severity.js';
 
 /** A user pattern after validation: its canonical text and the broker bindings it becomes. */
 export interface Pattern {
-  /** As given, with severity aliases normalised (`*.err+` → `*.error+`). */
+  /** As given, or for a severity pattern normalised (`KERN.err+` → `kern.error+`). */
   readonly source: string;
-  /** AMQP topic binding keys: one, or one per severity for a `+` range (CONTRACT §3). */
+  /**
+   * AMQP topic binding keys (CONTRACT §3): the pattern itself, or for a severity pattern one per
+   * spelling of each severity it names (`*.crit` → `*.critical`, `*.crit`, `*.fatal`, `*.CRITICAL`, …).
+   */
   readonly bindings: readonly string[];
+  /** What a key's normal form (`normalWords`) is matched against: the canonical spelling's bindings. */
+  readonly canonical: readonly string[];
 }
 
-const LITERAL_WORD = /^[a-z0-9_-]+$/;
+/** AMQP's binding key is a short string: at most 255 bytes. */
+const MAX_KEY_BYTES = 255;
 
 function badPattern(input: string, problem: string, hint: string): WarrenError {
   return new WarrenError(ErrorCodes.BAD_PATTERN, `invalid pattern '${input}': ${problem}`, {
@@ -19,100 +32,95 @@ function badPattern(input: string, problem: string, hint: string): WarrenError {
   });
 }
 
-function checkWord(input: string, word: string, index: number, count: number): string {
-  if (word === '*' || word === '#') return word;
+/** What AMQP requires of a word (plus Warren's one rule: no empty words); anything else is literal. */
+function checkWord(input: string, word: string, index: number, count: number): void {
+  if (word === '*' || word === '#') return;
   if (word === '') {
     const where = index === 0 ? 'at the start' : index === count - 1 ? 'at the end' : 'in the middle';
-    return badFail(input, `empty word ${where} (two dots, or a leading/trailing dot)`);
+    throw badPattern(
+      input,
+      `empty word ${where} (two dots, or a leading/trailing dot)`,
+      'words are separated by single dots, e.g. *.critical, kern.*, #, *.error+',
+    );
   }
   if (word.includes('*') || word.includes('#')) {
-    return badFail(input, `'${word}' mixes a wildcard with other characters`, true);
+    throw badPattern(
+      input,
+      `'${word}' mixes a wildcard with other characters`,
+      '* and # must be whole words: * matches one word, # zero or more (e.g. *.critical, kern.#)',
+    );
   }
-  if (word !== word.toLowerCase()) {
-    return badFail(input, `'${word}' has upper-case letters; routing keys are lower case`);
-  }
-  if (!LITERAL_WORD.test(word)) {
-    return badFail(input, `'${word}' has characters other than a-z, 0-9, _ and -`);
-  }
-  return word;
 }
 
-function badFail(input: string, problem: string, wildcard = false): never {
-  throw badPattern(
-    input,
-    problem,
-    wildcard
-      ? '* and # must be whole words: * matches one word, # zero or more (e.g. *.critical, kern.#)'
-      : 'a pattern is <facility>.<severity> words separated by dots, e.g. *.critical, kern.*, #, *.error+',
-  );
+/** The severity a word spells (any case, aliases too; no surrounding blanks), or undefined. */
+function severityOf(word: string): Severity | undefined {
+  return word.trim() === word ? normalizeSeverity(word) : undefined;
 }
 
 /**
- * Parses one pattern of the language in CONTRACT §3: AMQP topic words (`*`, `#`, literals) with an
- * optional `<severity>+` range as the last word. Two-word literal severities are checked, and
- * aliases normalised, so `*.crit` binds what was meant instead of matching nothing.
+ * Parses one pattern of the language in CONTRACT §3: any AMQP topic pattern (`*`, `#`, literal
+ * words) without empty words, and `<severity>+` ranges as the last word. A pattern whose last word
+ * is a severity (any spelling) or a range is a severity pattern: it binds every spelling of its
+ * severities (SEVERITY_SPELLINGS), so `*.critical` also receives `kern.crit` and `KERN.CRITICAL`.
+ * Any other pattern (`#.rabbit`, `app.verbose`, `a.b.c`) binds exactly itself.
  */
 export function parsePattern(input: string): Pattern {
   const text = input.trim();
   if (text === '') throw badPattern(input, 'it is empty', "use '#' for everything, or e.g. *.critical");
   const words = text.split('.');
+  words.forEach((w, i) => checkWord(input, w, i, words.length));
+  const head = words.slice(0, -1);
   const last = words[words.length - 1] ?? '';
 
+  let severities: Severity[];
+  let sourceLast: string;
   if (last.endsWith('+')) {
-    const severity = normalizeSeverity(last.slice(0, -1));
+    const severity = severityOf(last.slice(0, -1));
     if (severity === undefined) {
       throw badPattern(
         input,
         `'${last}' is not a severity range`,
-        `a range is a severity followed by +, one of ${SEVERITIES.map((s) => `${s}+`).join(', ')}`,
+        `a last word ending in + is a range: a severity followed by +, one of ${SEVERITIES.map((s) => `${s}+`).join(', ')}`,
       );
     }
-    if (words.length < 2) {
+    if (head.length === 0) {
       throw badPattern(
         input,
         'a severity range needs a facility pattern before it',
         'e.g. *.error+ or kern.warning+',
       );
     }
-    const prefix = words.slice(0, -1).map((w, i) => checkWord(input, w, i, words.length));
-    checkFacilityWord(input, prefix);
-    const head = prefix.join('.');
-    return {
-      source: `${head}.${severity}+`,
-      bindings: severitiesAtLeast(severity).map((s) => `${head}.${s}`),
-    };
+    severities = severitiesAtLeast(severity);
+    sourceLast = `${severity}+`;
+  } else {
+    const severity = last === '*' || last === '#' ? undefined : severityOf(last);
+    if (severity === undefined)
+      return checkLength(input, { source: text, bindings: [text], canonical: [text] });
+    severities = [severity];
+    sourceLast = severity;
   }
 
-  const checked = words.map((w, i) => checkWord(input, w, i, words.length));
-  if (checked.length === 2) {
-    checkFacilityWord(input, checked.slice(0, 1));
-    const severityWord = checked[1] ?? '';
-    if (severityWord !== '*' && severityWord !== '#') {
-      const severity = normalizeSeverity(severityWord);
-      if (severity === undefined) {
-        throw badPattern(
-          input,
-          `unknown severity '${severityWord}'`,
-          `the second word is one of ${SEVERITIES.join(', ')}, * or #; add + for a range (e.g. *.error+)`,
-        );
-      }
-      checked[1] = severity;
-    }
-  }
-  const source = checked.join('.');
-  return { source, bindings: [source] };
+  const prefix = (keyCase: KeyCase): string => head.map((w) => `${inKeyCase(w, keyCase)}.`).join('');
+  const bindings = SEVERITY_SPELLINGS.filter((s) => severities.includes(s.severity)).map(
+    (s) => `${prefix(s.keyCase)}${s.spelling}`,
+  );
+  return checkLength(input, {
+    source: `${prefix('lower')}${sourceLast}`,
+    bindings: [...new Set(bindings)],
+    canonical: severities.map((s) => `${prefix('lower')}${s}`),
+  });
 }
 
-function checkFacilityWord(input: string, words: readonly string[]): void {
-  if (words.length !== 1) return;
-  const facility = words[0] ?? '';
-  if (facility !== '*' && facility !== '#' && !isFacility(facility)) {
+function checkLength(input: string, pattern: Pattern): Pattern {
+  const long = pattern.bindings.find((b) => Buffer.byteLength(b) > MAX_KEY_BYTES);
+  if (long !== undefined) {
     throw badPattern(
       input,
-      `facility '${facility}' is longer than 32 characters`,
-      'facilities are 1 to 32 characters',
+      `the binding key '${long.slice(0, 40)}…' is longer than ${MAX_KEY_BYTES} bytes`,
+      `AMQP binding keys are at most ${MAX_KEY_BYTES} bytes; shorten the pattern`,
     );
   }
+  return pattern;
 }
 
 /** Parses several patterns, defaulting to `#`, and drops exact duplicates. */
@@ -149,11 +157,38 @@ export function splitTopicWords(key: string): string[] {
 
 /**
  * RabbitMQ's topic match: `*` is exactly one word (which may be empty), `#` zero or more words,
- * anything else equal to the word. Dynamic programming keeps `#.#.#` linear-ish instead of exponential.
+ * anything else equal to the word.
  */
 export function topicMatches(bindingKey: string, routingKey: string): boolean {
+  return compileBinding(bindingKey)(splitTopicWords(routingKey));
+}
+
+/**
+ * A key's normal form for matching (CONTRACT §3): a two-word key whose second word spells a
+ * severity, with the facility word lower-cased and the severity canonical (`KERN.crit` →
+ * `kern.critical`); undefined for other keys, and when the key is its own normal form (already
+ * matched as itself).
+ */
+function normalWords(words: readonly string[]): string[] | undefined {
+  if (words.length !== 2) return undefined;
+  const [facility = '', word = ''] = words;
+  const severity = severityOf(word);
+  if (severity === undefined) return undefined;
+  const lower = facility.toLowerCase();
+  return lower === facility && severity === word ? undefined : [lower, severity];
+}
+
+/** A binding key split once, as a test over a key's words (split once per key, not per binding). */
+function compileBinding(bindingKey: string): (words: readonly string[]) => boolean {
   const pattern = splitTopicWords(bindingKey);
-  const words = splitTopicWords(routingKey);
+  if (!pattern.includes('#')) {
+    return (words) => words.length === pattern.length && pattern.every((p, i) => p === '*' || p === words[i]);
+  }
+  return (words) => wordsMatch(pattern, words);
+}
+
+/** Dynamic programming keeps `#.#.#` linear-ish instead of exponential. */
+function wordsMatch(pattern: readonly string[], words: readonly string[]): boolean {
   // row[j]: the pattern's first i words match the key's first j words.
   let row: boolean[] = new Array<boolean>(words.length + 1).fill(false);
   row[0] = true;
@@ -171,15 +206,31 @@ export function topicMatches(bindingKey: string, routingKey: string): boolean {
   return row[words.length] ?? false;
 }
 
-/** A predicate for "does any of these patterns match this key", cached per key (keys are few). */
+/**
+ * Whether a pattern selects a routing key outside the broker (the store, retention, live filters):
+ * the key's own text matches one of its bindings, as on the broker, or the key's normal form
+ * (`normalWords`) matches its canonical form, so `kern.critical` also finds `Kern.Crit`.
+ */
+export function patternMatches(pattern: Pattern, routingKey: string): boolean {
+  return compileMatcher([pattern])(routingKey);
+}
+
+/** A predicate for "does any of these patterns match this key" (`patternMatches`), cached per key (keys are few). */
 export function compileMatcher(patterns: readonly Pattern[]): (routingKey: string) => boolean {
-  const bindings = bindingsFor(patterns);
-  if (bindings.includes('#')) return () => true;
+  if (patterns.some((p) => p.bindings.includes('#'))) return () => true;
+  // (own text ∈ p.bindings or normal form ∈ p.canonical) for some p, with each side's keys pooled.
+  const own = bindingsFor(patterns).map(compileBinding);
+  const canonical = [...new Set(patterns.flatMap((p) => p.canonical))].map(compileBinding);
   const cache = new Map<string, boolean>();
   return (routingKey) => {
     let hit = cache.get(routingKey);
     if (hit === undefined) {
-      hit = bindings.some((b) => topicMatches(b, routingKey));
+      const words = splitTopicWords(routingKey);
+      hit = own.some((matches) => matches(words));
+      if (!hit) {
+        const normal = normalWords(words);
+        hit = normal !== undefined && canonical.some((matches) => matches(normal));
+      }
       if (cache.size > 10_000) cache.clear();
       cache.set(routingKey, hit);
     }

@@ -27,6 +27,37 @@ export const SEVERITY_ALIASES: Readonly<Record<string, Severity>> = Object.freez
 
 const CANONICAL: ReadonlySet<string> = new Set(SEVERITIES);
 
+/** The letter cases a routing key's words are bound in on the broker (CONTRACT §2): `kern.crit`, `KERN.CRIT`. */
+export const KEY_CASES = ['lower', 'upper'] as const;
+
+export type KeyCase = (typeof KEY_CASES)[number];
+
+export function inKeyCase(text: string, keyCase: KeyCase): string {
+  return keyCase === 'lower' ? text.toLowerCase() : text.toUpperCase();
+}
+
+/** One way a routing key may spell a severity word (`crit`, `CRITICAL`), and what it means. */
+export interface SeveritySpelling {
+  readonly spelling: string;
+  readonly severity: Severity;
+  readonly keyCase: KeyCase;
+}
+
+/**
+ * Every spelling of a severity word the broker is bound for (CONTRACT §2): each canonical name and
+ * alias, all lower case and all UPPER case; in key-case, then severity, then canonical-first order.
+ */
+export const SEVERITY_SPELLINGS: readonly SeveritySpelling[] = Object.freeze(
+  KEY_CASES.flatMap((keyCase) =>
+    SEVERITIES.flatMap((severity) =>
+      [
+        severity,
+        ...Object.keys(SEVERITY_ALIASES).filter((alias) => SEVERITY_ALIASES[alias] === severity),
+      ].map((name) => Object.freeze({ spelling: inKeyCase(name, keyCase), severity, keyCase })),
+    ),
+  ),
+);
+
 export function isSeverity(value: string): value is Severity {
   return CANONICAL.has(value);
 }
@@ -44,7 +75,8 @@ export function severityFromRank(rank: number): Severity | undefined {
 export function normalizeSeverity(input: string): Severity | undefined {
   const lower = input.trim().toLowerCase();
   if (isSeverity(lower)) return lower;
-  return SEVERITY_ALIASES[lower];
+  // own keys only: 'constructor' is not an alias
+  return Object.hasOwn(SEVERITY_ALIASES, lower) ? SEVERITY_ALIASES[lower] : undefined;
 }
 
 /** Like normalizeSeverity, but a bad name is a usage error that lists the choices. */

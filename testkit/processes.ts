@@ -210,10 +210,11 @@ export async function stopBin(bin: RunningBin, timeoutMs = 10_000): Promise<numb
   return code;
 }
 
-/** A real logcollect on a free port with its store in `dir`, once its /readyz says ready. */
+/** A real logcollect on a free port with its store in `dir` (and `args`, e.g. `--bind`), once its /readyz says ready. */
 export async function startCollector(
   exchange: string,
   dir: string,
+  args: readonly string[] = [],
 ): Promise<{ collector: RunningBin; api: string }> {
   const port = await freePort();
   const api = `http://127.0.0.1:${port}`;
@@ -224,6 +225,7 @@ export async function startCollector(
     path.join(dir, 'warren.db'),
     '--listen',
     `127.0.0.1:${port}`,
+    ...args,
   ]);
   await waitUntil(
     'the collector is ready',

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { errorMessage, topicMatches } from '../../protocol/index.js';
+import { errorMessage, patternMatches } from '../../protocol/index.js';
 import type { RetentionRule } from '../config.js';
 import type { Db } from './database.js';
 
@@ -19,7 +19,7 @@ export interface RetentionPass {
 
 /** The first rule whose pattern matches the key decides its age limit (CONTRACT §5); none means kept. */
 export function ruleFor(rules: readonly RetentionRule[], routingKey: string): RetentionRule | undefined {
-  return rules.find((rule) => rule.bindings.some((binding) => topicMatches(binding, routingKey)));
+  return rules.find((rule) => patternMatches(rule, routingKey));
 }
 
 /**

@@ -238,6 +238,12 @@ describe('retention', () => {
     expect(ruleFor(rules, 'app.critical')?.source).toBe('*.error+');
     expect(ruleFor(rules, 'app.info')?.source).toBe('#');
     expect(ruleFor(rules.slice(0, 2), 'app.info')).toBeUndefined();
+    // Keys in other spellings are selected as the API selects them (CONTRACT §3).
+    expect(ruleFor(rules, 'app.TRACE')?.source).toBe('*.debug');
+    expect(ruleFor(rules, 'KERN.Crit')?.source).toBe('kern.*');
+    expect(ruleFor(rules, 'local3.err')?.source).toBe('*.error+');
+    expect(ruleFor(rules, 'app.verbose')?.source).toBe('#');
+    expect(ruleFor(rules.slice(0, 3), 'app.verbose')).toBeUndefined();
     expect(() => parseRetentionRule('*.debug')).toThrow(
       expect.objectContaining({ code: ErrorCodes.BAD_USAGE }),
     );

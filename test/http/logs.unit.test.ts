@@ -160,6 +160,35 @@ describe('GET /api/logs', () => {
     expect(await ids('/api/logs?pattern=*.crit%2B')).toEqual(['k-crit', 'a-emerg']);
   });
 
+  it('finds foreign severity spellings by their canonical pattern, and any key by its own name', async () => {
+    store.insert([
+      { id: 'syslog-ng', ts: NOW - 1 * MINUTE, key: 'kern.crit', msg: 'a' },
+      { id: 'upper', ts: NOW - 2 * MINUTE, key: 'KERN.CRITICAL', msg: 'b' },
+      { id: 'mixed', ts: NOW - 3 * MINUTE, key: 'Kern.Fatal', msg: 'c' },
+      { id: 'canonical', ts: NOW - 4 * MINUTE, key: 'kern.critical', msg: 'd' },
+      { id: 'rsyslog', ts: NOW - 5 * MINUTE, key: 'daemon.warn', msg: 'e' },
+      { id: 'verbose', ts: NOW - 6 * MINUTE, key: 'app.verbose', msg: 'f' },
+      { id: 'rabbit', ts: NOW - 7 * MINUTE, key: 'x.y.rabbit', msg: 'g' },
+    ]);
+    const crit = ['syslog-ng', 'upper', 'mixed', 'canonical'];
+    expect(await ids('/api/logs?pattern=kern.critical')).toEqual(crit);
+    expect(await ids('/api/logs?pattern=*.crit')).toEqual(crit);
+    expect(await ids('/api/logs?pattern=KERN.CRITICAL')).toEqual(crit);
+    expect(await ids('/api/logs?pattern=*.warning%2B')).toEqual([...crit, 'rsyslog']);
+    expect(await ids('/api/logs?pattern=kern.*')).toEqual(crit);
+    // valid AMQP patterns whose last word is no severity: plain topic matching, no 400
+    expect(await ids('/api/logs?pattern=app.verbose')).toEqual(['verbose']);
+    expect(await ids('/api/logs?pattern=%23.rabbit')).toEqual(['rabbit']);
+    expect(await ids('/api/logs?pattern=x.y.rabbit')).toEqual(['rabbit']);
+    // the original key stays on the record
+    expect((await get('/api/logs?pattern=kern.critical')).records.map((r) => r.routing_key)).toEqual([
+      'kern.crit',
+      'KERN.CRITICAL',
+      'Kern.Fatal',
+      'kern.critical',
+    ]);
+  });
+
   it('filters by full text, with plain words ANDed and prefixes', async () => {
     seedVaried();
     expect(await ids('/api/logs?q=disk')).toEqual(['k-crit', 'k-err']);
@@ -293,7 +322,7 @@ describe('GET /api/logs', () => {
   describe('errors', () => {
     it.each([
       ['/api/logs?pattern=kern.*x', 'WARREN_BAD_PATTERN', /kern\.\*x/],
-      ['/api/logs?pattern=*.loud', 'WARREN_BAD_PATTERN', /unknown severity 'loud'/],
+      ['/api/logs?pattern=*.loud%2B', 'WARREN_BAD_PATTERN', /'loud\+' is not a severity range/],
       ['/api/logs?pattern=', 'WARREN_BAD_REQUEST', /pattern/],
       ['/api/logs?since=yesterday', 'WARREN_BAD_DURATION', /yesterday/],
       ['/api/logs?until=3x', 'WARREN_BAD_DURATION', /3x/],

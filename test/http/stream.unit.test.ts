@@ -151,6 +151,17 @@ describe('GET /api/logs/stream', () => {
     });
   });
 
+  it('selects keys by severity spelling as /api/logs does, and by a plain pattern its own name', async () => {
+    const client = await connect('/api/logs/stream?pattern=*.error%2B&pattern=app.verbose');
+    store1('syslog-ng', 'local3.err');
+    store1('upper', 'KERN.CRIT');
+    store1('too-mild', 'daemon.warn');
+    store1('verbose', 'app.verbose');
+    await client.waitFor((c) => c.records().length >= 3);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(client.records().map((r) => r.id)).toEqual(['syslog-ng', 'upper', 'verbose']);
+  });
+
   it('resumes after Last-Event-ID with no gap and no duplicate', async () => {
     const first = await connect('/api/logs/stream?pattern=kern.*');
     store1('a');

@@ -5,6 +5,7 @@ import {
   normalizeSeverity,
   parseSeverity,
   SEVERITIES,
+  SEVERITY_SPELLINGS,
   severitiesAtLeast,
   severityFromPinoLevel,
   severityRank,
@@ -50,6 +51,36 @@ describe('severities', () => {
     expect(err.exitCode).toBe(2);
     expect(err.message).toContain("'loud'");
     expect(err.hint).toContain('emergency, alert, critical');
+  });
+
+  it('is not fooled by names every object inherits', () => {
+    expect(normalizeSeverity('constructor')).toBeUndefined();
+    expect(normalizeSeverity('toString')).toBeUndefined();
+  });
+
+  it('lists every spelling a routing key may carry: names and aliases, lower and UPPER case', () => {
+    const lower = [
+      ['emergency', 'emergency'],
+      ['emerg', 'emergency'],
+      ['panic', 'emergency'],
+      ['alert', 'alert'],
+      ['critical', 'critical'],
+      ['crit', 'critical'],
+      ['fatal', 'critical'],
+      ['error', 'error'],
+      ['err', 'error'],
+      ['warning', 'warning'],
+      ['warn', 'warning'],
+      ['notice', 'notice'],
+      ['info', 'info'],
+      ['debug', 'debug'],
+      ['trace', 'debug'],
+    ];
+    expect(SEVERITY_SPELLINGS.map((s) => [s.spelling, s.severity, s.keyCase])).toEqual([
+      ...lower.map(([spelling = '', severity]) => [spelling, severity, 'lower']),
+      ...lower.map(([spelling = '', severity]) => [spelling.toUpperCase(), severity, 'upper']),
+    ]);
+    for (const s of SEVERITY_SPELLINGS) expect(normalizeSeverity(s.spelling)).toBe(s.severity);
   });
 
   it('expands a range to that severity and every more severe one', () => {
