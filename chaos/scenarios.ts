@@ -5,6 +5,7 @@ import path from 'node:path';
 import { CONTENT_TYPE_JSON, CONTENT_TYPE_NDJSON, sleep, topologyNames } from '../protocol/index.js';
 import { ensureBrokerRunning, openConnection as connect, rabbitmqctl } from '../testkit/broker.js';
 import { waitUntil } from '../testkit/wait.js';
+import { startCollector } from '../bench/lib/pipeline.js';
 import { Rig, type ScenarioResult } from './lib/rig.js';
 
 export interface ChaosOptions {
@@ -152,6 +153,49 @@ export const collectorKill: Scenario = {
         await rig.startCollector();
       });
       return rig.reconcile(await settle(rig, options));
+    }),
+};
+
+/**
+ * A second collector started while the first ingests, on the same store and then on the first's
+ * HTTP port: each must refuse before consuming anything (issue 14 item 2), and the first's store
+ * still reconciles to every record exactly once.
+ */
+export const secondCollector: Scenario = {
+  name: 'second-collector',
+  touchesBroker: false,
+  run: (options) =>
+    withRig('second-collector', async (rig) => {
+      await rig.startCollector();
+      rig.startAgent('a1');
+      const total = options.quick ? 6_000 : 20_000;
+      const problems: string[] = [];
+      const intruders = [
+        { why: 'the same store', db: rig.db, port: 0, code: 1, says: 'is in use by another logcollect' },
+        {
+          why: 'a busy port',
+          db: path.join(rig.dir, 'intruder.db'),
+          port: rig.collectorPort,
+          code: 2,
+          says: 'cannot listen on',
+        },
+      ];
+      await rig.stream('a1', total, options.quick ? 3_000 : 5_000, async (sent) => {
+        const intruder = intruders[0];
+        if (intruder === undefined || sent < total / 3) return;
+        intruders.shift();
+        const child = startCollector({ exchange: rig.exchange, db: intruder.db, port: intruder.port });
+        const code = await child.exited;
+        options.log(`second-collector: a collector on ${intruder.why} exited with ${String(code)}`);
+        if (code !== intruder.code)
+          problems.push(`a collector on ${intruder.why} exited with ${String(code)}, not ${intruder.code}`);
+        if (!child.stderrText().includes(intruder.says))
+          problems.push(`a collector on ${intruder.why} did not say '${intruder.says}'`);
+        if (child.stderrText().includes('"consuming"'))
+          problems.push(`a collector on ${intruder.why} started consuming`);
+      });
+      if (intruders.length > 0) problems.push(`${intruders.length} intruders never ran`);
+      return rig.reconcile([...problems, ...(await settle(rig, options))]);
     }),
 };
 
@@ -524,6 +568,7 @@ export const SCENARIOS: readonly Scenario[] = [
   closeConnections,
   closeOwnConnections,
   collectorKill,
+  secondCollector,
   agentKill,
   brokerUnreachable,
   poison,

@@ -10,6 +10,7 @@ import { createMetrics, RateMeter, type CollectorMetrics } from './metrics.js';
 import type { CollectorStatus } from './status.js';
 import { closeDatabase, startCheckpoints } from './store/checkpoint.js';
 import { openDatabase, type Db } from './store/database.js';
+import { lockStore, type StoreLock } from './store/lock.js';
 import { createRetention, startRetention } from './store/retention.js';
 import { createBatchWriter } from './store/writer.js';
 
@@ -57,6 +58,7 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
   };
   const status = (): CollectorStatus => ({ ...state, ingestRate: rate.rate() });
 
+  let lock: StoreLock | null = null;
   let db: Db | null = null;
   let consumer: Consumer | null = null;
   let retention: { stop(): Promise<void> } | null = null;
@@ -77,6 +79,8 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
     api = null;
     if (db !== null && deps.db === undefined) closeDatabase(db, logger);
     db = null;
+    lock?.release();
+    lock = null;
   }
 
   return {
@@ -88,17 +92,46 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
     async start() {
       if (started) throw new Error('collector already started');
       started = true;
-      const store =
-        deps.db ??
-        openDatabase(config.dbPath, {
-          onMigrate: (from, to) =>
-            logger.info(
-              { db: config.dbPath, from, to },
-              'upgrading the store schema: it can take a minute or more on a large store (stopping it leaves the store as it was)',
-            ),
-        });
-      db = store;
+      // One writer per store, and an API that can serve it, before anything is consumed: a
+      // collector that fails later would have taken records into a store nobody reads.
+      if (deps.db === undefined) lock = lockStore(config.dbPath);
       try {
+        const store =
+          deps.db ??
+          openDatabase(config.dbPath, {
+            onMigrate: (from, to) =>
+              logger.info(
+                { db: config.dbPath, from, to },
+                'upgrading the store schema: it can take a minute or more on a large store (stopping it leaves the store as it was)',
+              ),
+          });
+        db = store;
+        if (config.listen !== null) {
+          const app = await buildApi({
+            dbPath: config.dbPath,
+            events,
+            status,
+            registry: metrics.registry,
+            logger,
+            token: config.token,
+          });
+          api = app;
+          // fastify's own "Server listening" line would come before a failed start's one-line reason;
+          // the collector says where it listens once it consumes.
+          const level = app.log.level;
+          app.log.level = 'warn';
+          try {
+            url = await app.listen({ host: config.listen.host, port: config.listen.port });
+          } catch (err) {
+            throw new WarrenError(
+              ErrorCodes.BAD_USAGE,
+              `cannot listen on ${config.listen.host}:${config.listen.port}: ${errorMessage(err)}`,
+              { cause: err, hint: 'is another logcollect running? pick another --listen HOST:PORT' },
+            );
+          } finally {
+            app.log.level = level;
+          }
+        }
         const writer = createBatchWriter(store);
         consumer = createConsumer({
           config,
@@ -120,27 +153,8 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
           (count) => metrics.retentionDeleted.inc(count),
         );
         checkpoints = startCheckpoints(store, config.dbPath, config.checkpointIntervalMs, logger);
-        if (config.listen !== null) {
-          const app = await buildApi({
-            dbPath: config.dbPath,
-            events,
-            status,
-            registry: metrics.registry,
-            logger,
-            token: config.token,
-          });
-          api = app;
-          try {
-            url = await app.listen({ host: config.listen.host, port: config.listen.port });
-          } catch (err) {
-            throw new WarrenError(
-              ErrorCodes.BAD_USAGE,
-              `cannot listen on ${config.listen.host}:${config.listen.port}: ${errorMessage(err)}`,
-              { cause: err, hint: 'is another logcollect running? pick another --listen HOST:PORT' },
-            );
-          }
-          logger.info({ url }, 'HTTP API listening');
-        }
+        // Said once consuming: a start that fails says only why, in one line.
+        if (url !== null) logger.info({ url }, 'HTTP API listening');
       } catch (err) {
         await shutdown();
         throw err;

@@ -55,7 +55,7 @@ export class Rig {
   /** Every tag sent, in order. */
   readonly sent: string[] = [];
   private reader: StoreReader;
-  private collectorPort = 0;
+  collectorPort = 0;
   readonly db: string;
   /** Everything the collectors said on stderr, across restarts. */
   collectorLog = '';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { closeOwnConnections, collectorKill, poison } from '../../chaos/scenarios.js';
+import { closeOwnConnections, collectorKill, poison, secondCollector } from '../../chaos/scenarios.js';
 
 // The reduced chaos suite for CI: real logship and logcollect child processes (npm test builds
 // them first), a few thousand records each, and only faults that leave the shared broker alone.
@@ -22,6 +22,12 @@ describe('chaos (reduced)', () => {
 
   it('stores the good records and dead-letters every kind of poison with a reason', async () => {
     const result = await poison.run(options);
+    expect(result.problems).toEqual([]);
+    expect({ lost: result.lost, duplicated: result.duplicated }).toEqual({ lost: 0, duplicated: 0 });
+  }, 120_000);
+
+  it('a second collector on the same store or the same port refuses before consuming anything', async () => {
+    const result = await secondCollector.run(options);
     expect(result.problems).toEqual([]);
     expect({ lost: result.lost, duplicated: result.duplicated }).toEqual({ lost: 0, duplicated: 0 });
   }, 120_000);

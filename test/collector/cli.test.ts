@@ -1,7 +1,8 @@
+import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { collectorArgs, countRows, fixture, ndjsonMessages, readStore, type Fixture } from './helpers.js';
-import { AMQP_URL, publish, queueDepth } from '../../testkit/broker.js';
+import { AMQP_URL, deleteTopology, publish, queueDepth } from '../../testkit/broker.js';
 import { freePort } from '../../testkit/net.js';
 import { runBin, type RunningBin, stopBin } from '../../testkit/processes.js';
 import { waitUntil } from '../../testkit/wait.js';
@@ -170,5 +171,77 @@ describe('logcollect (the real command)', () => {
     expect(await stopBin(again)).toBe(0);
     expect(countRows(f.dbPath)).toEqual({ rows: total, ids: total });
     expect(await queueDepth(`${f.exchange}.archive`)).toBe(0);
+  });
+  describe('a second collector', () => {
+    // Declares the topology with a first run, then fills the queue while no collector consumes.
+    async function filledQueue(area: string, total: number): Promise<{ f: Fixture; args: string[] }> {
+      const f = await fixture(area);
+      fixtures.push(f);
+      const args = collectorArgs(f);
+      const first = logcollect(args);
+      await waitUntil('declared', () => first.stderr().includes('"consuming"'));
+      expect(await stopBin(first)).toBe(0);
+      await publish(f.connection, f.exchange, ndjsonMessages(area, total, 50));
+      return { f, args };
+    }
+
+    it('on the same store fails in one line, exit 1, and consumes nothing', async () => {
+      const { f, args } = await filledQueue('cli-lock', 2_000);
+      const depth = await queueDepth(`${f.exchange}.archive`);
+      // Another collector (of another exchange) owns the store.
+      const owner = logcollect([
+        ...['--amqp', AMQP_URL, '--exchange', `${f.exchange}-owner`],
+        ...['--db', f.dbPath, '--listen', '127.0.0.1:0'],
+      ]);
+      await waitUntil('the owner consumes', () => owner.stderr().includes('"consuming"'));
+      const second = logcollect(args);
+      expect(await second.exited).toBe(1);
+      expect(second.stderr()).toMatch(/^logcollect: the store .*warren\.db is in use by another logcollect/);
+      expect(second.stderr()).not.toContain('consuming');
+      expect(await queueDepth(`${f.exchange}.archive`)).toBe(depth);
+      expect(await stopBin(owner)).toBe(0);
+      await deleteTopology(`${f.exchange}-owner`);
+    });
+
+    it('that cannot listen fails with exit 2 before it consumes anything', async () => {
+      const { f } = await filledQueue('cli-port', 1_000);
+      const depth = await queueDepth(`${f.exchange}.archive`);
+      expect(depth).toBeGreaterThan(0);
+      const busy = createServer();
+      await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+      const { port } = busy.address() as AddressInfo;
+      try {
+        const other = path.join(f.dir, 'other.db');
+        const second = logcollect([
+          '--amqp',
+          AMQP_URL,
+          '--exchange',
+          f.exchange,
+          '--db',
+          other,
+          '--listen',
+          `127.0.0.1:${port}`,
+        ]);
+        expect(await second.exited).toBe(2);
+        expect(second.stderr()).toMatch(/^logcollect: cannot listen on 127\.0\.0\.1:\d+/);
+        expect(second.stderr()).not.toContain('consuming');
+        expect(await queueDepth(`${f.exchange}.archive`)).toBe(depth);
+        expect(countRows(other).rows).toBe(0);
+      } finally {
+        await new Promise<void>((resolve) => busy.close(() => resolve()));
+      }
+    });
+
+    it('after a SIGKILL, the next collector takes the store at once (the OS dropped the lock)', async () => {
+      const f = await fixture('cli-relock');
+      fixtures.push(f);
+      const victim = logcollect(collectorArgs(f));
+      await waitUntil('consuming', () => victim.stderr().includes('"consuming"'));
+      victim.child.kill('SIGKILL');
+      await victim.exited;
+      const again = logcollect(collectorArgs(f));
+      await waitUntil('consuming again', () => again.stderr().includes('"consuming"'));
+      expect(await stopBin(again)).toBe(0);
+    });
   });
 });

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBin, type RunningBin, stopBin } from '../../testkit/processes.js';
 import { useRealCollector } from '../../testkit/suite.js';
+import { tempDir } from '../../testkit/temp.js';
 import { waitUntil } from '../../testkit/wait.js';
 
 interface ApiRecord {
@@ -124,8 +125,11 @@ describe('one record from logship to logtail, end to end', () => {
 });
 
 describe('without a broker', () => {
+  // A real file: the API reads the store through its own connection, which ':memory:' cannot give.
+  const scratch = tempDir('e2e');
+  afterAll(() => scratch.remove());
   it.each([
-    ['logcollect', ['--db', ':memory:', '--listen', '127.0.0.1:0']],
+    ['logcollect', ['--db', path.join(scratch.dir, 'warren.db'), '--listen', '127.0.0.1:0']],
     ['logtail', ['--json', '*.critical']],
   ] as const)('%s says so in one clear line and exits 1', async (name, args) => {
     const run = runBin(name, ['--amqp', 'amqp://guest:guest@127.0.0.1:1', ...args]);
