@@ -81,12 +81,31 @@ export function describeDeclareError(err: unknown): unknown {
     `${kind} '${name}' already exists with ${argument} = ${current.trim()}, but Warren declares ${received.trim()}`,
     {
       cause: err,
-      hint:
-        argument === 'x-queue-type'
-          ? `start with${received.includes('quorum') ? '' : 'out'} --quorum to match it, or delete the ${kind} (rabbitmqctl delete_queue ${name}) and let Warren declare it again`
-          : `delete the ${kind} '${name}' so Warren can declare it again, or use another --exchange`,
+      hint: kind === 'queue' ? queueClashHint(name, argument, current) : exchangeClashHint(name),
       context: { kind, name, argument, received: received.trim(), current: current.trim() },
     },
+  );
+}
+
+/** What to do about a queue declared before with other arguments; deleting it deletes its messages. */
+function queueClashHint(name: string, argument: string, current: string): string {
+  const drainFirst = `deleting the queue also deletes the messages it holds: let a collector drain it first, then rabbitmqctl delete_queue ${name}`;
+  if (argument !== 'x-queue-type') return `use another --queue, or re-create it: ${drainFirst}`;
+  // Match what exists, not what this run asked for.
+  const existingIsQuorum = current.includes('quorum');
+  return `start ${existingIsQuorum ? 'with' : 'without'} --quorum to use the existing ${existingIsQuorum ? 'quorum' : 'classic'} queue as it is, or change its type: ${drainFirst}`;
+}
+
+/**
+ * Usually a foreign client declared the exchange first with the tutorials' arguments. Warren's
+ * exchange is a durable topic exchange with an alternate exchange (CONTRACT §1).
+ */
+function exchangeClashHint(name: string): string {
+  return (
+    `Warren's exchange '${name}' is a durable topic exchange with alternate-exchange = '${name}.unrouted' ` +
+    `(CONTRACT §1; its .unrouted and .dead exchanges are durable fanouts); other clients should not declare it, ` +
+    `or declare it passively (examples/). Delete the exchange that is there (management UI, or rabbitmqadmin ` +
+    `delete exchange name=${name}: its bindings go, queues and their messages stay) and start Warren first, or use another --exchange`
   );
 }
 

@@ -64,7 +64,9 @@ describe('topology', () => {
     expect(err.code).toBe(ErrorCodes.TOPOLOGY_CLASH);
     expect(err.message).toContain(`queue '${names.archive}'`);
     expect(err.message).toContain('x-queue-type');
-    expect(err.hint).toContain('--quorum');
+    // The existing queue is classic: the way to use it as it is, is to start WITHOUT --quorum.
+    expect(err.hint).toContain('start without --quorum to use the existing classic queue');
+    expect(err.hint).toContain('also deletes the messages it holds');
     // The connection survives the refused declaration.
     await declareExchanges(connection, names);
   });
@@ -76,6 +78,10 @@ describe('topology', () => {
     const err = await rejection(declareExchanges(connection, other));
     expect(err.code).toBe(ErrorCodes.TOPOLOGY_CLASH);
     expect(err.message).toContain(`exchange '${other.exchange}'`);
+    // The hint names every argument Warren's exchange has, so a foreign client can match them.
+    expect(err.hint).toContain('durable topic exchange');
+    expect(err.hint).toContain(`alternate-exchange = '${other.unrouted}'`);
+    expect(err.hint).toContain('passively');
     await channel.deleteExchange(other.exchange);
     for (const name of [other.unrouted, other.dead]) {
       await channel.deleteQueue(name);
@@ -93,6 +99,7 @@ describe('topology', () => {
       argument: 'x-queue-type',
       current: expect.stringContaining('quorum') as string,
     });
+    expect(clash.hint).toContain('start with --quorum to use the existing quorum queue');
     await channel.close();
     await deleteTopology(quorum.exchange);
   });
