@@ -21,6 +21,11 @@ const program = new Command('logcollect')
   .option('--queue <name>', 'durable queue to consume (default <exchange>.archive)')
   .option('--db <file>', `SQLite store; its directory is created (default ${COLLECTOR_DEFAULTS.db})`)
   .option('--listen <host:port>', `HTTP API address (default ${COLLECTOR_DEFAULTS.listen})`)
+  .option(
+    '--allow-host <name>',
+    'a Host name the HTTP API also answers, repeatable (on a loopback --listen it answers only localhost, 127.0.0.1 and ::1; env WARREN_ALLOW_HOSTS, comma-separated)',
+    collect,
+  )
   .option('--quorum', 'declare the queue as a quorum queue (replicated; with a delivery limit)')
   .option(
     '--delivery-limit <n>',

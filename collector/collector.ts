@@ -6,6 +6,7 @@ import { ErrorCodes, WarrenError, errorMessage } from '../protocol/index.js';
 import type { CollectorConfig } from './config.js';
 import { createConsumer, type Consumer } from './ingest/consumer.js';
 import { buildApi } from './http/app.js';
+import { allowedHosts } from './http/hosts.js';
 import { createMetrics, RateMeter, type CollectorMetrics } from './metrics.js';
 import type { CollectorStatus } from './status.js';
 import { closeDatabase, startCheckpoints } from './store/checkpoint.js';
@@ -114,6 +115,7 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
             registry: metrics.registry,
             logger,
             token: config.token,
+            allowedHosts: allowedHosts(config.listen.host, config.allowHosts),
           });
           api = app;
           // fastify's own "Server listening" line would come before a failed start's one-line reason;

@@ -66,6 +66,8 @@ export interface CollectorConfig {
   /** Where the HTTP API listens; null runs the collector without it (tests, embedding). */
   readonly listen: ListenAddress | null;
   readonly token: string | undefined;
+  /** Host names the API answers besides its own (see http/hosts.ts). */
+  readonly allowHosts: readonly string[];
   readonly retention: readonly RetentionRule[];
   readonly batchRecords: number;
   readonly batchMessages: number;
@@ -85,6 +87,7 @@ export interface CollectorFlags extends CommonFlags {
   queue?: string | undefined;
   db?: string | undefined;
   listen?: string | false | undefined;
+  allowHost?: readonly string[] | undefined;
   quorum?: boolean | undefined;
   deliveryLimit?: number | string | undefined;
   retention?: readonly string[] | undefined;
@@ -214,6 +217,11 @@ export function resolveCollectorConfig(
     dbPath,
     listen: flags.listen === false ? null : parseListen(flags.listen ?? COLLECTOR_DEFAULTS.listen),
     token: common.token,
+    allowHosts: Object.freeze(
+      [...(flags.allowHost ?? []), ...(env.WARREN_ALLOW_HOSTS ?? '').split(',')]
+        .map((name) => name.trim().toLowerCase())
+        .filter((name) => name !== ''),
+    ),
     retention: Object.freeze(retention),
     batchRecords: integer({
       value: flags.batchRecords,

@@ -31,6 +31,7 @@ const CATALOGUE = {
   BAD_QUERY: { code: 'WARREN_BAD_QUERY', usage: true, status: 400 },
   BAD_CURSOR: { code: 'WARREN_BAD_CURSOR', usage: true, status: 400 },
   UNAUTHORIZED: { code: 'WARREN_UNAUTHORIZED', status: 401 },
+  BAD_HOST: { code: 'WARREN_BAD_HOST', status: 403 },
   NOT_FOUND: { code: 'WARREN_NOT_FOUND', status: 404 },
   TOO_MANY_STREAMS: { code: 'WARREN_TOO_MANY_STREAMS', status: 503 },
   INTERNAL: { code: 'WARREN_INTERNAL', status: 500 },

@@ -18,6 +18,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { ErrorCodes, httpStatusOf, isWarrenError, type ErrorCode } from '../../protocol/index.js';
 import type { CollectorStatus } from '../status.js';
 import { openQueryStore, type QueryStore } from '../store/query.js';
+import { hostAllowed } from './hosts.js';
 import { registerLogRoutes } from './logs.js';
 import { ErrorBody, Health, LogRecord, Ready } from './schemas.js';
 import { registerStatsRoute } from './stats.js';
@@ -34,6 +35,8 @@ export interface ApiDeps {
   logger: Logger;
   /** WARREN_TOKEN: when set, /api and /metrics require `Authorization: Bearer <token>`. */
   token?: string | undefined;
+  /** The Host names answered (see hosts.ts); null or unset answers every name. */
+  allowedHosts?: readonly string[] | null | undefined;
   /** Live stream tuning (tests shorten the heartbeat). */
   stream?: Partial<StreamOptions> | undefined;
   /** The clock relative times (`since=15m`) are measured from. */
@@ -141,6 +144,16 @@ async function assemble(
 
   app.addSchema(ErrorBody);
   app.addSchema(LogRecord);
+
+  const hosts = deps.allowedHosts ?? null;
+  app.addHook('onRequest', (req, reply, done) => {
+    if (hostAllowed(req.headers.host, hosts)) return done();
+    void sendError(reply, {
+      code: ErrorCodes.BAD_HOST,
+      message: `this collector does not answer to the host name '${req.headers.host ?? ''}'`,
+      hint: `it answers ${hosts?.join(', ') ?? 'any name'}; start logcollect with --allow-host NAME (or WARREN_ALLOW_HOSTS) to add one`,
+    });
+  });
 
   const tokenDigest = deps.token === undefined || deps.token === '' ? undefined : digest(deps.token);
   app.addHook('onRequest', (req, reply, done) => {

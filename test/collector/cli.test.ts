@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -172,6 +173,33 @@ describe('logcollect (the real command)', () => {
     expect(countRows(f.dbPath)).toEqual({ rows: total, ids: total });
     expect(await queueDepth(`${f.exchange}.archive`)).toBe(0);
   });
+  it('over a real socket, answers only loopback Host names unless --allow-host adds one', async () => {
+    const f = await fixture('cli-host');
+    fixtures.push(f);
+    const port = await freePort();
+    const child = logcollect([
+      ...collectorArgs(f),
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--allow-host',
+      'logs.test',
+    ]);
+    await waitUntil('consuming', () => child.stderr().includes('"consuming"'));
+    const status = (host: string): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port, path: '/healthz', headers: { host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await status(`localhost:${port}`)).toBe(200);
+    expect(await status(`logs.test:${port}`)).toBe(200);
+    expect(await status(`rebound.example:${port}`)).toBe(403);
+    expect(await stopBin(child)).toBe(0);
+  });
+
   describe('a second collector', () => {
     // Declares the topology with a first run, then fills the queue while no collector consumes.
     async function filledQueue(area: string, total: number): Promise<{ f: Fixture; args: string[] }> {

@@ -25,6 +25,7 @@ describe('error catalogue', () => {
       WARREN_BAD_QUERY: 400,
       WARREN_BAD_CURSOR: 400,
       WARREN_UNAUTHORIZED: 401,
+      WARREN_BAD_HOST: 403,
       WARREN_NOT_FOUND: 404,
       WARREN_TOO_MANY_STREAMS: 503,
       WARREN_INTERNAL: 500,
