@@ -1,5 +1,5 @@
 import type { Severity, StoredRecord } from '../protocol/index.js';
-import { addCounts, addFacilityCounts, subtractRecords } from './counts.js';
+import { addCounts, addFacilityCounts, countBySeverity, subtractRecords } from './counts.js';
 import { appendLines, drawList, drawRecords } from './draw.js';
 import type { ConnectionStatus } from './output/sink.js';
 import { addToRate, trimRate } from './rates.js';
@@ -43,21 +43,25 @@ function onTally(state: TailState, tally: Tally, now: number): TailState {
   if (tally.visibleCount === 0) return counted;
   if (!counted.paused)
     return drawRecords(counted, tally.visibleCount, tally.visibleBySeverity, tally.visible, 'rate');
-  const room = Math.max(0, counted.limits.pauseBuffer - counted.pending.length);
-  const kept = tally.visible.slice(0, room);
-  const overflow = tally.visibleCount - kept.length;
+  // Paused, the buffer keeps the NEWEST records: resuming must show what is current, not what
+  // happened to arrive first; the older ones are counted and summarised on resume.
+  const unkept = tally.visibleCount - tally.visible.length;
+  const combined = [...counted.pending, ...tally.visible];
+  const evicted = combined.slice(0, Math.max(0, combined.length - counted.limits.pauseBuffer));
+  const overflow = unkept + evicted.length;
+  if (overflow === 0) return { ...counted, pending: combined };
   return {
     ...counted,
-    pending: kept.length === 0 ? counted.pending : [...counted.pending, ...kept],
+    pending: evicted.length === 0 ? combined : combined.slice(evicted.length),
     pendingOverflow: counted.pendingOverflow + overflow,
-    pendingOverflowBySeverity:
-      overflow === 0
-        ? counted.pendingOverflowBySeverity
-        : addCounts(counted.pendingOverflowBySeverity, subtractRecords(tally.visibleBySeverity, kept)),
+    pendingOverflowBySeverity: countBySeverity(
+      evicted,
+      addCounts(counted.pendingOverflowBySeverity, subtractRecords(tally.visibleBySeverity, tally.visible)),
+    ),
   };
 }
 
-/** Follow again: what overflowed the pause buffer as one summary line, then the buffer. */
+/** Follow again: what the pause buffer let go (the oldest) as one summary line, then the newest it kept. */
 function resume(state: TailState): TailState {
   let next: TailState = {
     ...state,

@@ -14,7 +14,7 @@ export interface Tally {
   /** Visible (filter and minimum severity pass) records, all of them: what a frame may draw. */
   visibleCount: number;
   visibleBySeverity: SomeSeverityCounts;
-  /** The newest visible records, at most `keep` of them (all of them while paused). */
+  /** The newest visible records: about `keep` of them (trimmed in chunks). */
   visible: StoredRecord[];
 }
 
@@ -31,9 +31,7 @@ export function emptyTally(): Tally {
 
 /** How many visible records a tally must keep for the next frame in this state. */
 function tallyKeep(state: TailState): number {
-  return state.paused
-    ? Math.max(0, state.limits.pauseBuffer - state.pending.length)
-    : state.limits.linesPerBatch;
+  return state.paused ? state.limits.pauseBuffer : state.limits.linesPerBatch;
 }
 
 /** Folds records into a tally, using the state's filters at arrival. */
@@ -47,7 +45,9 @@ export function addToTally(tally: Tally, state: TailState, records: readonly Sto
     tally.visibleCount++;
     tally.visibleBySeverity[r.severity] = (tally.visibleBySeverity[r.severity] ?? 0) + 1;
     if (state.paused) {
-      if (tally.visible.length < keep) tally.visible.push(r);
+      // The newest `keep`: trimmed in chunks, not per record.
+      tally.visible.push(r);
+      if (tally.visible.length >= keep * 2 + 16) tally.visible.splice(0, tally.visible.length - keep);
     } else {
       tally.visible.push(r);
       // Once this frame is a flood only the newest floodLines will be drawn: keep no more, so

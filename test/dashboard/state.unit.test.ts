@@ -89,25 +89,42 @@ describe('the dashboard state', () => {
     expect(shownMessages(s)).toEqual(['p1', 'p2']);
   });
 
-  it('counts what overflows the pause buffer and reports it on resume', () => {
+  it('keeps the newest records while paused, counts the older ones it let go, and reports them on resume', () => {
     let s = run(initialState(['#'], T0, small), { type: 'togglePause' });
     s = reduce(s, {
       type: 'records',
       records: Array.from({ length: 6 }, (_, i) =>
-        record({ msg: `p${i}`, severity: i === 5 ? 'alert' : 'info' }),
+        record({ msg: `p${i}`, severity: i === 0 ? 'alert' : 'info' }),
       ),
       now: T0,
     });
-    expect(s.pending).toHaveLength(4);
+    expect(s.pending.map((r) => r.msg)).toEqual(['p2', 'p3', 'p4', 'p5']);
     expect(s.pendingOverflow).toBe(2);
+    // A later frame pushes the older held records out too.
+    s = reduce(s, { type: 'records', records: [record({ msg: 'p6', severity: 'error' })], now: T0 });
+    expect(s.pending.map((r) => r.msg)).toEqual(['p3', 'p4', 'p5', 'p6']);
+    expect(s.pendingOverflow).toBe(3);
     s = reduce(s, { type: 'togglePause' });
     expect(s.lines[0]).toMatchObject({
       kind: 'skipped',
       reason: 'paused',
-      count: 2,
-      bySeverity: { info: 1, alert: 1 },
+      count: 3,
+      bySeverity: { info: 2, alert: 1 },
     });
-    expect(s.skipped).toBeGreaterThanOrEqual(2);
+    // The resume draws like any frame (a flood of 4 draws its newest floodLines = 2): the newest.
+    expect(shownMessages(s)).toEqual(['p5', 'p6']);
+    expect(s.skipped).toBeGreaterThanOrEqual(3);
+  });
+
+  it('while paused under a flood, holds only the newest records of the frame', () => {
+    let s = run(initialState(['#'], T0, small), { type: 'togglePause' });
+    s = reduce(s, {
+      type: 'records',
+      records: Array.from({ length: 100 }, (_, i) => record({ msg: `f${i}` })),
+      now: T0,
+    });
+    expect(s.pending.map((r) => r.msg)).toEqual(['f96', 'f97', 'f98', 'f99']);
+    expect(s.pendingOverflow).toBe(96);
   });
 
   it('applies a text filter and a /regex/ filter to new records, and rejects a bad regex without losing the old one', () => {
