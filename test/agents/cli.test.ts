@@ -101,7 +101,7 @@ describe('logship (bin/logship.js as a child process)', () => {
       contentType: 'application/x-ndjson',
       record: { msg: 'disk failure', facility: 'kern', severity: 'critical', app: 'kern' },
     });
-    expect(received[0]!.record.id).toMatch(/^[a-z0-9_-]+:[0-9a-f]{4}:\d+$/);
+    expect(received[0]!.record.id).toMatch(/^[a-z0-9_-]+:[0-9a-z]{13}:\d+$/);
     expect(agent.stderr()).toBe('');
   });
 
