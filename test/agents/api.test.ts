@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isWarrenError } from '../../protocol/index.js';
+import { ErrorCodes, isWarrenError } from '../../protocol/index.js';
 import { applicationName, createShipper } from '../../agents/index.js';
 import { AMQP_URL, createSink, tempDir } from './helpers.js';
 
@@ -10,6 +10,19 @@ afterEach(async () => {
 });
 
 describe('createShipper (Node API)', () => {
+  it('rejects at once with a clear error when RabbitMQ refuses the login, instead of spooling', async () => {
+    const spool = tempDir();
+    cleanups.push(() => fs.rmSync(spool, { recursive: true, force: true }));
+    const wrong = new URL(AMQP_URL);
+    wrong.password = 'not-the-password';
+    const started = Date.now();
+    const error: unknown = await createShipper({ amqp: wrong.toString(), spool }).catch(
+      (err: unknown) => err,
+    );
+    expect(isWarrenError(error) && error.code).toBe(ErrorCodes.BROKER_AUTH);
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
   it('ships log(severity, msg, fields) records and delivers them all on close', async () => {
     const sink = await createSink('agents-api');
     cleanups.push(() => sink.close());

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, runBin, runNode, type RunningBin, type RunOptions } from '../support/processes.js';
-import { AMQP_URL, createSink, dedupe, seqOf, tempDir, until, type Sink } from './helpers.js';
+import { deleteTopology } from '../support/broker.js';
+import { AMQP_URL, createSink, dedupe, seqOf, tempDir, uniqueName, until, type Sink } from './helpers.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** A small application that logs through Warren's pino transport (by its package name) and then simply ends. */
@@ -125,6 +126,52 @@ describe('logship (bin/logship.js as a child process)', () => {
       /^logship: cannot create the spool directory \/proc\/warren-test\/spool: ENOENT/,
     );
     expect(agent.stderr()).not.toMatch(/\bat .*\.js:\d+/);
+  });
+
+  it('fails fast (exit 1, one clear error) on a wrong password, an unknown vhost or TLS against the plain port', async () => {
+    const spool = tempDir();
+    cleanups.push(() => fs.rmSync(spool, { recursive: true, force: true }));
+    const url = (change: (u: URL) => void): string => {
+      const u = new URL(AMQP_URL);
+      change(u);
+      return u.toString();
+    };
+    const cases: [string, RegExp][] = [
+      [
+        url((u) => (u.password = 'not-the-password')),
+        /^logship: RabbitMQ at \S+ refused the login\n {2}check the user/,
+      ],
+      [
+        url((u) => (u.pathname = `/${uniqueName('no-such-vhost')}`)),
+        /^logship: RabbitMQ at \S+ refused the virtual host '[\w.-]+'\n {2}fix the vhost/,
+      ],
+      [
+        url((u) => (u.protocol = 'amqps:')),
+        /^logship: TLS with RabbitMQ at \S+ failed \(\w+\)\n {2}amqps:\/\/ needs/,
+      ],
+    ];
+    for (const [amqp, expected] of cases) {
+      const agent = logship(['--amqp', amqp, '--spool', spool]);
+      agent.child.stdin!.end('must not be reported as shipped\n');
+      expect(await agent.exited).toBe(1);
+      expect(agent.stderr()).toMatch(expected);
+      expect(agent.stderr().trim().split('\n')).toHaveLength(2);
+      expect(agent.stderr()).not.toContain('not-the-password');
+    }
+  });
+
+  it('warns when no collector serves the exchange (a typo in --exchange), and still delivers', async () => {
+    const { sink, dir } = await setup();
+    const typo = `${sink.exchange}-typo`;
+    cleanups.push(async () => {
+      await deleteTopology(sink.connection, typo).catch(() => undefined);
+    });
+    const agent = logship(['--exchange', typo, '--spool', dir]);
+    agent.child.stdin!.end('parked\n');
+    expect(await agent.exited).toBe(0);
+    expect(agent.stderr()).toContain(
+      `no collector serves the exchange '${typo}' (the queue ${typo}.archive does not exist): records park in ${typo}.unrouted`,
+    );
   });
 
   it('prints complete help with examples', async () => {
