@@ -37,12 +37,22 @@ export class RecordEncoder {
 
   encode(seq: number, record: ParsedRecord, facility: string, severity: Severity): string {
     const origin =
-      record.host === undefined && record.app === undefined && record.pid === undefined
-        ? this.originTail
-        : `,"host":${JSON.stringify(record.host ?? this.origin.host)},"app":${JSON.stringify(record.app ?? this.origin.app)},"pid":${record.pid ?? this.origin.pid}`;
+      record.relayed === true
+        ? relayedOrigin(record)
+        : record.host === undefined && record.app === undefined && record.pid === undefined
+          ? this.originTail
+          : `,"host":${JSON.stringify(record.host ?? this.origin.host)},"app":${JSON.stringify(record.app ?? this.origin.app)},"pid":${record.pid ?? this.origin.pid}`;
     const fields = record.fields === undefined ? '' : `,"fields":${safeStringify(record.fields)}`;
     return `{"id":"${this.agentId}:${seq}","ts":"${record.ts ?? this.isoNow()}","facility":"${facility}","severity":"${severity}"${origin},"msg":${JSON.stringify(record.msg)}${fields}}`;
   }
+}
+
+/** A relayed record's own host, app and pid, and none of the shipper's. */
+function relayedOrigin(record: ParsedRecord): string {
+  const host = record.host === undefined ? '' : `,"host":${JSON.stringify(record.host)}`;
+  const app = record.app === undefined ? '' : `,"app":${JSON.stringify(record.app)}`;
+  const pid = record.pid === undefined ? '' : `,"pid":${record.pid}`;
+  return host + app + pid;
 }
 
 /** Fields from applications may hold cycles or BigInts; they become a note instead of a crash. */

@@ -11,7 +11,7 @@ import { ErrorCodes, WarrenError, facilityFromName, makeDirectory } from '../pro
  */
 export interface Lane {
   readonly dir: string;
-  /** Stable for this host and lane: `<host>:<4 hex>`; the first part of every record id. */
+  /** Stable for this host and lane: `<host>:<13 base-36 digits>`; the first part of every record id. */
   readonly agentId: string;
   /** Reserves the next block of record sequence numbers and returns its first. */
   reserveSequence(block: number): number;
@@ -48,10 +48,22 @@ function tryLock(dir: string): boolean {
   return false;
 }
 
-function readOrCreate(file: string, make: () => string): string {
+/**
+ * 64 random bits in base 36 (13 characters): two agents of one host name collide with odds of
+ * 1 in 2^64 per pair, where the 16 bits of the first ids (`<host>:<4 hex>`) made it 1 in 65 536.
+ */
+export function newAgentId(host: string): string {
+  const bits = crypto.randomBytes(8).readBigUInt64BE();
+  return `${host}:${bits.toString(36).padStart(13, '0')}`;
+}
+
+/** An id written by an older logship: replaced, since its 16 random bits may collide. */
+const SHORT_AGENT_ID = /:[0-9a-f]{4}$/;
+
+function readOrCreate(file: string, make: () => string, keep: (value: string) => boolean): string {
   try {
     const value = fs.readFileSync(file, 'utf8').trim();
-    if (value !== '') return value;
+    if (value !== '' && keep(value)) return value;
   } catch {
     // absent: created below
   }
@@ -78,9 +90,11 @@ export function acquireLane(root: string, hostname: string = os.hostname()): Lan
     makeDirectory(dir);
     if (!tryLock(dir)) continue;
     const host = facilityFromName(hostname, 'host');
+    // Replacing a short id keeps the dedupe of redeliveries: spooled records carry their ids.
     const agentId = readOrCreate(
       path.join(dir, 'agent-id'),
-      () => `${host}:${crypto.randomBytes(2).toString('hex')}`,
+      () => newAgentId(host),
+      (value) => !SHORT_AGENT_ID.test(value),
     );
     const seqFile = path.join(dir, 'seq');
     let released = false;

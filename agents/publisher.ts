@@ -9,6 +9,7 @@ import {
   isWarrenError,
   errorMessage,
   type TopologyNames,
+  type WarrenError,
 } from '../protocol/index.js';
 import type { Batch } from './batch.js';
 
@@ -53,8 +54,9 @@ export class Publisher implements PublisherLike {
   private reopenTimer: NodeJS.Timeout | undefined;
   private lastError = '';
   private everConnected = false;
-  /** Why the last connection attempt failed (a clear one-liner), until one succeeds. */
-  lastFailure: string | undefined;
+  private warnedUnserved = false;
+  /** Why the last connection attempt failed, until one succeeds. */
+  lastFailure: WarrenError | undefined;
 
   constructor(
     private readonly options: PublisherOptions,
@@ -73,6 +75,7 @@ export class Publisher implements PublisherLike {
         setup: async (model: ChannelModel) => {
           this.model = model;
           await declareExchanges(model, this.options.names);
+          await this.checkServed(model);
           await this.openChannel(model);
         },
       },
@@ -88,9 +91,9 @@ export class Publisher implements PublisherLike {
       this.events.onDisconnect(errorMessage(err));
       const described = describeDeclareError(err);
       const reason = isWarrenError(described) ? described : describeConnectError(err, this.options.url);
-      this.lastFailure = reason.message;
-      // Before the first connection the shipper reports it once, with where it spools.
-      if (this.everConnected || isWarrenError(described)) this.note(reason.message);
+      this.lastFailure = reason;
+      // Before the first connection the shipper reports it once: spooling, or failing if permanent.
+      if (this.everConnected) this.note(reason.message);
       else this.options.logger.info(reason.message);
     });
     connection.on('blocked', (reason: string) => this.note(`broker blocked publishing: ${reason}`));
@@ -153,6 +156,28 @@ export class Publisher implements PublisherLike {
     else this.options.logger.info({ connection: this.options.connectionName }, 'connected to RabbitMQ');
     this.everConnected = true;
     this.events.onConnect();
+  }
+
+  /**
+   * A collector declares `<exchange>.archive`; without it nothing consumes the exchange and every
+   * record parks in `<exchange>.unrouted` (a typo'd --exchange). Checked passively on a scratch
+   * channel, since a 404 closes the channel it happens on; said once per run.
+   */
+  private async checkServed(model: ChannelModel): Promise<void> {
+    if (this.warnedUnserved) return;
+    const { names } = this.options;
+    const channel = await model.createChannel();
+    channel.on('error', () => undefined);
+    try {
+      await channel.checkQueue(names.archive);
+    } catch {
+      this.warnedUnserved = true;
+      this.options.logger.warn(
+        `no collector serves the exchange '${names.exchange}' (the queue ${names.archive} does not exist): records park in ${names.unrouted} until one does; check --exchange`,
+      );
+    } finally {
+      await channel.close().catch(() => undefined);
+    }
   }
 
   /** The first report of a loss for this generation wins; later ones (channel then connection) are echoes. */

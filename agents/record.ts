@@ -15,4 +15,9 @@ export interface ParsedRecord {
   app?: string;
   pid?: number;
   fields?: Record<string, unknown>;
+  /**
+   * Received from another program (syslog relay): what it leaves out of host, app and pid stays
+   * out, since the shipper's own host, app and pid are not its origin.
+   */
+  relayed?: true;
 }

@@ -7,6 +7,7 @@ import {
   ErrorCodes,
   WarrenError,
   errorMessage,
+  isPermanentBrokerError,
   isWarrenError,
   sleep,
   topologyNames,
@@ -227,9 +228,15 @@ export class Shipper {
     const abort = new AbortController();
     await Promise.race([outcome, sleep(config.connectWaitMs, abort.signal)]);
     abort.abort();
+    const failure = this.publisher.lastFailure;
+    if (!this.publisher.connected && failure !== undefined && isPermanentBrokerError(failure)) {
+      // Spooling would only hide it: cron jobs and CI would believe their logs were shipped.
+      await this.close();
+      throw failure;
+    }
     if (!this.publisher.connected) {
       this.stats.state = 'spooling';
-      const why = this.publisher.lastFailure ?? `no connection to RabbitMQ within ${config.connectWaitMs} ms`;
+      const why = failure?.message ?? `no connection to RabbitMQ within ${config.connectWaitMs} ms`;
       config.logger.warn(`${why}; spooling to disk (${lane.dir}) and retrying`);
     }
   }

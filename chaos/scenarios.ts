@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, unlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync, unlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CONTENT_TYPE_JSON, CONTENT_TYPE_NDJSON, sleep, topologyNames } from '../protocol/index.js';
@@ -563,6 +563,34 @@ const diskFull: Scenario = {
   },
 };
 
+/**
+ * 9. The followed file is rotated (renamed, a new one created) while the agent is stopped, with
+ * lines it never read in the rotated file: on restart it finishes that file, then the new one.
+ */
+export const rotationWhileStopped: Scenario = {
+  name: 'rotation-while-stopped',
+  touchesBroker: false,
+  run: (options) =>
+    withRig('rotation-while-stopped', async (rig) => {
+      await rig.startCollector();
+      rig.startAgent('a1', { file: true });
+      const step = options.quick ? 1_000 : 10_000;
+      await rig.send('a1', step);
+      if (!(await rig.waitAllStored(60_000))) throw new Error('the first records never arrived');
+      const first = rig.agent('a1').child;
+      first?.kill('SIGTERM');
+      await first?.exited;
+      const file = rig.agent('a1').file!;
+      options.log('rotation-while-stopped: agent stopped; lines written, file rotated, new file written');
+      await rig.send('a1', step);
+      renameSync(file, `${file}.1`);
+      await rig.send('a1', step);
+      rig.startAgent('a1', { file: true });
+      await rig.send('a1', step);
+      return rig.reconcile(await settle(rig, options));
+    }),
+};
+
 export const SCENARIOS: readonly Scenario[] = [
   brokerRestart,
   closeConnections,
@@ -573,4 +601,5 @@ export const SCENARIOS: readonly Scenario[] = [
   brokerUnreachable,
   poison,
   diskFull,
+  rotationWhileStopped,
 ];

@@ -32,11 +32,48 @@ export function describeConnectError(err: unknown, url: string): WarrenError {
       hint: 'check the user and password in --amqp or AMQP_URL',
     });
   }
+  // The broker closes the handshake instead of opening the vhost (unknown, or no permission).
+  if (/Expected ConnectionOpenOk; got <ConnectionClose/.test(message)) {
+    const vhost = decodeURIComponent(new URL(url).pathname.slice(1)) || '/';
+    return new WarrenError(
+      ErrorCodes.BROKER_AUTH,
+      `RabbitMQ at ${where} refused the virtual host '${vhost}'`,
+      {
+        cause: err,
+        hint: 'fix the vhost in --amqp or AMQP_URL, or create it and grant the user access (rabbitmqctl add_vhost, set_permissions)',
+      },
+    );
+  }
+  if (
+    (typeof code === 'string' && /^ERR_SSL_|^ERR_TLS_|CERT|EPROTO/.test(code)) ||
+    /SSL routines/.test(message)
+  ) {
+    return new WarrenError(
+      ErrorCodes.BROKER_TLS,
+      `TLS with RabbitMQ at ${where} failed (${typeof code === 'string' ? code : message})`,
+      {
+        cause: err,
+        hint: "amqps:// needs the broker's TLS port (usually 5671); use amqp:// for the plain port 5672, or check the certificates",
+      },
+    );
+  }
   const reason = typeof code === 'string' ? code : message;
   return new WarrenError(ErrorCodes.BROKER_UNREACHABLE, `cannot reach RabbitMQ at ${where} (${reason})`, {
     cause: err,
     hint: 'start it (rabbitmq-server -detached, or docker compose up -d rabbitmq) or point --amqp / AMQP_URL at it',
   });
+}
+
+/**
+ * A failure that retrying cannot cure (login, vhost, TLS, a topology clash), as opposed to a
+ * broker that is away (refused, reset, timed out), which comes back by itself.
+ */
+export function isPermanentBrokerError(err: WarrenError): boolean {
+  return (
+    err.code === ErrorCodes.BROKER_AUTH ||
+    err.code === ErrorCodes.BROKER_TLS ||
+    err.code === ErrorCodes.TOPOLOGY_CLASH
+  );
 }
 
 /** One connection attempt with a clear error; for tools that should fail fast. */

@@ -46,6 +46,8 @@ class Follower {
   private durable: FilePosition | undefined;
   private readonly buf = Buffer.allocUnsafe(READ_CHUNK);
   private missingReported = false;
+  /** The rotated file being finished after a restart (its old name now holds a new file). */
+  finishing: string | undefined;
 
   constructor(
     readonly file: string,
@@ -57,7 +59,7 @@ class Follower {
   }
 
   /** Opens the file at the saved position, its end, or its start. */
-  open(saved: FilePosition | undefined, fromStart: boolean): void {
+  open(saved: FilePosition | undefined, fromStart: boolean, others: readonly string[] = []): void {
     let stat: fs.Stats;
     try {
       stat = fs.statSync(this.file);
@@ -66,6 +68,28 @@ class Follower {
       return;
     }
     if (!stat.isFile()) return;
+    if (saved !== undefined && (saved.ino !== stat.ino || saved.dev !== stat.dev)) {
+      // Rotated while we were away: finish the rotated file first; poll() then switches to the new one.
+      const rotated = findRotated(this.file, saved, others);
+      if (rotated !== undefined) {
+        this.fd = fs.openSync(rotated, 'r');
+        this.ino = saved.ino;
+        this.dev = saved.dev;
+        this.offset = saved.offset;
+        this.finishing = rotated;
+        this.pipeline.reset(this.offset);
+        this.mark();
+        this.context.logger.info(
+          { file: this.file, rotated },
+          'file was rotated while stopped; finishing the rotated file first',
+        );
+        return;
+      }
+      this.context.logger.warn(
+        { file: this.file },
+        `file was rotated while logship was stopped and the rotated file (inode ${saved.ino}) is not among the followed or usual rotated names: lines after byte ${saved.offset} of it are not shipped`,
+      );
+    }
     this.openFd(stat);
     if (
       saved !== undefined &&
@@ -120,6 +144,7 @@ class Follower {
       this.onFinished({ dev: this.dev, ino: this.ino, offset: this.offset });
       fs.closeSync(fd);
       this.fd = undefined;
+      this.finishing = undefined;
       this.context.logger.info({ file: this.file }, 'file was rotated; following the new one');
       this.openFd(stat);
       this.pipeline.reset(0);
@@ -187,6 +212,36 @@ class Follower {
   }
 }
 
+/**
+ * The file a saved position belongs to, by identity (device and inode) with at least the saved
+ * offset in it: among the other followed names and the usual rotated names beside it
+ * (`app.log.1`, `app.log-20261203`, `app.log.old`; compressed ones cannot be read on).
+ */
+function findRotated(file: string, saved: FilePosition, others: readonly string[]): string | undefined {
+  const dir = path.dirname(file);
+  const base = path.basename(file);
+  let beside: string[] = [];
+  try {
+    beside = fs
+      .readdirSync(dir)
+      .filter((name) => name !== base && name.startsWith(base) && /^[.-]/.test(name.slice(base.length)))
+      .filter((name) => !/\.(gz|bz2|xz|zst)$/.test(name))
+      .map((name) => path.join(dir, name));
+  } catch {
+    // an unreadable directory: only the followed names are candidates
+  }
+  for (const candidate of [...others.filter((other) => other !== file), ...beside]) {
+    try {
+      const stat = fs.statSync(candidate);
+      if (stat.isFile() && stat.ino === saved.ino && stat.dev === saved.dev && stat.size >= saved.offset)
+        return candidate;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
 export function createFileInput(context: InputContext, options: FileInputOptions): Input {
   const store = new PositionStore(options.stateFile);
   const followers = new Map<string, Follower>();
@@ -212,16 +267,29 @@ export function createFileInput(context: InputContext, options: FileInputOptions
       }
     }
     const saved = store.load();
-    for (const file of [...literal, ...matches]) {
+    const all = [...literal, ...matches];
+    // Names with a saved position first: one of them may be finishing a rotated file the glob matches.
+    const ordered = [
+      ...all.filter((f) => saved[f] !== undefined),
+      ...all.filter((f) => saved[f] === undefined),
+    ];
+    for (const file of ordered) {
       if (followers.has(file) || stopped) continue;
+      // Being finished under its old name: followed by its own name once that is done.
+      if (isBeingFinished(file)) continue;
       const follower = new Follower(file, context, onFinished);
       // A file that appears after start-up is new and read whole, unless it is one we already read
       // under another name (renamed by rotation): then it continues where that one stopped.
-      follower.open(saved[file] ?? renamedFrom(file), initial ? options.fromStart : true);
+      follower.open(saved[file] ?? renamedFrom(file), initial ? options.fromStart : true, all);
       followers.set(file, follower);
       if (fs.existsSync(file)) context.logger.info({ file }, 'following file');
       else context.logger.warn({ file }, 'file does not exist yet; following it once it appears');
     }
+  }
+
+  function isBeingFinished(file: string): boolean {
+    for (const follower of followers.values()) if (follower.finishing === file) return true;
+    return false;
   }
 
   function renamedFrom(file: string): FilePosition | undefined {

@@ -41,9 +41,13 @@ export function parseSyslogUrl(text: string): SyslogAddress {
  */
 export function createSyslogInput(context: InputContext, address: SyslogAddress, maxBytes: number): Input {
   const name = `syslog ${address.protocol}://${address.host}:${address.port}`;
-  const handle = (text: string): void => {
+  // A relay: the record keeps its sender's origin, never logship's, and says where it came from.
+  const handle = (text: string, sender: string | undefined): void => {
     try {
-      context.sink.log(parseSyslog(text));
+      const record = parseSyslog(text);
+      record.relayed = true;
+      if (sender !== undefined) record.fields = { ...record.fields, sender: sender.replace(/^::ffff:/, '') };
+      context.sink.log(record);
     } catch (err) {
       context.logger.warn({ err: errorMessage(err) }, 'cannot ship a syslog frame');
     }
@@ -56,13 +60,14 @@ export function createSyslogInput(context: InputContext, address: SyslogAddress,
   async function listenUdp(): Promise<void> {
     const socket = dgram.createSocket(address.host.includes(':') ? 'udp6' : 'udp4');
     udp = socket;
-    socket.on('message', (msg: Buffer) => {
+    socket.on('message', (msg: Buffer, from: dgram.RemoteInfo) => {
       if (!context.sink.accepting) {
         context.sink.dropped(1);
         return;
       }
-      const text = decodeUtf8(msg, 0, Math.min(msg.length, maxBytes)).text.replace(/[\r\n]+$/, '');
-      if (text.trim() !== '') handle(text);
+      // Several newline-separated frames may share a datagram (pino-socket sends them so).
+      const text = decodeUtf8(msg, 0, Math.min(msg.length, maxBytes)).text;
+      for (const frame of text.split(/\r?\n/)) if (frame.trim() !== '') handle(frame, from.address);
     });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
@@ -77,7 +82,8 @@ export function createSyslogInput(context: InputContext, address: SyslogAddress,
   async function listenTcp(): Promise<void> {
     const server = net.createServer((socket) => {
       sockets.add(socket);
-      const framer = new SyslogFramer(handle, maxBytes);
+      const sender = socket.remoteAddress;
+      const framer = new SyslogFramer((text) => handle(text, sender), maxBytes);
       framers.set(socket, framer);
       socket.on('data', (chunk: Buffer) => {
         framer.push(chunk);

@@ -7,6 +7,11 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 const BSD_TS = /^([A-Z][a-z]{2}) ([ \d]\d) (\d\d):(\d\d):(\d\d) /;
 /** RFC 3164 TAG with optional `[pid]`, then `: ` (tolerating a missing space). */
 const BSD_TAG = /^([^\s:[\]]{1,48})(?:\[([^\]\s]{1,32})\])?: ?/;
+/**
+ * The same TAG followed by only a space, read after a timestamp and host: rsyslog's default
+ * forwarding writes `sshd[4242] text` and `myapp text` for tags without a colon.
+ */
+const BSD_TAG_NO_COLON = /^([^\s:[\]]{1,48})(?:\[([^\]\s]{1,32})\])? /;
 
 /**
  * Parses one syslog frame (RFC 5424 or RFC 3164) into a record: facility and severity from PRI;
@@ -136,7 +141,7 @@ function parse3164(rest: string, now: Date): ParsedRecord {
     }
   }
   const body = rest.slice(i);
-  const tag = BSD_TAG.exec(body);
+  const tag = BSD_TAG.exec(body) ?? (host === undefined ? null : BSD_TAG_NO_COLON.exec(body));
   const record: ParsedRecord = { msg: tag === null ? body : body.slice(tag[0].length) };
   if (ts !== undefined) record.ts = ts;
   if (host !== undefined) record.host = host;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { isWarrenError } from '../../protocol/index.js';
+import { ErrorCodes, isWarrenError } from '../../protocol/index.js';
 import { applicationName, createShipper } from '../../agents/index.js';
 import { AMQP_URL } from '../../testkit/broker.js';
 import { tempDir } from '../../testkit/temp.js';
@@ -10,6 +10,19 @@ import { createSink } from './helpers.js';
 const cleanup = useCleanups();
 
 describe('createShipper (Node API)', () => {
+  it('rejects at once with a clear error when RabbitMQ refuses the login, instead of spooling', async () => {
+    const { dir: spool, remove: removeSpool } = tempDir('agents');
+    cleanup(removeSpool);
+    const wrong = new URL(AMQP_URL);
+    wrong.password = 'not-the-password';
+    const started = Date.now();
+    const error: unknown = await createShipper({ amqp: wrong.toString(), spool }).catch(
+      (err: unknown) => err,
+    );
+    expect(isWarrenError(error) && error.code).toBe(ErrorCodes.BROKER_AUTH);
+    expect(Date.now() - started).toBeLessThan(3_000);
+  });
+
   it('ships log(severity, msg, fields) records and delivers them all on close', async () => {
     const sink = await createSink('agents-api');
     cleanup(() => sink.close());

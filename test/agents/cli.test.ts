@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../testkit/net.js';
 import { runBin, type RunningBin, runNode, type RunOptions } from '../../testkit/processes.js';
-import { AMQP_URL } from '../../testkit/broker.js';
+import { AMQP_URL, deleteTopology, uniqueName } from '../../testkit/broker.js';
 import { tempDir } from '../../testkit/temp.js';
 import { useCleanups } from '../../testkit/suite.js';
 import { waitUntil } from '../../testkit/wait.js';
@@ -103,7 +103,7 @@ describe('logship (bin/logship.js as a child process)', () => {
       contentType: 'application/x-ndjson',
       record: { msg: 'disk failure', facility: 'kern', severity: 'critical', app: 'kern' },
     });
-    expect(received[0]!.record.id).toMatch(/^[a-z0-9_-]+:[0-9a-f]{4}:\d+$/);
+    expect(received[0]!.record.id).toMatch(/^[a-z0-9_-]+:[0-9a-z]{13}:\d+$/);
     expect(agent.stderr()).toBe('');
   });
 
@@ -127,6 +127,52 @@ describe('logship (bin/logship.js as a child process)', () => {
       /^logship: cannot create the spool directory \/proc\/warren-test\/spool: ENOENT/,
     );
     expect(agent.stderr()).not.toMatch(/\bat .*\.js:\d+/);
+  });
+
+  it('fails fast (exit 1, one clear error) on a wrong password, an unknown vhost or TLS against the plain port', async () => {
+    const { dir: spool, remove: removeSpool } = tempDir('agents');
+    cleanup(removeSpool);
+    const url = (change: (u: URL) => void): string => {
+      const u = new URL(AMQP_URL);
+      change(u);
+      return u.toString();
+    };
+    const cases: [string, RegExp][] = [
+      [
+        url((u) => (u.password = 'not-the-password')),
+        /^logship: RabbitMQ at \S+ refused the login\n {2}check the user/,
+      ],
+      [
+        url((u) => (u.pathname = `/${uniqueName('test-no-such-vhost')}`)),
+        /^logship: RabbitMQ at \S+ refused the virtual host '[\w.-]+'\n {2}fix the vhost/,
+      ],
+      [
+        url((u) => (u.protocol = 'amqps:')),
+        /^logship: TLS with RabbitMQ at \S+ failed \(\w+\)\n {2}amqps:\/\/ needs/,
+      ],
+    ];
+    for (const [amqp, expected] of cases) {
+      const agent = logship(['--amqp', amqp, '--spool', spool]);
+      agent.child.stdin!.end('must not be reported as shipped\n');
+      expect(await agent.exited).toBe(1);
+      expect(agent.stderr()).toMatch(expected);
+      expect(agent.stderr().trim().split('\n')).toHaveLength(2);
+      expect(agent.stderr()).not.toContain('not-the-password');
+    }
+  });
+
+  it('warns when no collector serves the exchange (a typo in --exchange), and still delivers', async () => {
+    const { sink, dir } = await setup();
+    const typo = `${sink.exchange}-typo`;
+    cleanup(async () => {
+      await deleteTopology(typo);
+    });
+    const agent = logship(['--exchange', typo, '--spool', dir]);
+    agent.child.stdin!.end('parked\n');
+    expect(await agent.exited).toBe(0);
+    expect(agent.stderr()).toContain(
+      `no collector serves the exchange '${typo}' (the queue ${typo}.archive does not exist): records park in ${typo}.unrouted`,
+    );
   });
 
   it('prints complete help with examples', async () => {

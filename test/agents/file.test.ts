@@ -118,6 +118,34 @@ describe('file input', () => {
     expect(second.shipper.stats.read).toBe(90);
   });
 
+  it.each([
+    ['the followed name', (file: string) => file],
+    ['a glob that also matches the rotated name', (file: string) => `${file}*`],
+  ])(
+    'finishes a file rotated while stopped before the new one (%s): every line once, in order',
+    async (_, follow) => {
+      const { sink, dir } = await sinkAndDir();
+      const file = path.join(dir, 'app.log');
+      append(file, range(0, 10));
+      const first = await startAgent(sink, dir, ['--file', follow(file), '--from-start']);
+      await waitUntil('first run read', () => first.shipper.stats.read >= 10);
+      expect((await first.close()).lost).toBe(0);
+      // While no agent runs: more lines, logrotate's rename, and the application's new file.
+      append(file, range(10, 20));
+      fs.renameSync(file, `${file}.1`);
+      append(file, range(20, 30));
+      const second = await startAgent(sink, dir, ['--file', follow(file), '--from-start']);
+      await waitUntil('second run read', () => second.shipper.stats.read >= 20);
+      // Long enough for the glob (every 2 s) to find app.log.1 and not read it again.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      await second.close();
+      await sink.waitFor((r) => r.length >= 30);
+      await sink.take();
+      expect(msgs(sink)).toEqual(range(0, 30));
+      expect(second.shipper.stats.read).toBe(20);
+    },
+  );
+
   it('does not read a rotated file again when the glob also matches its new name', async () => {
     const { sink, dir } = await sinkAndDir();
     const logs = path.join(dir, 'logs');

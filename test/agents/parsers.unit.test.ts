@@ -139,6 +139,26 @@ describe('syslog', () => {
     expect(record.ts).toBe(new Date(2026, 10, 21, 11, 59, 58).toISOString());
   });
 
+  it('reads the tag of RFC 3164 without a colon, as rsyslog forwards it by default', () => {
+    expect(parseSyslog('<86>Dec  3 05:46:39 h2 sshd[4242] session opened', now)).toMatchObject({
+      host: 'h2',
+      app: 'sshd',
+      pid: 4242,
+      msg: 'session opened',
+    });
+    expect(parseSyslog('<155>Dec  3 08:51:00 vm myapp via rsyslog 5424', now)).toMatchObject({
+      host: 'vm',
+      app: 'myapp',
+      msg: 'via rsyslog 5424',
+    });
+    // Without a timestamp and host the first word is not taken for a tag.
+    expect(parseSyslog('<13>hello world', now)).toEqual({
+      msg: 'hello world',
+      facility: 'user',
+      severity: 'notice',
+    });
+  });
+
   it('parses RFC 3164 without a timestamp (as many local senders do)', () => {
     const record = parseSyslog('<0>kernel: disk failure', now);
     expect(record).toMatchObject({

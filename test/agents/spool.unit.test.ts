@@ -5,7 +5,7 @@ import { decodeMessage } from '../../protocol/index.js';
 import type { Batch } from '../../agents/batch.js';
 import { Batcher } from '../../agents/batcher.js';
 import { RecordEncoder } from '../../agents/encoder.js';
-import { acquireLane } from '../../agents/lane.js';
+import { acquireLane, newAgentId } from '../../agents/lane.js';
 import { Spool } from '../../agents/spool.js';
 import { tempDir } from '../../testkit/temp.js';
 
@@ -243,7 +243,9 @@ describe('spool lanes', () => {
     const a = acquireLane(root, 'web-01');
     const b = acquireLane(root, 'web-01');
     expect(a.dir).not.toBe(b.dir);
-    expect(a.agentId).toMatch(/^web-01:[0-9a-f]{4}$/);
+    expect(a.agentId).toMatch(/^web-01:[0-9a-z]{13}$/);
+    expect(b.agentId).toMatch(/^web-01:[0-9a-z]{13}$/);
+    expect(b.agentId).not.toBe(a.agentId);
     const firstBlock = a.reserveSequence(1000);
     expect(a.reserveSequence(1000)).toBe(firstBlock + 1000);
     const id = a.agentId;
@@ -254,6 +256,26 @@ describe('spool lanes', () => {
     expect(again.reserveSequence(1000)).toBe(firstBlock + 2000);
     again.release();
     b.release();
+  });
+
+  it('makes agent ids of one host name that do not collide across a fleet', () => {
+    // 20 000 ids of 16 random bits would collide with near certainty (birthday bound ~300).
+    const ids = new Set(Array.from({ length: 20_000 }, () => newAgentId('web-01')));
+    expect(ids.size).toBe(20_000);
+  });
+
+  it('replaces a 16-bit agent id an older logship left in a lane, keeping the sequence', () => {
+    const root = dir();
+    const first = acquireLane(root, 'web-01');
+    const block = first.reserveSequence(1000);
+    first.release();
+    fs.writeFileSync(path.join(first.dir, 'agent-id'), 'web-01:4f2a\n');
+    const upgraded = acquireLane(root, 'web-01');
+    expect(upgraded.dir).toBe(first.dir);
+    expect(upgraded.agentId).toMatch(/^web-01:[0-9a-z]{13}$/);
+    expect(fs.readFileSync(path.join(first.dir, 'agent-id'), 'utf8').trim()).toBe(upgraded.agentId);
+    expect(upgraded.reserveSequence(1000)).toBe(block + 1000);
+    upgraded.release();
   });
 
   it('takes over the lane of a dead process (a killed agent) so its spool is delivered', () => {

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { closeOwnConnections, collectorKill, poison, secondCollector } from '../../chaos/scenarios.js';
+import {
+  closeOwnConnections,
+  collectorKill,
+  poison,
+  rotationWhileStopped,
+  secondCollector,
+} from '../../chaos/scenarios.js';
 
 // The reduced chaos suite for CI: real logship and logcollect child processes (npm test builds
 // them first), a few thousand records each, and only faults that leave the shared broker alone.
@@ -17,6 +23,13 @@ describe('chaos (reduced)', () => {
     const result = await collectorKill.run(options);
     expect(result.problems).toEqual([]);
     expect(result.sent).toBe(10_000);
+    expect({ lost: result.lost, duplicated: result.duplicated }).toEqual({ lost: 0, duplicated: 0 });
+  }, 120_000);
+
+  it('loses and doubles nothing when the followed file is rotated while logship is stopped', async () => {
+    const result = await rotationWhileStopped.run(options);
+    expect(result.problems).toEqual([]);
+    expect(result.sent).toBe(4_000);
     expect({ lost: result.lost, duplicated: result.duplicated }).toEqual({ lost: 0, duplicated: 0 });
   }, 120_000);
 
