@@ -350,4 +350,20 @@ describe('collector consuming from the broker', () => {
     const collector = createCollector(f.config({ amqp: 'amqp://guest:guest@127.0.0.1:1' }), { logger });
     await expect(collector.start()).rejects.toMatchObject({ code: ErrorCodes.BROKER_UNREACHABLE });
   });
+
+  it('warns in its log when .unrouted grows, saying what it means and what to do, once per growth', async () => {
+    const f = await setup('col-unrouted');
+    const { logger, lines } = captureLogger();
+    const collector = createCollector(f.config({ bind: ['kern.*'] }), { logger });
+    await start(collector);
+    await publish(f.connection, f.exchange, [{ key: 'app.info', body: 'nobody binds app' }]);
+    const growing = (): Record<string, unknown>[] =>
+      lines().filter(
+        (l) => typeof l.msg === 'string' && l.msg.startsWith(`${f.exchange}.unrouted is growing`),
+      );
+    await waitUntil('the growth warning', () => growing().length > 0, 10_000);
+    expect(growing()[0]).toMatchObject({ level: 40, messages: 1, grown: 1 });
+    expect(String(growing()[0]?.msg)).toContain('widen --bind');
+    expect(collector.status().unroutedDepth).toBe(1);
+  });
 });
