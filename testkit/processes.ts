@@ -4,6 +4,7 @@
  * and keeps a bounded stderr tail (long runs in bench and chaos).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChannelModel } from 'amqplib';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -234,4 +235,28 @@ export async function startCollector(
     200,
   );
   return { collector, api };
+}
+
+/**
+ * A real `logtail --json` on `exchange`, returned once it is live: a probe (plain text `probe`
+ * with `probeKey`, which its patterns must match) published now has reached its stdout.
+ */
+export async function startLiveTail(
+  connection: ChannelModel,
+  exchange: string,
+  args: readonly string[],
+  options: { probeKey: string; run?: RunOptions },
+): Promise<RunningBin> {
+  const tail = runBin('logtail', ['--json', '--exchange', exchange, ...args], options.run);
+  const channel = await connection.createConfirmChannel();
+  try {
+    await waitUntil('logtail prints a record published now', async () => {
+      channel.publish(exchange, options.probeKey, Buffer.from('probe'));
+      await channel.waitForConfirms();
+      return tail.stdout().includes('"probe"');
+    });
+  } finally {
+    await channel.close();
+  }
+  return tail;
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runLogger, type LoggerSend } from '../../testkit/foreign.js';
 import { freePort } from '../../testkit/net.js';
-import { runBin, type RunningBin, stopBin } from '../../testkit/processes.js';
+import { runBin, type RunningBin, startLiveTail, stopBin } from '../../testkit/processes.js';
 import { useRealCollector } from '../../testkit/suite.js';
 import { waitUntil } from '../../testkit/wait.js';
 
@@ -36,14 +36,7 @@ describe('logship --syslog relays other hosts’ records as they sent them', () 
 
   beforeAll(async () => {
     const { exchange } = suite;
-    tail = runBin('logtail', ['--json', '--exchange', exchange, '#']);
-    const channel = await suite.connection.createConfirmChannel();
-    await waitUntil('logtail prints a record published now', async () => {
-      channel.publish(exchange, 'probe.info', Buffer.from('probe'));
-      await channel.waitForConfirms();
-      return tail.stdout().includes('"probe"');
-    });
-    await channel.close();
+    tail = await startLiveTail(suite.connection, exchange, ['#'], { probeKey: 'probe.info' });
     udpPort = await freePort();
     tcpPort = await freePort();
     ship = runBin(

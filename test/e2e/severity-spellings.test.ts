@@ -11,8 +11,7 @@ import {
   type Severity,
 } from '../../protocol/index.js';
 import { deleteTopology, openConnection, uniqueName } from '../../testkit/broker.js';
-import { runBin, type RunningBin, startCollector, stopBin } from '../../testkit/processes.js';
-import { waitUntil } from '../../testkit/wait.js';
+import { type RunningBin, startCollector, startLiveTail, stopBin } from '../../testkit/processes.js';
 
 interface ApiRecord {
   msg: string;
@@ -95,11 +94,9 @@ describe('severity spellings in routing keys', () => {
     // Round 2 for the tail. Canonical patterns only: each spelling must arrive through the
     // bindings they expand to.
     const patterns = FACILITIES.flatMap((f) => SEVERITIES.map((s) => `${f}.${s}`));
-    tail = runBin('logtail', ['--json', '--exchange', exchange, ...patterns], { env: { WARREN_API: '' } });
-    await waitUntil('logtail prints a record published now', async () => {
-      channel.publish(exchange, 'kern.info', Buffer.from('probe'));
-      await channel.waitForConfirms();
-      return tail?.stdout().includes('"probe"') ?? false;
+    tail = await startLiveTail(connection, exchange, patterns, {
+      probeKey: 'kern.info',
+      run: { env: { WARREN_API: '' } },
     });
     await publishTable();
     await channel.close();

@@ -1,9 +1,8 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runBin, type RunningBin, stopBin } from '../../testkit/processes.js';
+import { runBin, type RunningBin, startLiveTail, stopBin } from '../../testkit/processes.js';
 import { useRealCollector } from '../../testkit/suite.js';
 import { tempDir } from '../../testkit/temp.js';
-import { waitUntil } from '../../testkit/wait.js';
 
 interface ApiRecord {
   id: string | null;
@@ -24,15 +23,7 @@ describe('one record from logship to logtail, end to end', () => {
   let tail: RunningBin;
 
   beforeAll(async () => {
-    tail = runBin('logtail', ['--json', '--exchange', exchange, '*.critical']);
-    // logtail is live once a record published now reaches its stdout.
-    const channel = await suite.connection.createConfirmChannel();
-    await waitUntil('logtail prints a record published now', async () => {
-      channel.publish(exchange, 'probe.critical', Buffer.from('probe'));
-      await channel.waitForConfirms();
-      return tail.stdout().includes('"probe"');
-    });
-    await channel.close();
+    tail = await startLiveTail(suite.connection, exchange, ['*.critical'], { probeKey: 'probe.critical' });
   }, 60_000);
 
   afterAll(async () => {
