@@ -6,6 +6,7 @@ import {
   type DecodeResult,
   type IncomingMessage,
 } from './record.js';
+import { isPlainObject } from './json.js';
 
 /** The parts of an amqplib delivery Warren reads: what a consumer gets, or a test builds. */
 export interface Delivery {
@@ -16,6 +17,7 @@ export interface Delivery {
     readonly contentType?: unknown;
     readonly messageId?: unknown;
     readonly timestamp?: unknown;
+    readonly headers?: unknown;
   };
 }
 
@@ -28,6 +30,7 @@ export function incomingMessage(delivery: Delivery): IncomingMessage {
     contentType: typeof properties.contentType === 'string' ? properties.contentType : undefined,
     messageId: typeof properties.messageId === 'string' ? properties.messageId : undefined,
     timestamp: typeof properties.timestamp === 'number' ? properties.timestamp : undefined,
+    headers: isPlainObject(properties.headers) ? properties.headers : undefined,
   };
 }
 

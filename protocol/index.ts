@@ -15,3 +15,4 @@ export * from './json.js';
 export * from './timestamp.js';
 export * from './whole-number.js';
 export * from './search.js';
+export * from './json-record.js';

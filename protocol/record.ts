@@ -1,8 +1,10 @@
 import { ErrorCodes, WarrenError } from './errors.js';
 import { isPlainObject } from './json.js';
-import { isFacility, readRoutingKey, type RoutingKey } from './routing-key.js';
-import { normalizeSeverity, type Severity } from './severity.js';
-import { amqpTimestampToIso, bodyTsToIso } from './timestamp.js';
+import { readJsonRecord } from './json-record.js';
+import { fromSyslogNg, isSyslogNgObject } from './syslog-ng.js';
+import { readRoutingKey, type RoutingKey } from './routing-key.js';
+import type { Severity } from './severity.js';
+import { amqpTimestampToIso } from './timestamp.js';
 
 /** A log record on the wire (CONTRACT §4). Only `msg` is required of a publisher. */
 export interface LogRecord {
@@ -54,6 +56,23 @@ export interface IncomingMessage {
   messageId?: string | undefined;
   /** AMQP timestamp: seconds by the spec, milliseconds from some clients; both are accepted. */
   timestamp?: number | undefined;
+  /** AMQP headers (syslog-ng puts what it knows of a message there). */
+  headers?: Record<string, unknown> | undefined;
+}
+
+/**
+ * How far ahead of the collector's clock a record's time may be. Further ahead, a wrong clock would
+ * pin the record at the top of every newest-first query: it is stored at its arrival, and the time
+ * it said is kept in `fields.original_ts` (CONTRACT §4).
+ */
+export const MAX_CLOCK_AHEAD_MS = 5 * 60_000;
+
+/** A record from a clock too far ahead, re-timed at its arrival `now` with what it said kept. */
+function guardClock(record: StoredRecord, now: Date): StoredRecord {
+  if (Date.parse(record.ts) - now.getTime() <= MAX_CLOCK_AHEAD_MS) return record;
+  record.fields = { ...record.fields, original_ts: record.ts };
+  record.ts = now.toISOString();
+  return record;
 }
 
 /** Fallbacks when neither the routing key nor the body says. */
@@ -83,28 +102,26 @@ export function resolveRecord(body: unknown, context: RecordContext): StoredReco
   if (!isPlainObject(body)) {
     return { raw: JSON.stringify(body) ?? String(body), reason: 'record is not a JSON object' };
   }
-  if (typeof body.msg !== 'string') {
+  const parts = readJsonRecord(body);
+  if (parts.msg === undefined) {
     return {
       raw: JSON.stringify(body),
-      reason: body.msg === undefined ? 'record has no "msg"' : '"msg" is not a string',
+      reason:
+        parts.msgNotText === undefined ? 'record has no "msg"' : `"${parts.msgNotText.key}" is not a string`,
     };
   }
-  const bodyFacility = typeof body.facility === 'string' ? body.facility.toLowerCase() : undefined;
-  const bodySeverity = typeof body.severity === 'string' ? normalizeSeverity(body.severity) : undefined;
   const record: StoredRecord = {
-    id: typeof body.id === 'string' && body.id !== '' ? body.id : fallbackId,
-    ts: bodyTsToIso(body.ts, fallbackTs),
-    facility:
-      fromKey.facility ??
-      (bodyFacility !== undefined && isFacility(bodyFacility) ? bodyFacility : DEFAULT_FACILITY),
-    severity: fromKey.severity ?? bodySeverity ?? DEFAULT_SEVERITY,
-    msg: body.msg,
+    id: parts.id ?? fallbackId,
+    ts: parts.ts ?? fallbackTs,
+    facility: fromKey.facility ?? parts.facility ?? DEFAULT_FACILITY,
+    severity: fromKey.severity ?? parts.severity ?? DEFAULT_SEVERITY,
+    msg: parts.msg,
     routing_key: routingKey,
   };
-  if (typeof body.host === 'string') record.host = body.host;
-  if (typeof body.app === 'string') record.app = body.app;
-  if (typeof body.pid === 'number' && Number.isInteger(body.pid)) record.pid = body.pid;
-  if (isPlainObject(body.fields) && Object.keys(body.fields).length > 0) record.fields = body.fields;
+  if (parts.host !== undefined) record.host = parts.host;
+  if (parts.app !== undefined) record.app = parts.app;
+  if (parts.pid !== undefined) record.pid = parts.pid;
+  if (parts.fields !== undefined) record.fields = parts.fields;
   return record;
 }
 
@@ -165,20 +182,40 @@ export function decodeMessage(message: IncomingMessage, now: Date = new Date()):
           })
         : { raw: line, reason: parsed.reason };
       if (isRejected(result)) rejected.push(result);
-      else records.push(result);
+      else records.push(guardClock(result, now));
       index++;
     }
     return { records, rejected };
   }
 
-  // A foreign publisher's plain text: the whole body is the message (CONTRACT §4).
-  const plain = resolveRecord(
-    { msg: text.replace(/\r?\n$/, '') },
-    { routingKey: message.routingKey, fallbackTs: arrival, fallbackId: idFor(0), fromKey },
-  );
+  const context = { routingKey: message.routingKey, fallbackTs: arrival, fallbackId: idFor(0), fromKey };
+  const plain = resolveRecord(plainBody(text, message.headers, now), context);
   if (isRejected(plain)) rejected.push(plain);
-  else records.push(plain);
+  else records.push(guardClock(plain, now));
   return { records, rejected };
+}
+
+/**
+ * A body without a JSON content type (CONTRACT §4), as a record object: one JSON object is read as a
+ * record (syslog-ng's `format-json` cannot set a content type), anything else is the message text;
+ * syslog-ng's headers (HOST, PROGRAM, PID, DATE, …) say what the body does not.
+ */
+function plainBody(text: string, headers: Record<string, unknown> | undefined, now: Date): unknown {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{') && trimmed.endsWith('}')) {
+    const parsed = parseJson(trimmed);
+    if (parsed.ok && isPlainObject(parsed.value)) {
+      const body = isSyslogNgObject(parsed.value) ? fromSyslogNg(parsed.value, now) : parsed.value;
+      // JSON with no message is text with fields, as the agent reads such a line.
+      const hasMessage = 'msg' in body || 'message' in body || 'log' in body;
+      return hasMessage ? body : { fields: body, msg: trimmed };
+    }
+  }
+  const msg = text.replace(/\r?\n$/, '');
+  if (headers === undefined || !isSyslogNgObject(headers)) return { msg };
+  const fromHeaders = fromSyslogNg(headers, now);
+  // The body is the message when there is one: syslog-ng's default body is empty (text in MESSAGE).
+  return msg === '' ? fromHeaders : { ...fromHeaders, msg };
 }
 
 /** One record as an `application/json` body. */

@@ -41,26 +41,45 @@ function isCanonicalIso(text: string): boolean {
   return twoDigits(text, 8) <= 28 && twoDigits(text, 11) <= 23;
 }
 
-/** A body's `ts` (ISO text or an epoch number) as ISO 8601; `fallback` when it is neither. */
-export function bodyTsToIso(value: unknown, fallback: string): string {
-  if (typeof value === 'number' && Number.isFinite(value))
-    return amqpTimestampToIso(value, new Date(fallback));
-  if (typeof value !== 'string') return fallback;
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) return fallback;
-  return isCanonicalIso(value) ? value : new Date(ms).toISOString();
-}
-
-/** A log line's time (epoch seconds or ms, as a number or digits, or a date text) as ISO 8601; undefined if unreadable. */
+/** A record's or log line's time (epoch seconds or ms, as a number or digits, or a date text) as ISO 8601; undefined if unreadable. */
 export function logTimeToIso(value: unknown): string | undefined {
   let date: Date;
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) return undefined;
     date = new Date(epochToMs(value));
   } else if (typeof value === 'string' && value !== '') {
+    if (isCanonicalIso(value)) return value;
     date = new Date(/^\d+(\.\d+)?$/.test(value) ? epochToMs(Number(value)) : value);
   } else {
     return undefined;
   }
   return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+/** An RFC 3164 time, `Mmm dd hh:mm:ss` (day space-padded, optional fraction), at the start of a text. */
+export const BSD_TIME = /^([A-Z][a-z]{2}) ([ \d]\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?/;
+
+/**
+ * An RFC 3164 time (no year, no zone: local time) as ISO 8601, with the year that puts it nearest
+ * to `now` (December logs read in January); undefined when it is not one.
+ */
+export function bsdTimeToIso(textOrMatch: string | RegExpExecArray, now: Date): string | undefined {
+  const match = typeof textOrMatch === 'string' ? BSD_TIME.exec(textOrMatch) : textOrMatch;
+  if (match === null) return undefined;
+  const month = MONTHS.indexOf(match[1] ?? '');
+  if (month < 0) return undefined;
+  const day = Number((match[2] ?? '').trim());
+  const [h, m, s] = [Number(match[3]), Number(match[4]), Number(match[5])];
+  const ms = match[6] === undefined ? 0 : Math.round(Number(`0.${match[6]}`) * 1000);
+  let best: Date | undefined;
+  for (const year of [now.getFullYear() - 1, now.getFullYear(), now.getFullYear() + 1]) {
+    const date = new Date(year, month, day, h, m, s, ms);
+    if (
+      best === undefined ||
+      Math.abs(date.getTime() - now.getTime()) < Math.abs(best.getTime() - now.getTime())
+    )
+      best = date;
+  }
+  return best === undefined || Number.isNaN(best.getTime()) ? undefined : best.toISOString();
 }

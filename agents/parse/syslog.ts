@@ -1,7 +1,5 @@
-import { fromSyslogPri, logTimeToIso } from '../../protocol/index.js';
+import { bsdTimeToIso, fromSyslogPri, logTimeToIso } from '../../protocol/index.js';
 import type { ParsedRecord } from '../record.js';
-
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** RFC 3164 timestamp: `Mmm dd hh:mm:ss` (day space-padded), no year and no zone. */
 const BSD_TS = /^([A-Z][a-z]{2}) ([ \d]\d) (\d\d):(\d\d):(\d\d) /;
@@ -128,7 +126,7 @@ function parse3164(rest: string, now: Date): ParsedRecord {
   let ts: string | undefined;
   const tsMatch = BSD_TS.exec(rest);
   if (tsMatch !== null) {
-    ts = bsdTime(tsMatch, now);
+    ts = bsdTimeToIso(tsMatch, now);
     i = tsMatch[0].length;
   }
   let host: string | undefined;
@@ -151,23 +149,4 @@ function parse3164(rest: string, now: Date): ParsedRecord {
   }
   if (Object.keys(fields).length > 0) record.fields = fields;
   return record;
-}
-
-/** RFC 3164 has no year: take the one that puts the time nearest to now (December logs read in January). */
-function bsdTime(match: RegExpExecArray, now: Date): string | undefined {
-  const month = MONTHS.indexOf(match[1] ?? '');
-  if (month < 0) return undefined;
-  const day = Number((match[2] ?? '').trim());
-  const [h, m, s] = [Number(match[3]), Number(match[4]), Number(match[5])];
-  let best: Date | undefined;
-  for (const year of [now.getFullYear() - 1, now.getFullYear(), now.getFullYear() + 1]) {
-    const date = new Date(year, month, day, h, m, s);
-    if (
-      best === undefined ||
-      Math.abs(date.getTime() - now.getTime()) < Math.abs(best.getTime() - now.getTime())
-    ) {
-      best = date;
-    }
-  }
-  return best === undefined || Number.isNaN(best.getTime()) ? undefined : best.toISOString();
 }

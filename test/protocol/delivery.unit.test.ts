@@ -37,7 +37,7 @@ describe('an AMQP delivery', () => {
   it('takes the id and the time from the properties it can read', () => {
     const { records } = decodeDelivery(
       delivery('{"msg":"a"}', { contentType: 'application/json', messageId: 'm1', timestamp: 1_700_000_000 }),
-      new Date(0),
+      new Date('2023-11-14T22:14:00.000Z'),
     );
     expect(records[0]).toMatchObject({ id: 'm1:0', ts: '2023-11-14T22:13:20.000Z', routing_key: 'app.info' });
   });

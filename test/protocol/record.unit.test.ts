@@ -8,7 +8,8 @@ import {
   type StoredRecord,
 } from '../../protocol/index.js';
 
-const NOW = new Date('2026-11-21T22:00:00.000Z');
+// After every ts below: a record more than 5 minutes ahead of its arrival is re-timed (guardClock).
+const NOW = new Date('2026-11-21T23:00:00.000Z');
 
 describe('record codec', () => {
   it('decodes one application/json record; the routing key wins over the body', () => {
@@ -92,10 +93,12 @@ describe('record codec', () => {
   });
 
   it('stores every parseable ts as the canonical ISO form of the same instant', () => {
+    // Arrival after every ts here, so none is re-timed as a clock from the future.
+    const late = new Date(8_640_000_000_000_000);
     const stored = (ts: string): string | undefined =>
       decodeMessage(
         { routingKey: 'a.info', content: encodeRecord({ msg: 'x', ts }), contentType: CONTENT_TYPE_JSON },
-        NOW,
+        late,
       ).records[0]?.ts;
     // Canonical already, or only one roll-over away from it: what V8 would turn into another day.
     const tricky = [
@@ -122,7 +125,7 @@ describe('record codec', () => {
     }
     for (const ts of tricky) {
       const ms = Date.parse(ts);
-      expect(stored(ts), ts).toBe(Number.isNaN(ms) ? NOW.toISOString() : new Date(ms).toISOString());
+      expect(stored(ts), ts).toBe(Number.isNaN(ms) ? late.toISOString() : new Date(ms).toISOString());
     }
   });
 
