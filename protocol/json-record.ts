@@ -58,8 +58,120 @@ function dotted(obj: Record<string, unknown>, outer: string, inner: string, used
   return nested[inner];
 }
 
+/** The keys a part may come from, in priority order (first found wins). */
+const PART_KEYS = new Set<string>([
+  ...MESSAGE_KEYS,
+  ...LEVEL_KEYS,
+  ...TIME_KEYS,
+  'id',
+  'host',
+  'hostname',
+  'app',
+  'name',
+  'pid',
+  'facility',
+  'fields',
+  'v',
+]);
+/** ECS objects and dotted keys a part may come from when the plain keys are absent. */
+const ECS_KEYS = new Set([
+  'log',
+  'host',
+  'service',
+  'process',
+  'log.level',
+  'host.name',
+  'service.name',
+  'process.pid',
+]);
+
 /** Reads one JSON log object: its record parts, the rest as fields. */
 export function readJsonRecord(obj: Record<string, unknown>): JsonRecordParts {
+  // Fast path (Warren's own records, most loggers): one pass to see whether any key needs more
+  // than a plain read; the hot collector path then avoids sets and dotted look-ups.
+  let extra = false;
+  for (const key in obj) {
+    if (!PART_KEYS.has(key) || ECS_KEYS.has(key)) {
+      extra = true;
+      break;
+    }
+  }
+  return extra ? readGeneral(obj) : readPlain(obj);
+}
+
+/** Only plain part keys: each read directly, in the same priority as readGeneral. */
+function readPlain(obj: Record<string, unknown>): JsonRecordParts {
+  const parts: JsonRecordParts = {};
+  let fields: Record<string, unknown> | undefined;
+  const keep = (key: string): void => {
+    (fields ??= {})[key] = obj[key];
+  };
+  const msgKey = obj.msg !== undefined || 'msg' in obj ? 'msg' : 'message' in obj ? 'message' : undefined;
+  if (msgKey !== undefined) {
+    const value = obj[msgKey];
+    if (typeof value === 'string') parts.msg = value;
+    else parts.msgNotText = { key: msgKey, value };
+    if (msgKey === 'msg' && 'message' in obj) keep('message');
+  }
+  const levelKey =
+    obj.severity !== undefined
+      ? 'severity'
+      : obj.level !== undefined
+        ? 'level'
+        : obj.levelname !== undefined
+          ? 'levelname'
+          : undefined;
+  for (const key of LEVEL_KEYS) {
+    const value = obj[key];
+    if (value === undefined) continue;
+    const severity =
+      key === levelKey && (typeof value === 'number' || typeof value === 'string')
+        ? severityFromPinoLevel(value)
+        : undefined;
+    if (severity !== undefined) parts.severity = severity;
+    else keep(key);
+  }
+  let timeTaken = false;
+  for (const key of TIME_KEYS) {
+    const value = obj[key];
+    if (value === undefined) continue;
+    const ts = timeTaken ? undefined : logTimeToIso(value);
+    if (ts !== undefined) {
+      parts.ts = ts;
+      timeTaken = true;
+    } else keep(key);
+  }
+  const id = text(obj.id);
+  if (id !== undefined) parts.id = id;
+  else if ('id' in obj) keep('id');
+  const host = text(obj.host) ?? text(obj.hostname);
+  if (host !== undefined) parts.host = host;
+  if ('host' in obj && text(obj.host) === undefined) keep('host');
+  if ('hostname' in obj && (text(obj.host) !== undefined || text(obj.hostname) === undefined))
+    keep('hostname');
+  const app = text(obj.app) ?? text(obj.name);
+  if (app !== undefined) parts.app = app;
+  if ('app' in obj && text(obj.app) === undefined) keep('app');
+  if ('name' in obj && (text(obj.app) !== undefined || text(obj.name) === undefined)) keep('name');
+  const pid = integer(obj.pid);
+  if (pid !== undefined) parts.pid = pid;
+  else if ('pid' in obj) keep('pid');
+  if (typeof obj.facility === 'string' && isFacility(obj.facility.toLowerCase()))
+    parts.facility = obj.facility.toLowerCase();
+  else if ('facility' in obj) keep('facility');
+  if ('v' in obj && !(obj.v === 0 && typeof obj.hostname === 'string')) keep('v');
+  if (isPlainObject(obj.fields)) {
+    if (fields === undefined) {
+      // Warren's own records: the object as sent, no copy.
+      if (Object.keys(obj.fields).length > 0) fields = obj.fields;
+    } else fields = { ...obj.fields, ...fields };
+  } else if ('fields' in obj) keep('fields');
+  if (fields !== undefined) parts.fields = fields;
+  return parts;
+}
+
+/** Any object: dialect keys, ECS objects and dotted keys, and every other key as a field. */
+function readGeneral(obj: Record<string, unknown>): JsonRecordParts {
   const parts: JsonRecordParts = {};
   const used = new Set<string>();
 

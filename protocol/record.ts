@@ -68,8 +68,14 @@ export interface IncomingMessage {
 export const MAX_CLOCK_AHEAD_MS = 5 * 60_000;
 
 /** A record from a clock too far ahead, re-timed at its arrival `now` with what it said kept. */
-function guardClock(record: StoredRecord, now: Date): StoredRecord {
-  if (Date.parse(record.ts) - now.getTime() <= MAX_CLOCK_AHEAD_MS) return record;
+function guardClock(record: StoredRecord, now: Date, limitIso: string): StoredRecord {
+  // Canonical ISO times (24 characters, 4-digit years) compare as text: no parse on the hot path.
+  if (
+    record.ts.length === limitIso.length
+      ? record.ts <= limitIso
+      : Date.parse(record.ts) <= Date.parse(limitIso)
+  )
+    return record;
   record.fields = { ...record.fields, original_ts: record.ts };
   record.ts = now.toISOString();
   return record;
@@ -150,6 +156,7 @@ export function baseContentType(contentType: unknown): string {
  */
 export function decodeMessage(message: IncomingMessage, now: Date = new Date()): DecodeResult {
   const arrival = amqpTimestampToIso(message.timestamp, now);
+  const limitIso = new Date(now.getTime() + MAX_CLOCK_AHEAD_MS).toISOString();
   const records: StoredRecord[] = [];
   const rejected: Rejected[] = [];
   let text: string;
@@ -182,7 +189,7 @@ export function decodeMessage(message: IncomingMessage, now: Date = new Date()):
           })
         : { raw: line, reason: parsed.reason };
       if (isRejected(result)) rejected.push(result);
-      else records.push(guardClock(result, now));
+      else records.push(guardClock(result, now, limitIso));
       index++;
     }
     return { records, rejected };
@@ -191,7 +198,7 @@ export function decodeMessage(message: IncomingMessage, now: Date = new Date()):
   const context = { routingKey: message.routingKey, fallbackTs: arrival, fallbackId: idFor(0), fromKey };
   const plain = resolveRecord(plainBody(text, message.headers, now), context);
   if (isRejected(plain)) rejected.push(plain);
-  else records.push(guardClock(plain, now));
+  else records.push(guardClock(plain, now, limitIso));
   return { records, rejected };
 }
 
