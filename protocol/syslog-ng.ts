@@ -28,7 +28,7 @@ export function isSyslogNgObject(obj: Record<string, unknown>): boolean {
 /**
  * syslog-ng's names as a record object: `MESSAGE`→msg, `HOST`→host, `PROGRAM`→app, `PID`→pid,
  * `ISODATE` (else the RFC 3164 `DATE`, read near `now`)→ts, `PRIORITY`→severity, `FACILITY`→facility;
- * `.SDATA.id.param` and `_SDATA` under `fields.sdata`, anything else a lower-case field.
+ * structured data (`.SDATA.id.param` headers, a `_SDATA` body key) as `fields.sdata` = `{id: {param: value}}`, anything else a lower-case field.
  */
 export function fromSyslogNg(source: Record<string, unknown>, now: Date): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -37,8 +37,14 @@ export function fromSyslogNg(source: Record<string, unknown>, now: Date): Record
   for (const [name, value] of Object.entries(source)) {
     const part = PARTS[name];
     if (part !== undefined) out[part] = value;
-    else if (name.startsWith('.SDATA.')) sdata[name.slice('.SDATA.'.length)] = value;
-    else if (name === '_SDATA') Object.assign(sdata, value);
+    else if (name.startsWith('.SDATA.')) {
+      // `.SDATA.<id>.<param>`, as format-json nests it: { <id>: { <param>: value } }.
+      const path = name.slice('.SDATA.'.length);
+      const dot = path.lastIndexOf('.');
+      const id = dot > 0 ? path.slice(0, dot) : path;
+      const element = (sdata[id] ??= {}) as Record<string, unknown>;
+      element[dot > 0 ? path.slice(dot + 1) : ''] = value;
+    } else if (name === '_SDATA') Object.assign(sdata, value);
     else if (name === 'SOURCEIP') fields.sender = value;
     else if (!REDUNDANT.has(name) && /^[A-Z_]+$/.test(name)) fields[name.toLowerCase()] = value;
   }

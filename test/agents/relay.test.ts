@@ -2,25 +2,15 @@ import dgram from 'node:dgram';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StoredRecord } from '../../protocol/index.js';
 import { runLogger, type LoggerSend } from '../../testkit/foreign.js';
 import { freePort } from '../../testkit/net.js';
 import { runBin, type RunningBin, startLiveTail, stopBin } from '../../testkit/processes.js';
 import { useRealCollector } from '../../testkit/suite.js';
 import { waitUntil } from '../../testkit/wait.js';
 
-/** A record as GET /api/logs and `logtail --json` give it. */
-interface Row {
-  id: string | null;
-  ts: string;
-  facility: string;
-  severity: string;
-  host?: string;
-  app?: string;
-  /** Absent when the sender gave none. */
-  pid?: number;
-  msg: string;
-  fields?: Record<string, unknown>;
-}
+/** A record as GET /api/logs and `logtail --json` give it (CONTRACT §6); pid absent when the sender gave none. */
+type Row = Omit<StoredRecord, 'routing_key'>;
 
 /**
  * logship as a syslog relay (issue 13 item 5), through the real programs: util-linux `logger`
