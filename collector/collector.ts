@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { ErrorCodes, WarrenError, errorMessage } from '../protocol/index.js';
+import { ErrorCodes, WarrenError, connectBroker, errorMessage } from '../protocol/index.js';
 import type { CollectorConfig } from './config.js';
 import { createConsumer, type Consumer } from './ingest/consumer.js';
 import { buildApi } from './http/app.js';
@@ -12,6 +12,7 @@ import type { CollectorStatus } from './status.js';
 import { closeDatabase, startCheckpoints } from './store/checkpoint.js';
 import { openDatabase, type Db } from './store/database.js';
 import { lockStore, type StoreLock } from './store/lock.js';
+import { bindingsOf } from './store/bindings.js';
 import { createRetention, startRetention } from './store/retention.js';
 import { createBatchWriter } from './store/writer.js';
 
@@ -148,6 +149,7 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
           },
         });
         await consumer.start();
+        await narrowBindings(config, store, logger);
         retention = startRetention(
           createRetention(store, { rules: config.retention, now }),
           config.retentionIntervalMs,
@@ -168,4 +170,30 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
       logger.info({ stored: state.stored, deadLettered: state.deadLettered }, 'collector stopped');
     },
   };
+}
+
+/**
+ * The queue's bindings are what the flags say: keys bound by an earlier run and no longer wanted
+ * are removed (the consumer has just bound the wanted ones), and the log says what changed.
+ */
+async function narrowBindings(config: CollectorConfig, db: Db, logger: Logger): Promise<void> {
+  const remembered = bindingsOf(db, config.queue, config.names.exchange);
+  const change = remembered.change(config.bindings);
+  if (change.removed.length > 0) {
+    const connection = await connectBroker(config.amqpUrl, { name: `${config.connectionName} (bindings)` });
+    try {
+      const channel = await connection.createChannel();
+      for (const key of change.removed) await channel.unbindQueue(config.queue, config.names.exchange, key);
+      await channel.close();
+    } finally {
+      await connection.close().catch(() => undefined);
+    }
+  }
+  remembered.remember(config.bindings);
+  if (change.known && (change.added.length > 0 || change.removed.length > 0)) {
+    logger.info(
+      { queue: config.queue, added: change.added, removed: change.removed },
+      "the queue's bindings changed with --bind: bound the added keys, unbound the removed ones",
+    );
+  }
 }

@@ -46,6 +46,16 @@ export const MIGRATIONS: readonly string[] = [
   INSERT INTO records_fts (records_fts, rank) VALUES ('hashsize', 8388608);
   INSERT INTO records_fts (records_fts, rank) VALUES ('automerge', 16);
   `,
+  // 4: the binding keys the collector last bound its queue with: AMQP cannot list a queue's
+  // bindings, so this is how a restart with fewer --bind patterns knows which ones to remove.
+  `
+  CREATE TABLE bindings (
+    queue       TEXT NOT NULL,
+    exchange    TEXT NOT NULL,
+    binding_key TEXT NOT NULL,
+    PRIMARY KEY (queue, exchange, binding_key)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

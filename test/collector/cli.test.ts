@@ -200,6 +200,30 @@ describe('logcollect (the real command)', () => {
     expect(await stopBin(child)).toBe(0);
   });
 
+  it('restarted with a narrower --bind, removes the bindings it no longer wants and says so', async () => {
+    const f = await fixture('cli-narrow');
+    fixtures.push(f);
+    const wide = logcollect([...collectorArgs(f), '--bind', '#']);
+    await waitUntil('consuming with #', () => wide.stderr().includes('"consuming"'));
+    expect(await stopBin(wide)).toBe(0);
+    const narrow = logcollect([...collectorArgs(f), '--bind', 'kern.*']);
+    await waitUntil('the change said', () => narrow.stderr().includes('bindings changed'));
+    const said =
+      narrow
+        .stderr()
+        .split('\n')
+        .find((line) => line.includes('bindings changed')) ?? '';
+    expect(JSON.parse(said)).toMatchObject({ removed: ['#'], added: ['kern.*'] });
+    expect(await stopBin(narrow)).toBe(0);
+    // With no collector running, what the broker does with each key shows the bindings left.
+    await publish(f.connection, f.exchange, [
+      { key: 'kern.info', body: 'still archived' },
+      { key: 'app.info', body: 'no longer archived' },
+    ]);
+    expect(await queueDepth(`${f.exchange}.archive`)).toBe(1);
+    expect(await queueDepth(`${f.exchange}.unrouted`)).toBe(1);
+  });
+
   describe('a second collector', () => {
     // Declares the topology with a first run, then fills the queue while no collector consumes.
     async function filledQueue(area: string, total: number): Promise<{ f: Fixture; args: string[] }> {
