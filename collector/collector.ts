@@ -174,20 +174,23 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
 
 /**
  * The queue's bindings are what the flags say: keys bound by an earlier run and no longer wanted
- * are removed (the consumer has just bound the wanted ones), and the log says what changed.
+ * are removed (the consumer has just bound the wanted ones), and the log says what changed. Keys an
+ * older collector bound on the main exchange itself (before `.collect`, CONTRACT §1) go too, `#`
+ * among them: the queue's only bindings are now on `.collect`.
  */
 async function narrowBindings(config: CollectorConfig, db: Db, logger: Logger): Promise<void> {
   const remembered = bindingsOf(db, config.queue, config.names.exchange);
   const change = remembered.change(config.bindings);
-  if (change.removed.length > 0) {
-    const connection = await connectBroker(config.amqpUrl, { name: `${config.connectionName} (bindings)` });
-    try {
-      const channel = await connection.createChannel();
-      for (const key of change.removed) await channel.unbindQueue(config.queue, config.names.exchange, key);
-      await channel.close();
-    } finally {
-      await connection.close().catch(() => undefined);
-    }
+  const legacy = new Set([...change.removed, '#']);
+  const connection = await connectBroker(config.amqpUrl, { name: `${config.connectionName} (bindings)` });
+  try {
+    const channel = await connection.createChannel();
+    for (const key of change.removed) await channel.unbindQueue(config.queue, config.names.collect, key);
+    // Unbinding a key that is not bound is a no-op on the broker.
+    for (const key of legacy) await channel.unbindQueue(config.queue, config.names.exchange, key);
+    await channel.close();
+  } finally {
+    await connection.close().catch(() => undefined);
   }
   remembered.remember(config.bindings);
   if (change.known && (change.added.length > 0 || change.removed.length > 0)) {

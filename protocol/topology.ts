@@ -5,6 +5,8 @@ import { DEFAULT_EXCHANGE } from './config.js';
 /** The broker names of one Warren installation (CONTRACT §1); all derive from the exchange's. */
 export interface TopologyNames {
   readonly exchange: string;
+  /** Where archive queues bind: fed every record by `exchange`, its alternate exchange decides `.unrouted`. */
+  readonly collect: string;
   readonly unrouted: string;
   readonly archive: string;
   readonly dead: string;
@@ -13,6 +15,7 @@ export interface TopologyNames {
 export function topologyNames(exchange: string = DEFAULT_EXCHANGE): TopologyNames {
   return Object.freeze({
     exchange,
+    collect: `${exchange}.collect`,
     unrouted: `${exchange}.unrouted`,
     archive: `${exchange}.archive`,
     dead: `${exchange}.dead`,
@@ -145,17 +148,40 @@ export async function declareExchanges(connection: ChannelModel, names: Topology
   });
 }
 
-/** The collector's durable queue bound to its patterns; returns the queue name. Idempotent. */
+/**
+ * The exchange archive queues bind to (CONTRACT §1): `logs` hands it every record through an
+ * exchange-to-exchange binding `#`, and its own alternate exchange is `logs.unrouted`. So "no archive
+ * binding matched" is decided here, apart from the tails (which bind to `logs` and would otherwise
+ * keep `logs`'s alternate exchange from ever firing). Declared by the collector only: a new agent
+ * beside a collector that still binds to `logs` must not copy every record into `.unrouted`.
+ */
+export async function declareCollectExchange(connection: ChannelModel, names: TopologyNames): Promise<void> {
+  await declareExchanges(connection, names);
+  await onScratchChannel(connection, async (channel) => {
+    await channel.assertExchange(names.collect, 'topic', {
+      durable: true,
+      alternateExchange: names.unrouted,
+    });
+    await channel.bindExchange(names.collect, names.exchange, '#');
+  });
+}
+
+/**
+ * The collector's durable queue bound to its patterns on `<exchange>.collect`; returns the queue
+ * name. Idempotent. Bindings an older collector made on the main exchange are removed after the
+ * new ones exist (a record routed both ways reaches the queue once), so an upgrade loses nothing.
+ */
 export async function declareArchiveQueue(
   connection: ChannelModel,
   names: TopologyNames,
   options: ArchiveQueueOptions,
 ): Promise<string> {
-  await declareExchanges(connection, names);
+  await declareCollectExchange(connection, names);
   const queue = options.queue ?? names.archive;
   await onScratchChannel(connection, async (channel) => {
     await channel.assertQueue(queue, { durable: true, arguments: archiveArguments(names, options) });
-    for (const binding of options.bindings) await channel.bindQueue(queue, names.exchange, binding);
+    for (const binding of options.bindings) await channel.bindQueue(queue, names.collect, binding);
+    for (const binding of options.bindings) await channel.unbindQueue(queue, names.exchange, binding);
   });
   return queue;
 }

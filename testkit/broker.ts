@@ -83,7 +83,7 @@ export async function queueDepth(queue: string): Promise<number> {
 export async function deleteTopology(exchange: string, extraQueues: readonly string[] = []): Promise<void> {
   const names = topologyNames(exchange);
   const queues = [names.archive, names.unrouted, names.dead, ...extraQueues];
-  const exchanges = [names.exchange, names.unrouted, names.dead];
+  const exchanges = [names.exchange, names.collect, names.unrouted, names.dead];
   for (const queue of queues) {
     // Each delete on its own channel: deleting a missing queue is fine, but some brokers close the channel.
     await withChannel('warren-proof-cleanup', (channel) => channel.deleteQueue(queue)).catch(() => undefined);

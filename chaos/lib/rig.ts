@@ -112,7 +112,10 @@ export class Rig {
   }
 
   /** Starts (or restarts, keeping its id, sequence and spool) agent `id`, reading stdin or following `file`. */
-  startAgent(id: string, options: { viaProxy?: boolean; file?: boolean; args?: string[] } = {}): Child {
+  startAgent(
+    id: string,
+    options: { viaProxy?: boolean; file?: boolean; facility?: string; args?: string[] } = {},
+  ): Child {
     let slot = this.agents.get(id);
     if (slot === undefined) {
       slot = {
@@ -132,7 +135,7 @@ export class Rig {
       exchange: this.exchange,
       spool: slot.spool,
       amqpUrl: slot.viaProxy ? this.proxiedUrl() : AMQP_URL,
-      facility: 'chaos',
+      facility: options.facility ?? 'chaos',
       args,
       start: { stdin: slot.file === undefined ? 'pipe' : 'ignore' },
     });
@@ -242,11 +245,14 @@ export class Rig {
     }
   }
 
-  /** Counts, per tag sent, how many rows the store holds: lost = none, duplicated = rows beyond one. */
-  reconcile(problems: string[] = [], extraSent: string[] = []): ScenarioResult {
+  /**
+   * Counts, per tag sent, how many rows the store holds (plus `heldElsewhere`, the texts of records
+   * a scenario found in a queue, e.g. `.unrouted`): lost = none, duplicated = copies beyond one.
+   */
+  reconcile(problems: string[] = [], extraSent: string[] = [], heldElsewhere: string[] = []): ScenarioResult {
     const counts = new Map<string, number>();
     for (const tag of [...this.sent, ...extraSent]) counts.set(tag, 0);
-    for (const msg of this.reader.allMessages()) {
+    for (const msg of [...this.reader.allMessages(), ...heldElsewhere]) {
       const tag = TAG.exec(msg)?.[1];
       if (tag === undefined) continue;
       const seen = counts.get(tag);

@@ -5,6 +5,7 @@ import {
   poison,
   rotationWhileStopped,
   secondCollector,
+  tailsAndUnrouted,
 } from '../../chaos/scenarios.js';
 
 // The reduced chaos suite for CI: real logship and logcollect child processes (npm test builds
@@ -42,6 +43,13 @@ describe('chaos (reduced)', () => {
   it('a second collector on the same store or the same port refuses before consuming anything', async () => {
     const result = await secondCollector.run(options);
     expect(result.problems).toEqual([]);
+    expect({ lost: result.lost, duplicated: result.duplicated }).toEqual({ lost: 0, duplicated: 0 });
+  }, 120_000);
+
+  it('keeps every record the archive does not bind in .unrouted while live tails come and go', async () => {
+    const result = await tailsAndUnrouted.run(options);
+    expect(result.problems).toEqual([]);
+    expect(result.sent).toBe(8_000);
     expect({ lost: result.lost, duplicated: result.duplicated }).toEqual({ lost: 0, duplicated: 0 });
   }, 120_000);
 });

@@ -3,7 +3,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { collectorArgs, countRows, fixture, ndjsonMessages, readStore, type Fixture } from './helpers.js';
-import { AMQP_URL, deleteTopology, publish, queueDepth } from '../../testkit/broker.js';
+import { AMQP_URL, deleteTopology, publish, queueDepth, withChannel } from '../../testkit/broker.js';
 import { freePort } from '../../testkit/net.js';
 import { runBin, type RunningBin, stopBin } from '../../testkit/processes.js';
 import { waitUntil } from '../../testkit/wait.js';
@@ -206,6 +206,8 @@ describe('logcollect (the real command)', () => {
     const wide = logcollect([...collectorArgs(f), '--bind', '#']);
     await waitUntil('consuming with #', () => wide.stderr().includes('"consuming"'));
     expect(await stopBin(wide)).toBe(0);
+    // What a collector from before `<exchange>.collect` left: `#` bound on the main exchange itself.
+    await withChannel('cli-narrow', (channel) => channel.bindQueue(`${f.exchange}.archive`, f.exchange, '#'));
     const narrow = logcollect([...collectorArgs(f), '--bind', 'kern.*']);
     await waitUntil('the change said', () => narrow.stderr().includes('bindings changed'));
     const said =

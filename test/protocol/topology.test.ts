@@ -10,7 +10,7 @@ import {
   isWarrenError,
   topologyNames,
 } from '../../protocol/index.js';
-import { AMQP_URL, deleteTopology, openConnection, uniqueName } from '../../testkit/broker.js';
+import { AMQP_URL, deleteTopology, openConnection, rabbitmqctl, uniqueName } from '../../testkit/broker.js';
 
 async function rejection(promise: Promise<unknown>): Promise<WarrenError> {
   try {
@@ -45,6 +45,66 @@ describe('topology', () => {
     expect((await channel.checkQueue(names.archive)).messageCount).toBe(1);
     expect((await channel.checkQueue(names.unrouted)).messageCount).toBe(1);
     await channel.close();
+  });
+
+  it('still routes unmatched keys to unrouted while a tail is bound to every key (issue 14 item 1)', async () => {
+    const channel = await connection.createConfirmChannel();
+    const tail = await declareTailQueue(channel, names, { bindings: ['#'] });
+    const before = (await channel.checkQueue(names.unrouted)).messageCount;
+    channel.publish(exchange, 'app.info', Buffer.from('the archive does not bind this'));
+    channel.publish(exchange, 'kern.info', Buffer.from('the archive binds this'));
+    await channel.waitForConfirms();
+    expect((await channel.checkQueue(tail)).messageCount).toBe(2);
+    expect((await channel.checkQueue(names.unrouted)).messageCount).toBe(before + 1);
+    await channel.deleteQueue(tail);
+    await channel.purgeQueue(names.archive);
+    await channel.close();
+  });
+
+  it("moves an older collector's bindings off the main exchange without losing or doubling", async () => {
+    const old = topologyNames(uniqueName('test-upgrade'));
+    const channel = await connection.createConfirmChannel();
+    // What a collector before `.collect` left: the archive bound to the main exchange itself.
+    await declareExchanges(connection, old);
+    await channel.assertQueue(old.archive, {
+      durable: true,
+      arguments: { 'x-dead-letter-exchange': old.dead },
+    });
+    await channel.bindQueue(old.archive, old.exchange, 'kern.*');
+    channel.publish(old.exchange, 'kern.info', Buffer.from('before the upgrade'));
+    await channel.waitForConfirms();
+    await declareArchiveQueue(connection, old, { bindings: ['kern.*'] });
+    channel.publish(old.exchange, 'kern.info', Buffer.from('after the upgrade'));
+    channel.publish(old.exchange, 'app.info', Buffer.from('unrouted'));
+    await channel.waitForConfirms();
+    const bodies: string[] = [];
+    for (
+      let m = await channel.get(old.archive, { noAck: true });
+      m !== false;
+      m = await channel.get(old.archive, { noAck: true })
+    ) {
+      bodies.push(m.content.toString());
+    }
+    expect(bodies).toEqual(['before the upgrade', 'after the upgrade']);
+    expect((await channel.checkQueue(old.unrouted)).messageCount).toBe(1);
+    // The old binding is gone: only `.collect` routes to the archive now.
+    const listing = await rabbitmqctl(
+      'list_bindings',
+      '-q',
+      '--no-table-headers',
+      'source_name',
+      'destination_name',
+      'routing_key',
+    );
+    const toArchive = listing
+      .split('\n')
+      .map((line) => line.split('\t'))
+      // The default exchange's implicit binding has no source name.
+      .filter(([source, destination]) => destination === old.archive && source !== '')
+      .map(([source, , key]) => `${source ?? ''} ${key ?? ''}`);
+    expect(toArchive).toEqual([`${old.collect} kern.*`]);
+    await channel.close();
+    await deleteTopology(old.exchange);
   });
 
   it('dead-letters rejected messages from the archive to the dead queue', async () => {
