@@ -62,6 +62,19 @@ async function settle(
   return problems;
 }
 
+/**
+ * Where a scenario's records come from: `logship` (ids on every record), or a foreign publisher of
+ * id-less text messages (plain pika, syslog-ng), whose redeliveries the store cannot catch by id.
+ */
+type Source = 'logship' | 'idless';
+
+function startSource(rig: Rig, source: Source, id: string): void {
+  if (source === 'idless') rig.startIdlessPublisher(id);
+  else rig.startAgent(id);
+}
+
+const suffix = (source: Source): string => (source === 'idless' ? '-idless' : '');
+
 /** 1. The broker application stops mid-ingest and starts again; agent and collector keep running. */
 const brokerRestart: Scenario = {
   name: 'broker-restart',
@@ -86,82 +99,99 @@ const brokerRestart: Scenario = {
 };
 
 /** 2. The broker closes every connection, three times, while records flow. */
-const closeConnections: Scenario = {
-  name: 'close-connections',
-  touchesBroker: true,
-  run: (options) =>
-    withRig('close-connections', async (rig) => {
-      await rig.startCollector();
-      rig.startAgent('a1');
-      const total = options.quick ? 6_000 : 20_000;
-      const at = [0.25, 0.5, 0.75].map((f) => Math.round(f * total));
-      await rig.stream('a1', total, 2_000, async (sent) => {
-        if (at.length > 0 && sent >= (at[0] ?? Infinity)) {
-          at.shift();
-          options.log('close-connections: rabbitmqctl close_all_connections');
-          await rabbitmqctl('close_all_connections', 'warren chaos');
-        }
-      });
-      return rig.reconcile(await settle(rig, options));
-    }),
-};
+function closeConnections(source: Source): Scenario {
+  const name = `close-connections${suffix(source)}`;
+  return {
+    name,
+    touchesBroker: true,
+    run: (options) =>
+      withRig(name, async (rig) => {
+        await rig.startCollector();
+        startSource(rig, source, 'a1');
+        const total = options.quick ? 6_000 : 20_000;
+        const at = [0.25, 0.5, 0.75].map((f) => Math.round(f * total));
+        await rig.stream('a1', total, 2_000, async (sent) => {
+          if (at.length > 0 && sent >= (at[0] ?? Infinity)) {
+            at.shift();
+            options.log(`${name}: rabbitmqctl close_all_connections`);
+            await rabbitmqctl('close_all_connections', 'warren chaos');
+          }
+        });
+        return rig.reconcile(await settle(rig, options));
+      }),
+  };
+}
 
 /**
  * 2b. The broker closes this rig's own connections (agent and collector, found by the proxy's
  * peer ports) three times: the same fault as close_all_connections without touching anyone
- * else's, so it can run in `npm test` beside other broker tests.
+ * else's, so it can run in `npm test` beside other broker tests. (An id-less publisher connects
+ * straight to the broker: the collector's connection is the one that matters.)
  */
-export const closeOwnConnections: Scenario = {
-  name: 'close-own-connections',
-  touchesBroker: false,
-  run: (options) =>
-    withRig('close-own-connections', async (rig) => {
-      await rig.startCollector({ viaProxy: true });
-      rig.startAgent('a1');
-      const total = options.quick ? 4_000 : 20_000;
-      const at = [0.25, 0.5, 0.75].map((f) => Math.round(f * total));
-      await rig.stream('a1', total, 2_000, async (sent) => {
-        if (at.length > 0 && sent >= (at[0] ?? Infinity)) {
-          at.shift();
-          // Both back (agent and collector) before the next close, so each close hits both.
-          await waitUntil(
-            'both connections back',
-            () => rig.proxy.upstreamPorts().length >= 2,
-            10_000,
-            50,
-          ).catch(() => undefined);
-          const closed = await rig.closeOwnConnections('warren chaos');
-          options.log(`close-own-connections: closed ${closed} connection(s)`);
-        }
-      });
-      return rig.reconcile(await settle(rig, options));
-    }),
-};
+function closeOwnConnectionsOf(source: Source): Scenario {
+  const name = `close-own-connections${suffix(source)}`;
+  const proxied = source === 'idless' ? 1 : 2;
+  return {
+    name,
+    touchesBroker: false,
+    run: (options) =>
+      withRig(name, async (rig) => {
+        await rig.startCollector({ viaProxy: true });
+        startSource(rig, source, 'a1');
+        const total = options.quick ? 4_000 : 20_000;
+        const at = [0.25, 0.5, 0.75].map((f) => Math.round(f * total));
+        await rig.stream('a1', total, 2_000, async (sent) => {
+          if (at.length > 0 && sent >= (at[0] ?? Infinity)) {
+            at.shift();
+            // All back before the next close, so each close hits every proxied connection.
+            await waitUntil(
+              'the proxied connections back',
+              () => rig.proxy.upstreamPorts().length >= proxied,
+              10_000,
+              50,
+            ).catch(() => undefined);
+            const closed = await rig.closeOwnConnections('warren chaos');
+            options.log(`${name}: closed ${closed} connection(s)`);
+          }
+        });
+        return rig.reconcile(await settle(rig, options));
+      }),
+  };
+}
+
+export const closeOwnConnections = closeOwnConnectionsOf('logship');
+export const closeOwnConnectionsIdless = closeOwnConnectionsOf('idless');
 
 /** 3. The collector is SIGKILLed mid-batch five times and restarted each time. */
-export const collectorKill: Scenario = {
-  name: 'collector-sigkill',
-  touchesBroker: false,
-  run: (options) =>
-    withRig('collector-sigkill', async (rig) => {
-      await rig.startCollector();
-      rig.startAgent('a1');
-      const total = options.quick ? 10_000 : 40_000;
-      const kills = 5;
-      let done = 0;
-      await rig.stream('a1', total, options.quick ? 4_000 : 5_000, async (sent) => {
-        if (done >= kills || sent < ((done + 1) * total) / (kills + 1)) return;
-        // Mid-batch: only while rows are still arriving.
-        const before = rig.storedRows();
-        await waitUntil('rows arriving', () => rig.storedRows() > before, 10_000, 5).catch(() => undefined);
-        done++;
-        options.log(`collector-sigkill: kill ${done}/${kills} at ${rig.storedRows()} rows`);
-        await rig.killCollector('SIGKILL');
+function collectorKillOf(source: Source): Scenario {
+  const name = `collector-sigkill${suffix(source)}`;
+  return {
+    name,
+    touchesBroker: false,
+    run: (options) =>
+      withRig(name, async (rig) => {
         await rig.startCollector();
-      });
-      return rig.reconcile(await settle(rig, options));
-    }),
-};
+        startSource(rig, source, 'a1');
+        const total = options.quick ? 10_000 : 40_000;
+        const kills = 5;
+        let done = 0;
+        await rig.stream('a1', total, options.quick ? 4_000 : 5_000, async (sent) => {
+          if (done >= kills || sent < ((done + 1) * total) / (kills + 1)) return;
+          // Mid-batch: only while rows are still arriving.
+          const before = rig.storedRows();
+          await waitUntil('rows arriving', () => rig.storedRows() > before, 10_000, 5).catch(() => undefined);
+          done++;
+          options.log(`${name}: kill ${done}/${kills} at ${rig.storedRows()} rows`);
+          await rig.killCollector('SIGKILL');
+          await rig.startCollector();
+        });
+        return rig.reconcile(await settle(rig, options));
+      }),
+  };
+}
+
+export const collectorKill = collectorKillOf('logship');
+export const collectorKillIdless = collectorKillOf('idless');
 
 /**
  * A second collector started while the first ingests, on the same store and then on the first's
@@ -670,9 +700,12 @@ function messagesOf(body: string): string[] {
 
 export const SCENARIOS: readonly Scenario[] = [
   brokerRestart,
-  closeConnections,
+  closeConnections('logship'),
+  closeConnections('idless'),
   closeOwnConnections,
+  closeOwnConnectionsIdless,
   collectorKill,
+  collectorKillIdless,
   secondCollector,
   agentKill,
   brokerUnreachable,

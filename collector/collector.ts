@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import { ErrorCodes, WarrenError, connectBroker, errorMessage } from '../protocol/index.js';
 import type { CollectorConfig } from './config.js';
 import { createConsumer, type Consumer } from './ingest/consumer.js';
+import { createRedeliveryLedger, type RedeliveryLedger } from './ingest/redeliveries.js';
 import { buildApi } from './http/app.js';
 import { allowedHosts } from './http/hosts.js';
 import { createMetrics, RateMeter, type CollectorMetrics } from './metrics.js';
@@ -63,6 +64,7 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
   let lock: StoreLock | null = null;
   let db: Db | null = null;
   let consumer: Consumer | null = null;
+  let redeliveries: RedeliveryLedger | null = null;
   let retention: { stop(): Promise<void> } | null = null;
   let checkpoints: { stop(): void } | null = null;
   let api: FastifyInstance | null = null;
@@ -72,6 +74,15 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
   async function shutdown(): Promise<void> {
     if (consumer !== null) await consumer.close();
     consumer = null;
+    // The channel's close-ok has settled the last acks: their digests can go now.
+    if (redeliveries !== null) {
+      try {
+        redeliveries.flush();
+      } catch (err) {
+        logger.warn({ err: errorMessage(err) }, 'could not clear settled redelivery digests; harmless');
+      }
+    }
+    redeliveries = null;
     if (retention !== null) await retention.stop();
     retention = null;
     checkpoints?.stop();
@@ -136,9 +147,11 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
           }
         }
         const writer = createBatchWriter(store);
+        redeliveries = createRedeliveryLedger(store);
         consumer = createConsumer({
           config,
           writer,
+          redeliveries,
           metrics,
           status: state,
           logger,

@@ -9,6 +9,7 @@ import { waitUntil } from '../../testkit/wait.js';
 import { StoreReader, startAgent, startCollector, waitCollectorReady } from '../../bench/lib/pipeline.js';
 import { filler, rng } from '../../bench/lib/records.js';
 import { TcpProxy } from '../../testkit/net.js';
+import { IdlessPublisher } from './idless-publisher.js';
 
 /** What a scenario found when it reconciled the store against what it sent. */
 export interface ScenarioResult {
@@ -34,6 +35,8 @@ interface AgentSlot {
   file?: string;
   spool: string;
   viaProxy: boolean;
+  /** Set for a foreign id-less publisher instead of a logship child. */
+  publisher?: IdlessPublisher;
 }
 
 const TAG = /^chaos=(\S+)/;
@@ -142,6 +145,18 @@ export class Rig {
     return slot.child;
   }
 
+  /** Adds source `id`: a foreign publisher of id-less text messages (see IdlessPublisher), straight to the broker. */
+  startIdlessPublisher(id: string): void {
+    this.agents.set(id, {
+      id,
+      child: null,
+      seq: 0,
+      spool: path.join(this.dir, `spool-${id}`),
+      viaProxy: false,
+      publisher: new IdlessPublisher(`chaos-${this.name}-${id}`, this.exchange, 'chaos.info'),
+    });
+  }
+
   agent(id: string): AgentSlot {
     const slot = this.agents.get(id);
     if (slot === undefined) throw new Error(`no agent ${id}`);
@@ -172,12 +187,17 @@ export class Rig {
   /** Writes `count` new records to agent `id` (its stdin or its file), each with a unique tag. */
   async send(id: string, count: number): Promise<void> {
     const slot = this.agent(id);
-    let chunk = '';
+    const lines: string[] = [];
     for (let i = 0; i < count; i++) {
       const tag = `${this.run}/${id}/${slot.seq++}`;
       this.sent.push(tag);
-      chunk += `${filler(`chaos=${tag} `, 160, this.random)}\n`;
+      lines.push(filler(`chaos=${tag} `, 160, this.random));
     }
+    if (slot.publisher !== undefined) {
+      await slot.publisher.publish(lines);
+      return;
+    }
+    const chunk = lines.map((line) => `${line}\n`).join('');
     if (slot.file !== undefined) {
       appendFileSync(slot.file, chunk);
       return;
@@ -235,6 +255,7 @@ export class Rig {
   /** Ends each agent's input and waits for it to exit (it exits once all it read is confirmed or spooled). */
   async finishAgents(timeoutMs = 60_000): Promise<void> {
     for (const slot of this.agents.values()) {
+      await slot.publisher?.close();
       const child = slot.child;
       if (child === null) continue;
       if (slot.file === undefined) child.process.stdin?.end();
@@ -310,6 +331,7 @@ export class Rig {
 
   async cleanup(): Promise<void> {
     for (const slot of this.agents.values()) {
+      await slot.publisher?.close();
       if (slot.child !== null && !slot.child.hasExited()) {
         slot.child.kill('SIGKILL');
         await slot.child.exited;

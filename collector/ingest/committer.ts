@@ -6,13 +6,18 @@ import type { CollectorMetrics } from '../metrics.js';
 import { reportReadiness, type CollectorStatus } from '../status.js';
 import type { BatchWriter, WriteResult } from '../store/writer.js';
 import type { DeliveryBatch } from './batch.js';
+import { messageDigest, type LedgerPlan, type RedeliveryLedger } from './redeliveries.js';
 import { triageDelivery, type DeadLetter } from './triage.js';
 
 /** The channels a batch's session lends the committer (a broker session, or a test's fake). */
 export interface BatchChannels {
   /** False once the session is lost: nothing of it may be acked any more. */
   readonly open: boolean;
-  readonly channel: { ack(message: Message, allUpTo?: boolean): void };
+  readonly channel: {
+    ack(message: Message, allUpTo?: boolean): void;
+    /** A round trip on the channel: its answer proves the broker has every ack sent before it. */
+    checkQueue(queue: string): Promise<unknown>;
+  };
   readonly confirm: {
     publish(exchange: string, routingKey: string, content: Buffer, options?: Options.Publish): boolean;
     waitForConfirms(): Promise<void>;
@@ -30,6 +35,8 @@ export type CommitOutcome =
 export interface CommitterDeps {
   readonly config: Pick<CollectorConfig, 'queue' | 'maxMessageBytes' | 'dbPath' | 'names'>;
   readonly writer: Pick<BatchWriter, 'write'>;
+  /** Which redelivered id-less messages were already committed (redeliveries.ts). */
+  readonly redeliveries: RedeliveryLedger;
   readonly metrics: CollectorMetrics;
   /** Kept current by the consumer; the HTTP API reads it. */
   readonly status: CollectorStatus;
@@ -60,27 +67,55 @@ export function createCommitter(deps: CommitterDeps): Committer {
   function decode(batch: DeliveryBatch<BatchChannels, Message>): {
     records: StoredRecord[];
     deadLetters: DeadLetter[];
+    plan: LedgerPlan;
+    redelivered: number;
   } {
     const arrival = new Date(now());
+    const triaged = batch.deliveries.splice(0).map((message) => {
+      const { records, deadLetters } = triageDelivery(message, config.queue, config.maxMessageBytes, arrival);
+      const idless =
+        typeof message.properties.messageId !== 'string' && records.some((record) => record.id === null);
+      const digest = idless
+        ? messageDigest(
+            message.fields.routingKey,
+            typeof message.properties.contentType === 'string' ? message.properties.contentType : undefined,
+            message.content,
+          )
+        : null;
+      return { records, deadLetters, ledger: { redelivered: message.fields.redelivered, digest } };
+    });
+    // Taken out of the batch above: the raw bodies can go while the records are written.
+    const plan = deps.redeliveries.plan(
+      batch.owner,
+      triaged.map((t) => t.ledger),
+    );
     const records: StoredRecord[] = [];
     const deadLetters: DeadLetter[] = [];
-    // Taken out of the batch: the raw bodies can go while the records are written.
-    for (const message of batch.deliveries.splice(0)) {
-      const triaged = triageDelivery(message, config.queue, config.maxMessageBytes, arrival);
-      for (const record of triaged.records) records.push(record);
-      for (const dead of triaged.deadLetters) deadLetters.push(dead);
-    }
-    return { records, deadLetters };
+    let redelivered = 0;
+    triaged.forEach((t, index) => {
+      // A skipped redelivery still sends its dead letters: they may not have reached the broker.
+      for (const dead of t.deadLetters) deadLetters.push(dead);
+      if (plan.keep[index] === false) {
+        redelivered += t.records.length;
+        return;
+      }
+      for (const record of t.records) records.push(record);
+    });
+    return { records, deadLetters, plan, redelivered };
   }
 
   /** null when the batch must stay unacked: its session was lost, or the store refused while closing. */
-  async function write(records: StoredRecord[], channels: BatchChannels): Promise<WriteResult | null> {
-    if (records.length === 0) return NOTHING_WRITTEN;
+  async function write(
+    records: StoredRecord[],
+    plan: LedgerPlan,
+    channels: BatchChannels,
+  ): Promise<WriteResult | null> {
+    if (records.length === 0 && !plan.writes) return NOTHING_WRITTEN;
     for (let attempt = 0; ; attempt++) {
       if (!channels.open) return null;
       const started = performance.now();
       try {
-        const result = writer.write(records);
+        const result = writer.write(records, plan.write);
         metrics.commitSeconds.observe((performance.now() - started) / 1000);
         if (!status.storeWritable) {
           logger.info('the store accepts writes again; resuming');
@@ -149,22 +184,31 @@ export function createCommitter(deps: CommitterDeps): Committer {
     async commit(batch) {
       const channels = batch.owner;
       if (!channels.open) return { acked: false, seen: 0, why: null };
-      const { records, deadLetters } = decode(batch);
-      const seen = records.length + deadLetters.length;
-      const result = await write(records, channels);
+      const { records, deadLetters, plan, redelivered } = decode(batch);
+      const seen = records.length + deadLetters.length + redelivered;
+      const result = await write(records, plan, channels);
       if (result === null) return { acked: false, seen, why: 'batch not committed' };
+      const settle = plan.committed();
       if (!(await deadLetter(deadLetters, channels))) {
         return { acked: false, seen, why: 'dead letters not confirmed' };
       }
       if (!channels.open || batch.last === null) return { acked: false, seen, why: null };
       try {
-        // ack after commit: a crash between the two redelivers, and the UNIQUE id makes that harmless.
+        // ack after commit: a crash between the two redelivers; record ids (the store's UNIQUE id)
+        // or, for id-less messages, the redelivery ledger keep that from doubling.
         channels.channel.ack(batch.last, true);
       } catch (err) {
         logger.warn({ err: errorMessage(err) }, 'ack failed; the batch will be redelivered and deduplicated');
         return { acked: false, seen, why: 'ack failed' };
       }
-      reportStored(result, records.length);
+      if (settle !== null) {
+        // Not awaited: the next batch need not wait for the broker to prove it has this ack.
+        channels.channel.checkQueue(config.queue).then(
+          () => deps.redeliveries.settled(settle),
+          () => undefined,
+        );
+      }
+      reportStored({ ...result, duplicates: result.duplicates + redelivered }, records.length);
       return { acked: true, seen };
     },
 

@@ -56,6 +56,14 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (queue, exchange, binding_key)
   ) WITHOUT ROWID;
   `,
+  // 5: digests of committed messages without record ids whose ack the broker may not have yet
+  // (collector/ingest/redeliveries.ts): a redelivered copy of one is not stored twice.
+  `
+  CREATE TABLE unsettled_messages (
+    batch  INTEGER NOT NULL,
+    digest TEXT NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -14,8 +14,11 @@ export interface WriteResult {
 }
 
 export interface BatchWriter {
-  /** Stores the records in ONE synchronous transaction; throws (and stores nothing) on failure. */
-  write(records: readonly StoredRecord[]): WriteResult;
+  /**
+   * Stores the records in ONE synchronous transaction, with `alongside` (other tables' rows that
+   * must commit or roll back with them); throws (and stores nothing) on failure.
+   */
+  write(records: readonly StoredRecord[], alongside?: () => void): WriteResult;
 }
 
 /**
@@ -49,7 +52,12 @@ export function createBatchWriter(db: Db): BatchWriter {
   };
 
   const run = db.transaction(
-    (records: readonly StoredRecord[], newKeys: Map<string, number>): WriteResult => {
+    (
+      records: readonly StoredRecord[],
+      newKeys: Map<string, number>,
+      alongside: (() => void) | undefined,
+    ): WriteResult => {
+      alongside?.();
       let stored = 0;
       let duplicates = 0;
       let newestTs: number | null = null;
@@ -90,9 +98,9 @@ export function createBatchWriter(db: Db): BatchWriter {
   );
 
   return {
-    write(records) {
+    write(records, alongside) {
       const newKeys = new Map<string, number>();
-      const result = run(records, newKeys);
+      const result = run(records, newKeys, alongside);
       for (const [key, id] of newKeys) keyIds.set(key, id);
       return result;
     },

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   closeOwnConnections,
   collectorKill,
+  collectorKillIdless,
   poison,
   rotationWhileStopped,
   secondCollector,
@@ -50,6 +51,13 @@ describe('chaos (reduced)', () => {
     const result = await tailsAndUnrouted.run(options);
     expect(result.problems).toEqual([]);
     expect(result.sent).toBe(8_000);
+    expect({ lost: result.lost, duplicated: result.duplicated }).toEqual({ lost: 0, duplicated: 0 });
+  }, 120_000);
+
+  it('does not store twice what an id-less publisher sent when the collector is SIGKILLed mid-batch', async () => {
+    const result = await collectorKillIdless.run(options);
+    expect(result.problems).toEqual([]);
+    expect(result.sent).toBe(10_000);
     expect({ lost: result.lost, duplicated: result.duplicated }).toEqual({ lost: 0, duplicated: 0 });
   }, 120_000);
 });

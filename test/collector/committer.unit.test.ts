@@ -7,6 +7,8 @@ import { createCommitter, type BatchChannels } from '../../collector/ingest/comm
 import { createMetrics } from '../../collector/metrics.js';
 import type { CollectorStatus } from '../../collector/status.js';
 import type { WriteResult } from '../../collector/store/writer.js';
+import { createRedeliveryLedger } from '../../collector/ingest/redeliveries.js';
+import { openDatabase } from '../../collector/store/database.js';
 import { captureLogger } from '../../testkit/log.js';
 
 let tags = 0;
@@ -27,6 +29,10 @@ class FakeChannels implements BatchChannels {
   readonly channel = {
     ack: (message: Message, allUpTo?: boolean): void => {
       this.calls.push(`ack ${message.fields.deliveryTag} ${String(allUpTo)}`);
+    },
+    checkQueue: (queue: string): Promise<unknown> => {
+      this.calls.push(`check ${queue}`);
+      return Promise.resolve({});
     },
   };
   readonly confirm = {
@@ -69,11 +75,13 @@ function setup(
       names: topologyNames('logs'),
     },
     writer: {
-      write(records) {
+      write(records, alongside) {
         writes.push(records.length);
+        alongside?.();
         return write(records);
       },
     },
+    redeliveries: createRedeliveryLedger(openDatabase(':memory:')),
     metrics,
     status,
     logger,

@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto';
+import type { Db } from '../store/database.js';
+
+/**
+ * Redeliveries of messages whose records carry no id (plain pika, syslog-ng: no `message_id`, no
+ * `id` in the body), which the store's UNIQUE id cannot catch (issue 14 item 6).
+ *
+ * A message comes back `redelivered` when its session ended before the broker had its ack. If the
+ * collector had committed it, storing it again doubles it; if not, skipping it loses it; and two
+ * identical messages that were NOT redelivered are two records. So each committed id-less message
+ * leaves its digest here, in the batch's own transaction, until the broker is known to have its
+ * ack: a round trip on the same channel after the ack (the broker answers in order), or a clean
+ * channel close. A redelivered id-less message is skipped only against such an unsettled digest of
+ * an earlier session, and each digest excuses one copy. Requeued messages return ahead of those
+ * never delivered, so the first delivery that is not a redelivery ends the earlier sessions' doubt.
+ *
+ * What remains is two generals' ambiguity: an ack sent in the instant the session died, and an
+ * identical copy delivered but not yet committed at that instant; only an id removes it (CONTRACT §4).
+ */
+
+/** A message the committer is about to store or skip, as far as redeliveries matter. */
+export interface LedgerMessage {
+  readonly redelivered: boolean;
+  /** Null when the message is not id-less (its records dedupe by id). */
+  readonly digest: string | null;
+}
+
+/** What a batch decided, applied only once its transaction commits. */
+export interface LedgerPlan {
+  /** Per message of the batch, in order: store its records (true) or skip them as a redelivery. */
+  readonly keep: readonly boolean[];
+  /** True when the batch must write even if it stores no record (entries to add or remove). */
+  readonly writes: boolean;
+  /** Runs inside the batch's write transaction. */
+  readonly write: () => void;
+  /** After the commit: the number to settle once the broker has the batch's ack (null: nothing to settle). */
+  readonly committed: () => number | null;
+}
+
+export interface RedeliveryLedger {
+  /** Decides, for one batch of one session, which id-less redelivered messages are doubles. */
+  plan(session: object, messages: readonly LedgerMessage[]): LedgerPlan;
+  /** The broker has the acks of this batch and every earlier one of its session. */
+  settled(batch: number): void;
+  /** Writes the settled entries' removal now (at shutdown; otherwise it rides on the next batch). */
+  flush(): void;
+  /** Digests of earlier sessions still excusing a redelivery (for tests and the log). */
+  readonly doubtful: number;
+}
+
+/** The digest of an id-less message: its routing key, content type and body. */
+export function messageDigest(routingKey: string, contentType: string | undefined, body: Buffer): string {
+  return createHash('sha256')
+    .update(routingKey)
+    .update('\0')
+    .update(contentType ?? '')
+    .update('\0')
+    .update(body)
+    .digest('base64');
+}
+
+interface Entry {
+  readonly rowid: number;
+  readonly digest: string;
+  readonly batch: number;
+}
+
+export function createRedeliveryLedger(db: Db): RedeliveryLedger {
+  const insert = db.prepare('INSERT INTO unsettled_messages (batch, digest) VALUES (?, ?)');
+  const remove = db.prepare('DELETE FROM unsettled_messages WHERE rowid = ?');
+  const load = db.prepare('SELECT rowid, batch, digest FROM unsettled_messages ORDER BY rowid');
+
+  // Entries of earlier sessions (and earlier processes) that may excuse a redelivery, by digest.
+  const doubtful = new Map<string, Entry[]>();
+  // Entries of the current session, waiting for their batch's ack to be known.
+  const pending: Entry[] = [];
+  const toRemove: number[] = [];
+  let session: object | null = null;
+  let nextBatch = 1;
+  for (const row of load.all() as { rowid: number; batch: number; digest: string }[]) {
+    addDoubt({ rowid: row.rowid, digest: row.digest, batch: row.batch });
+    nextBatch = Math.max(nextBatch, row.batch + 1);
+  }
+
+  function addDoubt(entry: Entry): void {
+    const list = doubtful.get(entry.digest);
+    if (list === undefined) doubtful.set(entry.digest, [entry]);
+    else list.push(entry);
+  }
+
+  /** A new session: what the old one left unsettled may come back redelivered. */
+  function enter(owner: object): void {
+    if (owner === session) return;
+    session = owner;
+    for (const entry of pending.splice(0)) addDoubt(entry);
+  }
+
+  return {
+    plan(owner, messages) {
+      enter(owner);
+      const keep: boolean[] = [];
+      const excused: Entry[] = [];
+      const remembered: string[] = [];
+      let ended = false;
+      const claimed = new Map<string, number>();
+      for (const message of messages) {
+        if (!message.redelivered) ended = true;
+        if (message.digest === null) {
+          keep.push(true);
+          continue;
+        }
+        const list = ended ? undefined : doubtful.get(message.digest);
+        const used = claimed.get(message.digest) ?? 0;
+        const entry = list?.[used];
+        if (message.redelivered && entry !== undefined) {
+          claimed.set(message.digest, used + 1);
+          excused.push(entry);
+          keep.push(false);
+        } else {
+          remembered.push(message.digest);
+          keep.push(true);
+        }
+      }
+      const batch = nextBatch;
+      const inserted: Entry[] = [];
+      return {
+        keep,
+        writes:
+          toRemove.length > 0 || excused.length > 0 || remembered.length > 0 || (ended && doubtful.size > 0),
+        write() {
+          for (const rowid of toRemove) remove.run(rowid);
+          for (const entry of excused) remove.run(entry.rowid);
+          if (ended) for (const list of doubtful.values()) for (const entry of list) remove.run(entry.rowid);
+          for (const digest of remembered) {
+            inserted.push({ rowid: Number(insert.run(batch, digest).lastInsertRowid), digest, batch });
+          }
+        },
+        committed() {
+          toRemove.length = 0;
+          for (const entry of excused) {
+            const list = doubtful.get(entry.digest) ?? [];
+            list.splice(list.indexOf(entry), 1);
+            if (list.length === 0) doubtful.delete(entry.digest);
+          }
+          // Removed in this transaction already.
+          if (ended) doubtful.clear();
+          pending.push(...inserted);
+          if (inserted.length === 0) return null;
+          nextBatch++;
+          return batch;
+        },
+      };
+    },
+
+    settled(batch) {
+      while (pending.length > 0 && (pending[0]?.batch ?? Infinity) <= batch) {
+        const entry = pending.shift();
+        if (entry !== undefined) toRemove.push(entry.rowid);
+      }
+    },
+
+    flush() {
+      if (toRemove.length === 0) return;
+      db.transaction(() => {
+        for (const rowid of toRemove) remove.run(rowid);
+      })();
+      toRemove.length = 0;
+    },
+
+    get doubtful() {
+      let count = 0;
+      for (const list of doubtful.values()) count += list.length;
+      return count;
+    },
+  };
+}

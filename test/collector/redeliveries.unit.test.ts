@@ -1,0 +1,113 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  createRedeliveryLedger,
+  messageDigest,
+  type LedgerMessage,
+  type RedeliveryLedger,
+} from '../../collector/ingest/redeliveries.js';
+import { openDatabase, type Db } from '../../collector/store/database.js';
+import { tempDir } from '../../testkit/temp.js';
+
+const d = (body: string): string => messageDigest('app.info', undefined, Buffer.from(body));
+const fresh = (body: string): LedgerMessage => ({ redelivered: false, digest: d(body) });
+const again = (body: string): LedgerMessage => ({ redelivered: true, digest: d(body) });
+
+/** Plans and commits one batch as the committer does; returns the keep flags and the batch to settle. */
+function commit(
+  db: Db,
+  ledger: RedeliveryLedger,
+  session: object,
+  messages: LedgerMessage[],
+): { keep: readonly boolean[]; settle: number | null } {
+  const plan = ledger.plan(session, messages);
+  db.transaction(() => plan.write())();
+  return { keep: plan.keep, settle: plan.committed() };
+}
+
+const rows = (db: Db): number =>
+  db.prepare('SELECT count(*) FROM unsettled_messages').pluck().get() as number;
+
+describe('redelivery ledger', () => {
+  it('never skips a message that was not redelivered: two identical lines are two records', () => {
+    const db = openDatabase(':memory:');
+    const ledger = createRedeliveryLedger(db);
+    const a = {};
+    expect(commit(db, ledger, a, [fresh('same'), fresh('same')]).keep).toEqual([true, true]);
+    // A new session, the same text sent again (not redelivered): stored again.
+    expect(commit(db, ledger, {}, [fresh('same')]).keep).toEqual([true]);
+  });
+
+  it('skips a redelivered copy of a message committed in an earlier session whose ack is not known, once per commit', () => {
+    const db = openDatabase(':memory:');
+    const ledger = createRedeliveryLedger(db);
+    commit(db, ledger, {}, [fresh('x'), fresh('y')]);
+    // The session died before the ack was known; x comes back twice (only one was ever committed).
+    expect(commit(db, ledger, {}, [again('x'), again('x'), again('z')]).keep).toEqual([false, true, true]);
+  });
+
+  it('stores a redelivered message once its earlier copy is known acked', () => {
+    const db = openDatabase(':memory:');
+    const ledger = createRedeliveryLedger(db);
+    const { settle } = commit(db, ledger, {}, [fresh('x')]);
+    expect(settle).not.toBeNull();
+    ledger.settled(settle ?? 0);
+    expect(commit(db, ledger, {}, [again('x')]).keep).toEqual([true]);
+  });
+
+  it('ends the doubt at the first delivery that is not a redelivery', () => {
+    const db = openDatabase(':memory:');
+    const ledger = createRedeliveryLedger(db);
+    commit(db, ledger, {}, [fresh('x'), fresh('x')]);
+    const b = {};
+    expect(commit(db, ledger, b, [again('x'), fresh('new'), again('x')]).keep).toEqual([false, true, true]);
+    expect(ledger.doubtful).toBe(0);
+    expect(commit(db, ledger, b, [again('x')]).keep).toEqual([true]);
+  });
+
+  it('ignores messages with record ids, and keeps its table small as acks settle', () => {
+    const db = openDatabase(':memory:');
+    const ledger = createRedeliveryLedger(db);
+    const session = {};
+    let last = commit(db, ledger, session, [{ redelivered: false, digest: null }]);
+    expect(last.settle).toBeNull();
+    for (let i = 0; i < 5; i++) {
+      last = commit(db, ledger, session, [fresh(`m${i}`)]);
+      ledger.settled(last.settle ?? 0);
+    }
+    ledger.flush();
+    expect(rows(db)).toBe(0);
+  });
+
+  it('remembers unsettled digests across a restart (a collector SIGKILLed after its commit)', () => {
+    const { dir, remove } = tempDir('ledger');
+    try {
+      const file = path.join(dir, 'warren.db');
+      const first = openDatabase(file);
+      commit(first, createRedeliveryLedger(first), {}, [fresh('x')]);
+      first.close();
+      const second = openDatabase(file);
+      const ledger = createRedeliveryLedger(second);
+      expect(ledger.doubtful).toBe(1);
+      expect(commit(second, ledger, {}, [again('x'), again('x')]).keep).toEqual([false, true]);
+      second.close();
+    } finally {
+      remove();
+    }
+  });
+
+  it('changes nothing when the batch transaction rolls back', () => {
+    const db = openDatabase(':memory:');
+    const ledger = createRedeliveryLedger(db);
+    commit(db, ledger, {}, [fresh('x')]);
+    const plan = ledger.plan({}, [again('x')]);
+    expect(() =>
+      db.transaction(() => {
+        plan.write();
+        throw new Error('disk full');
+      })(),
+    ).toThrow('disk full');
+    expect(rows(db)).toBe(1);
+    expect(ledger.doubtful).toBe(1);
+  });
+});
