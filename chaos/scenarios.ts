@@ -8,6 +8,7 @@ import { waitUntil } from '../testkit/wait.js';
 import { startCollector } from '../bench/lib/pipeline.js';
 import { type Child, startBin } from '../testkit/processes.js';
 import { Rig, type ScenarioResult } from './lib/rig.js';
+import { killNode, quorumLeader, startCluster, startNode } from '../testkit/cluster.js';
 
 export interface ChaosOptions {
   quick: boolean;
@@ -25,7 +26,7 @@ export interface Scenario {
 async function withRig(
   name: string,
   body: (rig: Rig) => Promise<ScenarioResult>,
-  rigOptions: { dbDir?: string } = {},
+  rigOptions: { dbDir?: string; amqpUrl?: string } = {},
 ): Promise<ScenarioResult> {
   const rig = new Rig(name, rigOptions);
   try {
@@ -698,6 +699,45 @@ function messagesOf(body: string): string[] {
     });
 }
 
+/**
+ * 11. On the local 3-node RabbitMQ cluster (scripts/rabbitmq-cluster.sh), with the archive a
+ * quorum queue and every process given all three addresses: the node leading the queue is
+ * SIGKILLed mid-ingest, then started again. Agents and the collector fail over to the other nodes.
+ */
+export const quorumLeaderKill: Scenario = {
+  name: 'quorum-leader-sigkill',
+  touchesBroker: false,
+  run: async (options) => {
+    const urls = await startCluster();
+    return withRig(
+      'quorum-leader-sigkill',
+      async (rig) => {
+        await rig.startCollector({ args: ['--quorum'] });
+        rig.startAgent('a1', { viaProxy: false });
+        const total = options.quick ? 6_000 : 30_000;
+        let killed = 0;
+        await rig.stream('a1', total, 2_000, async (sent) => {
+          if (killed > 0 || sent < total / 3) return;
+          const leader = await quorumLeader(topologyNames(rig.exchange).archive);
+          options.log(
+            `quorum-leader-sigkill: SIGKILL node ${leader}, the queue's leader, at ${rig.storedRows()} rows`,
+          );
+          await killNode(leader);
+          killed = leader;
+        });
+        if (killed > 0) {
+          await startNode(killed);
+          options.log(`quorum-leader-sigkill: node ${killed} back`);
+        }
+        const problems = await settle(rig, options);
+        if (killed === 0) problems.push('the leader was never killed');
+        return rig.reconcile(problems);
+      },
+      { amqpUrl: urls },
+    );
+  },
+};
+
 export const SCENARIOS: readonly Scenario[] = [
   brokerRestart,
   closeConnections('logship'),
@@ -713,4 +753,5 @@ export const SCENARIOS: readonly Scenario[] = [
   diskFull,
   rotationWhileStopped,
   tailsAndUnrouted,
+  quorumLeaderKill,
 ];

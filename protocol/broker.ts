@@ -1,4 +1,9 @@
-import amqp, { type ChannelModel, type RecoveringChannelModel, type RecoveryOptions } from 'amqplib';
+import amqp, {
+  type ChannelModel,
+  type Options,
+  type RecoveringChannelModel,
+  type RecoveryOptions,
+} from 'amqplib';
 import { redactUrl } from './config.js';
 import { ErrorCodes, WarrenError } from './errors.js';
 
@@ -20,6 +25,40 @@ function withHeartbeat(url: string): string {
   return parsed.toString();
 }
 
+/**
+ * The broker addresses of `--amqp` / AMQP_URL: one URL, or several separated by commas (the nodes
+ * of a cluster, CONTRACT §5), tried in turn.
+ */
+export function brokerAddresses(urls: string): string[] {
+  return urls
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url !== '');
+}
+
+/** One address as amqplib's connection object, so a reconnect can point it at another node. */
+function connectTarget(url: string): Options.Connect {
+  const parsed = new URL(withHeartbeat(url));
+  const number = (name: string): number | undefined => {
+    const value = parsed.searchParams.get(name);
+    return value === null ? undefined : Number(value);
+  };
+  const hasCredentials = parsed.username !== '' || parsed.password !== '';
+  return {
+    protocol: parsed.protocol.replace(/:$/, ''),
+    hostname: parsed.hostname.replace(/^\[|\]$/g, ''),
+    ...(parsed.port === '' ? {} : { port: Number(parsed.port) }),
+    // amqplib defaults to guest/guest only when both are absent, as for a URL without them.
+    ...(hasCredentials
+      ? { username: decodeURIComponent(parsed.username), password: decodeURIComponent(parsed.password) }
+      : {}),
+    vhost: parsed.pathname.length > 1 ? decodeURIComponent(parsed.pathname.slice(1)) : '/',
+    heartbeat: number('heartbeat'),
+    frameMax: number('frameMax'),
+    channelMax: number('channelMax'),
+  };
+}
+
 /** Maps socket and AMQP failures on connect to a message that says what failed and what to do. */
 export function describeConnectError(err: unknown, url: string): WarrenError {
   if (err instanceof WarrenError) return err;
@@ -34,7 +73,7 @@ export function describeConnectError(err: unknown, url: string): WarrenError {
   }
   // The broker closes the handshake instead of opening the vhost (unknown, or no permission).
   if (/Expected ConnectionOpenOk; got <ConnectionClose/.test(message)) {
-    const vhost = decodeURIComponent(new URL(url).pathname.slice(1)) || '/';
+    const vhost = decodeURIComponent(new URL(brokerAddresses(url)[0] ?? url).pathname.slice(1)) || '/';
     return new WarrenError(
       ErrorCodes.BROKER_AUTH,
       `RabbitMQ at ${where} refused the virtual host '${vhost}'`,
@@ -76,37 +115,66 @@ export function isPermanentBrokerError(err: WarrenError): boolean {
   );
 }
 
-/** One connection attempt with a clear error; for tools that should fail fast. */
-export async function connectBroker(url: string, options: ConnectOptions): Promise<ChannelModel> {
-  try {
-    return await amqp.connect(withHeartbeat(url), socketOptions(options));
-  } catch (err) {
-    throw describeConnectError(err, url);
+/**
+ * One connection with a clear error; for tools that should fail fast. With several addresses each
+ * is tried in turn; a refusal retrying cannot cure (login, vhost, TLS) is reported at once.
+ */
+export async function connectBroker(urls: string, options: ConnectOptions): Promise<ChannelModel> {
+  let last: WarrenError | undefined;
+  for (const url of brokerAddresses(urls)) {
+    try {
+      return await amqp.connect(withHeartbeat(url), socketOptions(options));
+    } catch (err) {
+      last = describeConnectError(err, url);
+      if (isPermanentBrokerError(last)) throw last;
+    }
   }
+  throw last ?? new WarrenError(ErrorCodes.BAD_USAGE, 'no broker address given');
 }
 
 /**
  * A connection that amqplib re-opens with back-off whenever it drops; `setup` runs on every new
  * connection (declare topology, open channels, start consumers). With `waitForConnect: false` it
- * returns at once, so a component can start while the broker is still away. Warren's one reconnect
- * strategy: the agent, logtail and the collector all use it.
+ * returns at once, so a component can start while the broker is still away. With several
+ * addresses, every reconnect goes to the next one, so a dead node is passed over. Warren's one
+ * reconnect strategy: the agent, logtail and the collector all use it.
  */
 export async function connectRecovering(
-  url: string,
+  urls: string,
   options: ConnectOptions & { recovery?: Omit<RecoveryOptions, 'waitForConnect'>; waitForConnect?: boolean },
 ): Promise<RecoveringChannelModel> {
+  const addresses = brokerAddresses(urls);
+  const first = addresses[0] ?? urls;
+  let model: RecoveringChannelModel;
+  // amqplib reads the target on each attempt: rotating it is how recovery fails over.
+  const target = connectTarget(first);
   try {
-    return await amqp.connect(withHeartbeat(url), {
+    model = await amqp.connect(addresses.length > 1 ? target : withHeartbeat(first), {
       ...socketOptions(options),
       recovery: {
         initialDelay: 200,
         maxDelay: 5_000,
         jitter: 0.5,
         ...options.recovery,
-        waitForConnect: options.waitForConnect ?? false,
+        waitForConnect: false,
       },
     });
   } catch (err) {
-    throw describeConnectError(err, url);
+    throw describeConnectError(err, first);
   }
+  if (addresses.length > 1) {
+    let next = 0;
+    model.on('reconnect-scheduled', () => {
+      next = (next + 1) % addresses.length;
+      Object.assign(target, connectTarget(addresses[next] ?? first));
+    });
+  }
+  if (options.waitForConnect === true) {
+    try {
+      await model.waitForConnect();
+    } catch (err) {
+      throw describeConnectError(err, first);
+    }
+  }
+  return model;
 }

@@ -5,7 +5,10 @@ import { errorMessage, isWarrenError } from './errors.js';
 /** Adds the options every command shares (CONTRACT §5), with their environment variables in the help. */
 export function addCommonOptions(command: Command, which: { amqp?: boolean; api?: boolean } = {}): Command {
   if (which.amqp !== false) {
-    command.option('--amqp <url>', `RabbitMQ URL (env AMQP_URL; default ${DEFAULT_AMQP_URL})`);
+    command.option(
+      '--amqp <url>',
+      `RabbitMQ URL, or a cluster's node URLs separated by commas (env AMQP_URL; default ${DEFAULT_AMQP_URL})`,
+    );
     command.option('--exchange <name>', `topic exchange (env WARREN_EXCHANGE; default ${DEFAULT_EXCHANGE})`);
   }
   if (which.api === true) {

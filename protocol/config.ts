@@ -47,6 +47,17 @@ interface UrlSetting {
   flag: string;
 }
 
+/** A comma-separated list of URLs (a cluster's nodes), each valid. */
+function validateUrls(setting: UrlSetting): string {
+  const urls = setting.raw
+    .split(',')
+    .map((url) => url.trim())
+    .filter((url) => url !== '');
+  if (urls.length === 0) return validateUrl(setting);
+  for (const url of urls) validateUrl({ ...setting, raw: url });
+  return urls.join(',');
+}
+
 function validateUrl({ raw, protocols, what, flag }: UrlSetting): string {
   let url: URL;
   try {
@@ -68,7 +79,7 @@ function validateUrl({ raw, protocols, what, flag }: UrlSetting): string {
 export function resolveCommonConfig(flags: CommonFlags, env: NodeJS.ProcessEnv = process.env): CommonConfig {
   const token = env.WARREN_TOKEN;
   return Object.freeze({
-    amqpUrl: validateUrl({
+    amqpUrl: validateUrls({
       raw: flags.amqp ?? nonEmpty(env.AMQP_URL) ?? DEFAULT_AMQP_URL,
       protocols: ['amqp:', 'amqps:'],
       what: 'broker',
@@ -89,8 +100,9 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
 }
 
-/** The URL with its password hidden, for messages and logs. */
+/** The URL (or each of a comma-separated list) with its password hidden, for messages and logs. */
 export function redactUrl(raw: string): string {
+  if (raw.includes(',')) return raw.split(',').map(redactUrl).join(',');
   try {
     const url = new URL(raw);
     if (url.password !== '') url.password = '***';

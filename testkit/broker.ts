@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import amqp, { type Channel, type ChannelModel, type Options } from 'amqplib';
-import { DEFAULT_AMQP_URL, sleep, topologyNames } from '../protocol/index.js';
+import { brokerAddresses, DEFAULT_AMQP_URL, sleep, topologyNames } from '../protocol/index.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -22,12 +22,27 @@ export function uniqueName(prefix: string): string {
 
 /** A connection named `name` (rabbitmqctl and the management UI show it; closeNamedConnection finds it). */
 export async function openConnection(name: string, url: string = AMQP_URL): Promise<ChannelModel> {
-  return amqp.connect(url, { clientProperties: { connection_name: name, product: 'warren-proof' } });
+  // A cluster's comma-separated addresses: the first node that answers.
+  const addresses = brokerAddresses(url);
+  for (const [index, address] of addresses.entries()) {
+    try {
+      return await amqp.connect(address, {
+        clientProperties: { connection_name: name, product: 'warren-proof' },
+      });
+    } catch (err) {
+      if (index === addresses.length - 1) throw err;
+    }
+  }
+  throw new Error(`no broker address in '${url}'`);
 }
 
 /** Runs `work` on a fresh channel of a short-lived connection, closing both whatever happens. */
-export async function withChannel<T>(name: string, work: (channel: Channel) => Promise<T>): Promise<T> {
-  const connection = await openConnection(name);
+export async function withChannel<T>(
+  name: string,
+  work: (channel: Channel) => Promise<T>,
+  url: string = AMQP_URL,
+): Promise<T> {
+  const connection = await openConnection(name, url);
   connection.on('error', () => undefined);
   try {
     const channel = await connection.createChannel();
@@ -65,11 +80,12 @@ export async function publish(
 }
 
 /** Messages ready in a queue (0 if it does not exist). */
-export async function queueDepth(queue: string): Promise<number> {
+export async function queueDepth(queue: string, url: string = AMQP_URL): Promise<number> {
   try {
     return await withChannel(
       'warren-proof-depth',
       async (channel) => (await channel.checkQueue(queue)).messageCount,
+      url,
     );
   } catch {
     return 0;
@@ -80,16 +96,22 @@ export async function queueDepth(queue: string): Promise<number> {
  * Deletes everything a Warren installation with this exchange declared (the exchange, its
  * unrouted/archive/dead exchanges and queues) plus any extra queues; missing ones are fine.
  */
-export async function deleteTopology(exchange: string, extraQueues: readonly string[] = []): Promise<void> {
+export async function deleteTopology(
+  exchange: string,
+  extraQueues: readonly string[] = [],
+  url: string = AMQP_URL,
+): Promise<void> {
   const names = topologyNames(exchange);
   const queues = [names.archive, names.unrouted, names.dead, ...extraQueues];
   const exchanges = [names.exchange, names.collect, names.unrouted, names.dead];
   for (const queue of queues) {
     // Each delete on its own channel: deleting a missing queue is fine, but some brokers close the channel.
-    await withChannel('warren-proof-cleanup', (channel) => channel.deleteQueue(queue)).catch(() => undefined);
+    await withChannel('warren-proof-cleanup', (channel) => channel.deleteQueue(queue), url).catch(
+      () => undefined,
+    );
   }
   for (const exchangeName of exchanges) {
-    await withChannel('warren-proof-cleanup', (channel) => channel.deleteExchange(exchangeName)).catch(
+    await withChannel('warren-proof-cleanup', (channel) => channel.deleteExchange(exchangeName), url).catch(
       () => undefined,
     );
   }

@@ -78,11 +78,13 @@ export function startAgent(options: AgentOptions): Child {
 export async function archiveConsumers(
   exchange: string,
   queue = topologyNames(exchange).archive,
+  url = AMQP_URL,
 ): Promise<number> {
   try {
     return await withChannel(
       'warren-proof-probe',
       async (channel) => (await channel.checkQueue(queue)).consumerCount,
+      url,
     );
   } catch {
     return 0;
@@ -94,6 +96,7 @@ export async function waitCollectorReady(
   collector: Child,
   exchange: string,
   timeoutMs = 30_000,
+  url = AMQP_URL,
 ): Promise<void> {
   await waitUntil(
     'logcollect to consume its queue',
@@ -101,7 +104,7 @@ export async function waitCollectorReady(
       if (collector.hasExited()) {
         throw new Error(`logcollect exited (${String(await collector.exited)}): ${collector.stderrTail()}`);
       }
-      return (await archiveConsumers(exchange)) > 0;
+      return (await archiveConsumers(exchange, undefined, url)) > 0;
     },
     timeoutMs,
     100,

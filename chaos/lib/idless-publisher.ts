@@ -17,6 +17,7 @@ export class IdlessPublisher {
     private readonly name: string,
     private readonly exchange: string,
     private readonly routingKey: string,
+    private readonly url: string,
   ) {}
 
   async publish(bodies: readonly string[]): Promise<void> {
@@ -38,7 +39,7 @@ export class IdlessPublisher {
     for (let attempt = 0; ; attempt++) {
       try {
         if (this.channel === null) {
-          const connection = await openConnection(this.name);
+          const connection = await openConnection(this.name, this.url);
           connection.on('error', () => undefined);
           const channel = await connection.createConfirmChannel();
           channel.on('error', () => undefined);

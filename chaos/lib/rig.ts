@@ -63,10 +63,14 @@ export class Rig {
   /** Everything the collectors said on stderr, across restarts. */
   collectorLog = '';
 
+  /** The broker (or a cluster's comma-separated addresses) the rig's processes use directly. */
+  readonly amqpUrl: string;
+
   constructor(
     readonly name: string,
-    options: { dbDir?: string } = {},
+    options: { dbDir?: string; amqpUrl?: string } = {},
   ) {
+    this.amqpUrl = options.amqpUrl ?? AMQP_URL;
     this.exchange = uniqueName(`chaos-${name}`);
     this.run = this.exchange.slice(-6);
     this.dir = mkdtempSync(path.join(os.tmpdir(), `warren-chaos-${name}-`));
@@ -94,7 +98,7 @@ export class Rig {
       exchange: this.exchange,
       db: this.db,
       port: this.collectorPort,
-      amqpUrl: options.viaProxy === true ? this.proxiedUrl() : AMQP_URL,
+      amqpUrl: options.viaProxy === true ? this.proxiedUrl() : this.amqpUrl,
       args: ['--connection-name', `chaos-${this.name}-collector`, ...(options.args ?? [])],
     });
     this.collector = collector;
@@ -102,7 +106,7 @@ export class Rig {
       this.collectorLog += chunk.toString();
       if (this.collectorLog.length > 1_000_000) this.collectorLog = this.collectorLog.slice(-500_000);
     });
-    await waitCollectorReady(collector, this.exchange, 60_000);
+    await waitCollectorReady(collector, this.exchange, 60_000, this.amqpUrl);
     return collector;
   }
 
@@ -137,7 +141,7 @@ export class Rig {
     slot.child = startAgent({
       exchange: this.exchange,
       spool: slot.spool,
-      amqpUrl: slot.viaProxy ? this.proxiedUrl() : AMQP_URL,
+      amqpUrl: slot.viaProxy ? this.proxiedUrl() : this.amqpUrl,
       facility: options.facility ?? 'chaos',
       args,
       start: { stdin: slot.file === undefined ? 'pipe' : 'ignore' },
@@ -153,7 +157,7 @@ export class Rig {
       seq: 0,
       spool: path.join(this.dir, `spool-${id}`),
       viaProxy: false,
-      publisher: new IdlessPublisher(`chaos-${this.name}-${id}`, this.exchange, 'chaos.info'),
+      publisher: new IdlessPublisher(`chaos-${this.name}-${id}`, this.exchange, 'chaos.info', this.amqpUrl),
     });
   }
 
@@ -294,7 +298,7 @@ export class Rig {
   async diagnose(): Promise<string[]> {
     const names = topologyNames(this.exchange);
     const lines = [
-      `queues: ${names.archive}=${await queueDepth(names.archive)} ${names.unrouted}=${await queueDepth(names.unrouted)} ${names.dead}=${await queueDepth(names.dead)}; rows stored ${this.storedRows()}`,
+      `queues: ${names.archive}=${await queueDepth(names.archive, this.amqpUrl)} ${names.unrouted}=${await queueDepth(names.unrouted, this.amqpUrl)} ${names.dead}=${await queueDepth(names.dead, this.amqpUrl)}; rows stored ${this.storedRows()}`,
     ];
     for (const slot of this.agents.values()) {
       const state =
@@ -312,7 +316,7 @@ export class Rig {
   }
 
   async archiveDepth(): Promise<number> {
-    return queueDepth(topologyNames(this.exchange).archive);
+    return queueDepth(topologyNames(this.exchange).archive, this.amqpUrl);
   }
 
   /** Closes (broker side) the AMQP connections that go through this rig's proxy. */
@@ -340,7 +344,7 @@ export class Rig {
     if (this.collector !== null) await this.collector.stop(10_000);
     this.reader.close();
     await this.proxy.close();
-    await deleteTopology(this.exchange);
+    await deleteTopology(this.exchange, [], this.amqpUrl);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

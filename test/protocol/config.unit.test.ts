@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  brokerAddresses,
   DEFAULT_AMQP_URL,
   ErrorCodes,
   isWarrenError,
@@ -65,16 +66,28 @@ describe('common configuration', () => {
     expect(errorCode(() => resolveCommonConfig({ amqp: 'not a url' }, {}))).toBe(ErrorCodes.BAD_USAGE);
     expect(errorCode(() => resolveCommonConfig({ exchange: 'amq.topic' }, {}))).toBe(ErrorCodes.BAD_USAGE);
     expect(errorCode(() => resolveCommonConfig({ exchange: 'bad name' }, {}))).toBe(ErrorCodes.BAD_USAGE);
+    // Each node of a cluster's list is checked.
+    expect(errorCode(() => resolveCommonConfig({ amqp: 'amqp://a:5701,http://b' }, {}))).toBe(
+      ErrorCodes.BAD_USAGE,
+    );
+  });
+
+  it("takes a cluster's node URLs separated by commas", () => {
+    const { amqpUrl } = resolveCommonConfig({}, { AMQP_URL: ' amqp://a:5701 , amqp://b:5702,' });
+    expect(amqpUrl).toBe('amqp://a:5701,amqp://b:5702');
+    expect(brokerAddresses(amqpUrl)).toEqual(['amqp://a:5701', 'amqp://b:5702']);
   });
 
   it('never shows a password', () => {
     expect(redactUrl('amqp://guest:guest@127.0.0.1:5672')).toBe('amqp://guest:***@127.0.0.1:5672');
     expect(redactUrl('amqp://127.0.0.1')).toBe('amqp://127.0.0.1');
+    expect(redactUrl('amqp://u:p@a:5701,amqp://u:p@b:5702')).toBe('amqp://u:***@a:5701,amqp://u:***@b:5702');
   });
 
   it('derives every broker name from the exchange', () => {
     expect(topologyNames('acme')).toEqual({
       exchange: 'acme',
+      collect: 'acme.collect',
       unrouted: 'acme.unrouted',
       archive: 'acme.archive',
       dead: 'acme.dead',
