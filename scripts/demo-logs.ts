@@ -3,6 +3,7 @@
  * info and debug, some warnings, and a rare error or critical so `logtail '*.critical'` has
  * something to show within a minute.
  */
+import { appendFileSync, renameSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 
@@ -11,14 +12,16 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '20' },
     count: { type: 'string' },
     facility: { type: 'string', default: 'web' },
+    out: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 
 if (values.help) {
   process.stdout.write(
-    'usage: demo-logs [--rate PER_SECOND (20)] [--count N (forever)] [--facility web|kern|auth]\n' +
-      'Prints pino-style JSON log lines for the Warren demo.\n',
+    'usage: demo-logs [--rate PER_SECOND (20)] [--count N (forever)] [--facility web|kern|auth] [--out FILE]\n' +
+      'Prints pino-style JSON log lines for the Warren demo, to stdout or appended to FILE\n' +
+      '(rotated to FILE.1 at 5 MiB, as logrotate would, so a followed file never fills the disk).\n',
   );
   process.exit(0);
 }
@@ -62,6 +65,18 @@ const THEMES: Record<string, () => Line> = {
   },
 };
 
+const ROTATE_BYTES = 5 * 1024 * 1024;
+const out = values.out;
+
+function emit(text: string): void {
+  if (out === undefined) {
+    process.stdout.write(text);
+    return;
+  }
+  if ((statSync(out, { throwIfNoEntry: false })?.size ?? 0) >= ROTATE_BYTES) renameSync(out, `${out}.1`);
+  appendFileSync(out, text);
+}
+
 const theme = THEMES[values.facility] ?? THEMES.web;
 const host = hostname();
 let written = 0;
@@ -73,7 +88,7 @@ function writeSome(): void {
     // Rare escalation, so every severity range has something to match.
     const escalated = Math.random() < 0.01 ? 60 : level;
     const line = { level: escalated, time: Date.now(), pid: process.pid, hostname: host, msg, ...fields };
-    process.stdout.write(`${JSON.stringify(line)}\n`);
+    emit(`${JSON.stringify(line)}\n`);
   }
   if (written >= count) process.exit(0);
 }
