@@ -14,6 +14,7 @@ import { agentBench } from './agent.js';
 import { collectorBench } from './collector.js';
 import { e2eBench } from './e2e.js';
 import { queryBench } from './query.js';
+import { isolationBench } from './isolation.js';
 import { tailBench } from './tail.js';
 import { sseBench } from './sse.js';
 import { measureFigure, ratio, type BenchContext } from './lib/context.js';
@@ -90,6 +91,11 @@ const SECTIONS: readonly Section[] = [
     name: 'query',
     run: queryBench,
     keys: ['query_records', 'query_critical_1h_p99_ms', 'query_kern_7d_p99_ms', 'fts_p99_ms'],
+  },
+  {
+    name: 'isolation',
+    run: isolationBench,
+    keys: ['isolation_ingest_per_s', 'isolation_ingest_ratio', 'isolation_healthz_p99_ms'],
   },
   { name: 'tail', run: tailBench, keys: ['tail_p50_ms', 'tail_p99_ms', 'tail_screen_rss_mb'] },
   { name: 'sse', run: sseBench, keys: ['sse_p99_ms'] },

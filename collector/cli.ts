@@ -48,6 +48,18 @@ const program = new Command('logcollect')
     `larger bodies are dead-lettered whole (default ${COLLECTOR_DEFAULTS.maxMessageBytes})`,
   )
   .option(
+    '--query-timeout <duration>',
+    `a query running longer is stopped and answered 504 (env WARREN_QUERY_TIMEOUT; default ${COLLECTOR_DEFAULTS.queryTimeout})`,
+  )
+  .option(
+    '--query-workers <n>',
+    `reader processes for the API's pages and counts, beside one for live streams; 0 reads on the ingest thread (env WARREN_QUERY_WORKERS; default ${COLLECTOR_DEFAULTS.queryWorkers})`,
+  )
+  .option(
+    '--query-queue <n>',
+    `queries that may wait for a reader before the API answers 503 with Retry-After (default ${COLLECTOR_DEFAULTS.queryQueue})`,
+  )
+  .option(
     '--connection-name <name>',
     'name shown by rabbitmqctl list_connections (default logcollect@HOST:PID)',
   )
@@ -60,7 +72,8 @@ addCommonOptions(program, { amqp: true });
 program.addHelpText(
   'after',
   `
-Environment: AMQP_URL, WARREN_EXCHANGE, WARREN_TOKEN (when set, the HTTP API requires "Authorization: Bearer <token>").
+Environment: AMQP_URL, WARREN_EXCHANGE, WARREN_TOKEN (when set, the HTTP API requires "Authorization: Bearer <token>"),
+WARREN_ALLOW_HOSTS, WARREN_QUERY_TIMEOUT, WARREN_QUERY_WORKERS.
 Records that cannot be decoded go to <exchange>.dead with the reason in the x-warren-error header.
 SIGTERM or Ctrl-C commits and acks the batch in hand, then exits; a second one exits at once.
 

@@ -128,6 +128,7 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
             logger,
             token: config.token,
             allowedHosts: allowedHosts(config.listen.host, config.allowHosts),
+            reads: config.reads,
           });
           api = app;
           // fastify's own "Server listening" line would come before a failed start's one-line reason;

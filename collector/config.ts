@@ -39,6 +39,12 @@ export const COLLECTOR_DEFAULTS = Object.freeze({
   retentionIntervalMs: 10_000,
   /** How often the WAL size is checked and, when over its bound, truncated. */
   checkpointIntervalMs: 30_000,
+  /** A query's deadline: past it the API answers 504 and the reader running it is stopped. */
+  queryTimeout: '30s',
+  /** Reader processes for pages and counts (the live streams have one more of their own). */
+  queryWorkers: 2,
+  /** Queries that may wait for a free reader; one more is answered 503 with Retry-After. */
+  queryQueue: 16,
 });
 
 /** A `--retention` pattern (selecting keys as the API does, `patternMatches`) and its age limit. */
@@ -79,6 +85,8 @@ export interface CollectorConfig {
   readonly pollMs: number;
   readonly retentionIntervalMs: number;
   readonly checkpointIntervalMs: number;
+  /** Where the API's reads run and how long each may take (http/app.ts, store/read-pool.ts). */
+  readonly reads: { readonly workers: number; readonly timeoutMs: number; readonly maxWaiting: number };
 }
 
 /** What the command line (or a test) gives; anything missing takes its default. */
@@ -100,6 +108,9 @@ export interface CollectorFlags extends CommonFlags {
   pollMs?: number | string | undefined;
   retentionIntervalMs?: number | string | undefined;
   checkpointIntervalMs?: number | string | undefined;
+  queryTimeout?: string | undefined;
+  queryWorkers?: number | string | undefined;
+  queryQueue?: number | string | undefined;
 }
 
 function usage(message: string, hint: string): WarrenError {
@@ -268,5 +279,37 @@ export function resolveCollectorConfig(
       min: 10,
       max: 86_400_000,
     }),
+    reads: Object.freeze({
+      workers: integer({
+        value: flags.queryWorkers ?? env.WARREN_QUERY_WORKERS,
+        fallback: COLLECTOR_DEFAULTS.queryWorkers,
+        flag: '--query-workers',
+        min: 0,
+        max: 64,
+      }),
+      timeoutMs: queryTimeout(flags.queryTimeout ?? nonEmpty(env.WARREN_QUERY_TIMEOUT)),
+      maxWaiting: integer({
+        value: flags.queryQueue,
+        fallback: COLLECTOR_DEFAULTS.queryQueue,
+        flag: '--query-queue',
+        min: 0,
+        max: 10_000,
+      }),
+    }),
   });
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+function queryTimeout(text: string | undefined): number {
+  const ms = parseDuration(text ?? COLLECTOR_DEFAULTS.queryTimeout);
+  if (ms < 100 || ms > 3_600_000) {
+    throw usage(
+      `--query-timeout must be from 100ms to 1h, got '${String(text)}'`,
+      `e.g. --query-timeout ${COLLECTOR_DEFAULTS.queryTimeout}`,
+    );
+  }
+  return ms;
 }

@@ -35,6 +35,8 @@ const CATALOGUE = {
   BAD_HOST: { code: 'WARREN_BAD_HOST', status: 403 },
   NOT_FOUND: { code: 'WARREN_NOT_FOUND', status: 404 },
   TOO_MANY_STREAMS: { code: 'WARREN_TOO_MANY_STREAMS', status: 503 },
+  QUERY_TIMEOUT: { code: 'WARREN_QUERY_TIMEOUT', status: 504 },
+  QUERY_BUSY: { code: 'WARREN_QUERY_BUSY', status: 503 },
   INTERNAL: { code: 'WARREN_INTERNAL', status: 500 },
 } as const satisfies Record<string, CatalogueEntry>;
 

@@ -159,6 +159,23 @@ export const FIGURES: readonly FigureSpec[] = [
     unit: 'ms',
     target: { op: '<=', value: 100, source: 'issue 6' },
   },
+  {
+    key: 'isolation_ingest_per_s',
+    label: 'e2e ingest into the 5M-record query store, no queries (the ratio below is against it)',
+    unit: 'logs/s',
+  },
+  {
+    key: 'isolation_ingest_ratio',
+    label: 'e2e ingest while 4 clients repeat a pathological query (q=n1*), / alone',
+    unit: 'x',
+    target: { op: '>=', value: 0.8, source: 'issue 14' },
+  },
+  {
+    key: 'isolation_healthz_p99_ms',
+    label: 'GET /healthz p99 during those queries',
+    unit: 'ms',
+    target: { op: '<=', value: 50, source: 'issue 14' },
+  },
   { key: 'tail_p50_ms', label: 'publish -> logtail --json stdout p50 at 1,000/s', unit: 'ms' },
   {
     key: 'tail_screen_rss_mb',

@@ -17,7 +17,8 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { ErrorCodes, httpStatusOf, isWarrenError, type ErrorCode } from '../../protocol/index.js';
 import type { CollectorStatus } from '../status.js';
-import { openQueryStore, type QueryStore } from '../store/query.js';
+import type { QueryStore } from '../store/query.js';
+import { openReadPool } from '../store/read-pool.js';
 import { hostAllowed } from './hosts.js';
 import { registerLogRoutes } from './logs.js';
 import { ErrorBody, Health, LogRecord, Ready } from './schemas.js';
@@ -25,8 +26,14 @@ import { registerStatsRoute } from './stats.js';
 import { DEFAULT_STREAM_OPTIONS, StreamHub, type StreamOptions } from './stream.js';
 
 export interface ApiDeps {
-  /** The store; the API opens its OWN read-only connection (WAL allows concurrent readers). */
+  /** The store; the API opens its OWN read-only connections (WAL allows concurrent readers). */
   dbPath: string;
+  /**
+   * Where reads run (read-pool.ts): reader processes for pages and counts (plus one for the live
+   * streams), each read stopped at `timeoutMs`; 0 workers reads on this thread (the default here,
+   * for tests; the collector passes its --query-workers).
+   */
+  reads?: { workers: number; timeoutMs: number; maxWaiting: number } | undefined;
   /** The collector emits 'stored' with { lastSeq: number } after every committed batch. */
   events: EventEmitter;
   status: () => CollectorStatus;
@@ -99,11 +106,15 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     ...Object.fromEntries(Object.entries(deps.stream ?? {}).filter(([, v]) => v !== undefined)),
   });
   const now = deps.now ?? (() => new Date());
-  const store: QueryStore = openQueryStore(deps.dbPath);
+  const store: QueryStore = openReadPool({
+    dbPath: deps.dbPath,
+    ...(deps.reads ?? { workers: 0, timeoutMs: 0, maxWaiting: 0 }),
+    logger: deps.logger.child({ component: 'reads' }),
+  });
   try {
     return await assemble(deps, store, streamOptions, now);
   } catch (err) {
-    store.close();
+    await store.close();
     throw err;
   }
 }
@@ -137,9 +148,8 @@ async function assemble(
     hub.close();
     done();
   });
-  app.addHook('onClose', (_app, done) => {
-    store.close();
-    done();
+  app.addHook('onClose', async () => {
+    await store.close();
   });
 
   app.addSchema(ErrorBody);
@@ -182,7 +192,9 @@ async function assemble(
 
   app.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
     if (isWarrenError(err)) {
-      if (err.httpStatus >= 500) req.log.error({ err }, 'request failed');
+      // Busy is a moment's state, not a fault: clients that honour Retry-After come back.
+      if (err.code === ErrorCodes.QUERY_BUSY) reply.header('retry-after', '1');
+      else if (err.httpStatus >= 500) req.log.error({ err }, 'request failed');
       return sendError(reply, { code: err.code, message: err.message, hint: err.hint });
     }
     if (err.validation !== undefined) {

@@ -61,11 +61,11 @@ export function registerLogRoutes(app: TypedApp, ctx: RouteContext & { hub: Stre
         response: { 200: LogsPage, ...ctx.errors },
       },
     },
-    (req) => {
+    async (req) => {
       const query = req.query;
       const filter = parseFilter(query, ctx.now());
       const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor, query.order);
-      const page = ctx.store.page({
+      const page = await ctx.store.page({
         ...filter,
         order: query.order,
         limit: query.limit,
@@ -101,7 +101,7 @@ export function registerLogRoutes(app: TypedApp, ctx: RouteContext & { hub: Stre
         response: { 200: { type: 'string', description: 'text/event-stream' }, ...ctx.errors },
       },
     },
-    (req, reply) => {
+    async (req, reply) => {
       const filter = parseFilter(req.query, ctx.now());
       if (ctx.hub.full) {
         throw new WarrenError(
@@ -114,7 +114,7 @@ export function registerLogRoutes(app: TypedApp, ctx: RouteContext & { hub: Stre
       }
       const lastEventId = req.headers['last-event-id'];
       const resume = typeof lastEventId === 'string' ? lastEventId : req.query.cursor;
-      const head = ctx.store.head();
+      const head = await ctx.store.head();
       const wanted = resume === undefined ? head : Number(resume);
       reply.hijack();
       // A position past the newest record is from another (or a rebuilt) store: start at the newest

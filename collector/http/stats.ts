@@ -19,7 +19,7 @@ export function registerStatsRoute(
         response: { 200: Stats, ...ctx.errors },
       },
     },
-    (req) => {
+    async (req) => {
       const now = ctx.now();
       // Without since the window is the last hour; without until it ends now.
       const window = parseWindow(req.query.since ?? '1h', req.query.until ?? now.toISOString(), now);
@@ -29,7 +29,8 @@ export function registerStatsRoute(
       const bySeverity: Record<string, number> = {};
       const byFacility: Record<string, number> = {};
       let total = 0;
-      for (const { facility, severity, count } of ctx.store.countsByKey(since, until)) {
+      const [keyCounts, facts] = await Promise.all([ctx.store.countsByKey(since, until), ctx.store.facts()]);
+      for (const { facility, severity, count } of keyCounts) {
         const row = (counts[facility] ??= {});
         row[severity] = (row[severity] ?? 0) + count;
         bySeverity[severity] = (bySeverity[severity] ?? 0) + count;
@@ -37,7 +38,6 @@ export function registerStatsRoute(
         total += count;
       }
       const status = ctx.status();
-      const facts = ctx.store.facts();
       return {
         since: new Date(since).toISOString(),
         until: new Date(until).toISOString(),

@@ -48,6 +48,10 @@ interface Client {
   /** When the socket last filled up (ms), while blocked. */
   blockedAt: number;
   closed: boolean;
+  /** A pump is reading the store for it (reads are async): one at a time, in order. */
+  pumping: boolean;
+  /** Asked to pump while one ran: run once more after it. */
+  again: boolean;
 }
 
 /** How many batches one client may send before yielding to the event loop. */
@@ -94,6 +98,8 @@ export class StreamHub {
       stalled: false,
       blockedAt: 0,
       closed: false,
+      pumping: false,
+      again: false,
     };
     this.clients.add(client);
     res.writeHead(200, {
@@ -168,15 +174,33 @@ export class StreamHub {
     return ok;
   }
 
-  private pump(client: Client, turns = BATCHES_PER_TURN): void {
+  private pump(client: Client): void {
     if (client.closed || client.blocked) return;
+    if (client.pumping) {
+      client.again = true;
+      return;
+    }
+    client.pumping = true;
+    void this.drainStore(client).finally(() => {
+      client.pumping = false;
+      if (client.again) {
+        client.again = false;
+        this.pump(client);
+      }
+    });
+  }
+
+  /** Sends the client what the store holds for it, batch by batch, until it is up to date or full. */
+  private async drainStore(client: Client): Promise<void> {
     try {
       if (client.stalled) {
         client.stalled = false;
-        this.skipIfTooFarBehind(client);
+        await this.skipIfTooFarBehind(client);
       }
-      for (let turn = 0; turn < turns; turn++) {
-        const batch = this.store.streamBatch(client.filter, client.last, this.options.batchSize);
+      for (let turn = 0; ; turn++) {
+        if (client.closed || client.blocked) return;
+        const batch = await this.store.streamBatch(client.filter, client.last, this.options.batchSize);
+        if (client.closed) return;
         if (batch.head < client.last) {
           // The newest records were deleted (retention) and their seqs reused, or the store was
           // replaced: positions no longer line up, so say so and follow from the newest.
@@ -196,10 +220,11 @@ export class StreamHub {
           if (!this.write(client, chunk)) return;
         }
         if (!batch.more) return;
+        // A long backlog: let other clients and requests run between turns.
+        if (turn % BATCHES_PER_TURN === BATCHES_PER_TURN - 1) await new Promise(setImmediate);
       }
-      // A long backlog: let other clients and requests run, then carry on.
-      setImmediate(() => this.pump(client));
     } catch (err) {
+      if (client.closed) return;
       this.logger.error({ err }, 'live stream failed; closing it');
       client.closed = true;
       this.clients.delete(client);
@@ -210,10 +235,10 @@ export class StreamHub {
   }
 
   /** After a full socket drains: too far behind means skip to now and say how much was skipped. */
-  private skipIfTooFarBehind(client: Client): void {
-    const head = this.store.head();
+  private async skipIfTooFarBehind(client: Client): Promise<void> {
+    const head = await this.store.head();
     if (head - client.last <= this.options.maxLag) return;
-    const count = this.store.countBetween(client.filter, client.last, head);
+    const count = await this.store.countBetween(client.filter, client.last, head);
     const from = client.last;
     client.last = head;
     this.metrics.dropped(count);

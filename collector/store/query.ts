@@ -3,8 +3,10 @@ import { parseSearch, type TextSearch } from '../../protocol/search.js';
 
 /**
  * What the HTTP API reads from the store: pages in (ts, seq) order, the live stream in seq order,
- * counts and facts. This file is the interface only; the SQLite implementation is
- * sqlite-query-store.ts, and another store (PostgreSQL) would be one more file implementing QueryStore.
+ * counts and facts. This file is the interface only: `QueryStore` is what the API awaits;
+ * `SyncQueryStore` is one SQLite read connection (sqlite-query-store.ts), which the read pool
+ * (read-pool.ts) runs in reader processes so no query ever runs on the thread that ingests.
+ * Another store (PostgreSQL) would be one more file implementing QueryStore.
  */
 
 export type Order = 'asc' | 'desc';
@@ -85,7 +87,7 @@ export interface StoreFacts {
   head: number;
 }
 
-export interface QueryStore {
+export interface SyncQueryStore {
   page(query: PageQuery): Page;
   /** Records with seq in (after, head] matching the filter, in seq (insertion) order. */
   streamBatch(filter: RecordFilter, after: number, limit: number): StreamBatch;
@@ -97,6 +99,16 @@ export interface QueryStore {
   facts(): StoreFacts;
   close(): void;
 }
+
+/** The reads the API makes: each answer a promise, so they run off the ingest thread. */
+export type QueryStore = {
+  readonly [Method in keyof SyncQueryStore]: (
+    ...args: Parameters<SyncQueryStore[Method]>
+  ) => Promise<ReturnType<SyncQueryStore[Method]>>;
+};
+
+/** The read methods a reader runs (all but close). */
+export type ReadMethod = Exclude<keyof SyncQueryStore, 'close'>;
 
 // The store the API opens: the SQLite one (kept importable from here for the API and the tests).
 export { openQueryStore, createQueryStore, type QueryStoreOptions } from './sqlite-query-store.js';

@@ -14,7 +14,7 @@ import type {
   KeyCount,
   Page,
   PositionedRecord,
-  QueryStore,
+  SyncQueryStore,
   RecordFilter,
   StoreFacts,
   StreamBatch,
@@ -24,7 +24,7 @@ import { COLUMNS, toPositioned, type Row } from './rows.js';
 import { createStatements } from './statements.js';
 
 /**
- * QueryStore on SQLite: its own read-only connection (WAL lets it read while the collector writes),
+ * SyncQueryStore on SQLite: its own read-only connection (WAL lets it read while the collector writes),
  * patterns matched in code against the few routing keys, and keyset paging on (ts, seq). Nothing
  * the user typed is ever spliced into SQL: every value is a bound parameter.
  */
@@ -38,7 +38,7 @@ export interface QueryStoreOptions {
 }
 
 /** Opens the store read-only; the collector owns creating and migrating it. */
-export function openQueryStore(dbPath: string, options: QueryStoreOptions = {}): QueryStore {
+export function openQueryStore(dbPath: string, options: QueryStoreOptions = {}): SyncQueryStore {
   let db: Database.Database;
   try {
     db = new Database(dbPath, { readonly: true, fileMustExist: true });
@@ -62,7 +62,7 @@ export function createQueryStore(
   db: Database.Database,
   dbPath: string,
   planOptions: Partial<PlanOptions> = {},
-): QueryStore {
+): SyncQueryStore {
   const statements = createStatements(db);
   const keys = createRoutingKeys(statements);
   const plans: PlanContext = { statements, keys, options: { ...DEFAULT_PLAN, ...planOptions } };
@@ -72,7 +72,7 @@ export function createQueryStore(
     (prepare('SELECT coalesce(max(seq), 0) AS head FROM records').get() as { head: number }).head;
   const positioned = (rows: readonly Row[]): PositionedRecord[] => rows.map((row) => toPositioned(row, keys));
 
-  const page: QueryStore['page'] = (query) =>
+  const page: SyncQueryStore['page'] = (query) =>
     ftsErrors(
       () =>
         db.transaction((): Page => {
@@ -108,7 +108,7 @@ export function createQueryStore(
     return conditions;
   };
 
-  const streamBatch: QueryStore['streamBatch'] = (filter, after, limit) =>
+  const streamBatch: SyncQueryStore['streamBatch'] = (filter, after, limit) =>
     ftsErrors(
       () =>
         db.transaction((): StreamBatch => {
@@ -141,7 +141,7 @@ export function createQueryStore(
       filter.text,
     );
 
-  const countBetween: QueryStore['countBetween'] = (filter, after, through) =>
+  const countBetween: SyncQueryStore['countBetween'] = (filter, after, through) =>
     ftsErrors(
       () =>
         db.transaction((): number => {
@@ -157,7 +157,7 @@ export function createQueryStore(
       filter.text,
     );
 
-  const countsByKey: QueryStore['countsByKey'] = (since, until) =>
+  const countsByKey: SyncQueryStore['countsByKey'] = (since, until) =>
     db.transaction((): KeyCount[] => {
       keys.refresh();
       const count = prepare(

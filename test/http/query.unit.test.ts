@@ -6,7 +6,7 @@ import {
   textFilter,
   type Order,
   type PlanOptions,
-  type QueryStore,
+  type SyncQueryStore,
 } from '../../collector/store/query.js';
 import { createTestStore, type TestRecord, type TestStore } from './fixtures.js';
 
@@ -123,7 +123,7 @@ describe('the store read path', () => {
     return list.map((r) => r.id ?? '');
   };
 
-  const pageAll = (query: QueryStore, c: Case, order: Order, limit: number): string[] => {
+  const pageAll = (query: SyncQueryStore, c: Case, order: Order, limit: number): string[] => {
     const out: string[] = [];
     let after: { ts: number; seq: number } | undefined;
     let head: number | undefined;

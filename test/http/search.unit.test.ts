@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes, WarrenError } from '../../protocol/index.js';
 import { messageMatcher, parseSearch, searchWords, toFtsExpression } from '../../protocol/search.js';
-import { openQueryStore, textFilter, type QueryStore } from '../../collector/store/query.js';
+import { openQueryStore, textFilter, type SyncQueryStore } from '../../collector/store/query.js';
 import { createTestStore, type TestRecord, type TestStore } from './fixtures.js';
 
 /**
@@ -68,7 +68,7 @@ function randomQuery(): string {
 
 describe('the one text search', () => {
   let store: TestStore;
-  let query: QueryStore;
+  let query: SyncQueryStore;
   const records: TestRecord[] = [];
 
   beforeAll(() => {
