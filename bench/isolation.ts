@@ -49,8 +49,8 @@ export async function isolationBench(context: BenchContext): Promise<void> {
     await waitUntil('the probe record', () => reader.maxSeq() > start, 30_000, 20);
 
     const records = context.quick ? 30_000 : 150_000;
-    const ingest = async (label: string): Promise<number> => {
-      const lines = buildLines(label, records);
+    // Lines are built before any clock or probe starts: building them blocks this process.
+    const ingest = async (lines: readonly string[]): Promise<number> => {
       const before = reader.maxSeq();
       const started = performance.now();
       const feeding = feedLines(stdin, lines);
@@ -77,9 +77,11 @@ export async function isolationBench(context: BenchContext): Promise<void> {
     };
     const healthzAlone: number[] = [];
     for (let run = 0; run < context.repeats; run++) {
+      const quietLines = buildLines(`iso quiet r${run}`, records);
+      const burstLines = buildLines(`iso burst r${run}`, records);
       let quietDone = false;
       const quietProbes = probe(healthzAlone, () => quietDone);
-      const quiet = await ingest(`iso quiet r${run}`);
+      const quiet = await ingest(quietLines);
       quietDone = true;
       await quietProbes;
       alone.push(quiet);
@@ -98,12 +100,12 @@ export async function isolationBench(context: BenchContext): Promise<void> {
       // Let the queries take hold before the clock starts.
       await new Promise((resolve) => setTimeout(resolve, 1000));
       const probes = probe(healthz, () => stop);
-      const busy = await ingest(`iso burst r${run}`);
+      const busy = await ingest(burstLines);
       stop = true;
       await Promise.all([...clients, probes]);
       burst.push(busy);
       progress(
-        `isolation run ${run + 1}/${context.repeats}: ingest alone ${Math.round(quiet)}/s, during queries ${Math.round(busy)}/s (${(busy / quiet).toFixed(2)}x); queries answered ${answered}, refused ${refused}, stopped at the deadline ${timedOut}; /healthz p99 alone ${percentile(healthzAlone, 99).toFixed(1)} ms, during queries ${percentile(healthz, 99).toFixed(1)} ms`,
+        `isolation run ${run + 1}/${context.repeats}: ingest alone ${Math.round(quiet)}/s, during queries ${Math.round(busy)}/s (${(busy / quiet).toFixed(2)}x); queries answered ${answered}, refused ${refused}, stopped at the deadline ${timedOut}; /healthz alone p50 ${percentile(healthzAlone, 50).toFixed(1)} p99 ${percentile(healthzAlone, 99).toFixed(1)} ms (${healthzAlone.length}), during queries p50 ${percentile(healthz, 50).toFixed(1)} p99 ${percentile(healthz, 99).toFixed(1)} ms (${healthz.length})`,
       );
     }
     const ratios = burst.map((rate, i) => rate / (alone[i] ?? rate));

@@ -1,12 +1,11 @@
 import { EventEmitter } from 'node:events';
-import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { ErrorCodes, WarrenError, connectBroker, errorMessage } from '../protocol/index.js';
+import { connectBroker, errorMessage } from '../protocol/index.js';
 import type { CollectorConfig } from './config.js';
 import { createConsumer, type Consumer } from './ingest/consumer.js';
 import { createRedeliveryLedger, type RedeliveryLedger } from './ingest/redeliveries.js';
-import { buildApi } from './http/app.js';
+import { startApiThread, type ApiHost } from './http/api-host.js';
 import { allowedHosts } from './http/hosts.js';
 import { createMetrics, RateMeter, type CollectorMetrics } from './metrics.js';
 import type { CollectorStatus } from './status.js';
@@ -67,7 +66,7 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
   let redeliveries: RedeliveryLedger | null = null;
   let retention: { stop(): Promise<void> } | null = null;
   let checkpoints: { stop(): void } | null = null;
-  let api: FastifyInstance | null = null;
+  let api: ApiHost | null = null;
   let url: string | null = null;
   let started = false;
 
@@ -120,8 +119,9 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
           });
         db = store;
         if (config.listen !== null) {
-          const app = await buildApi({
+          api = await startApiThread({
             dbPath: config.dbPath,
+            listen: config.listen,
             events,
             status,
             registry: metrics.registry,
@@ -130,22 +130,7 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
             allowedHosts: allowedHosts(config.listen.host, config.allowHosts),
             reads: config.reads,
           });
-          api = app;
-          // fastify's own "Server listening" line would come before a failed start's one-line reason;
-          // the collector says where it listens once it consumes.
-          const level = app.log.level;
-          app.log.level = 'warn';
-          try {
-            url = await app.listen({ host: config.listen.host, port: config.listen.port });
-          } catch (err) {
-            throw new WarrenError(
-              ErrorCodes.BAD_USAGE,
-              `cannot listen on ${config.listen.host}:${config.listen.port}: ${errorMessage(err)}`,
-              { cause: err, hint: 'is another logcollect running? pick another --listen HOST:PORT' },
-            );
-          } finally {
-            app.log.level = level;
-          }
+          url = api.url;
         }
         const writer = createBatchWriter(store);
         redeliveries = createRedeliveryLedger(store);

@@ -39,6 +39,8 @@ export interface ApiDeps {
   status: () => CollectorStatus;
   /** The collector's metrics; served at /metrics, with the API's own added. */
   registry: Registry;
+  /** More exposition text appended to /metrics (the ingest thread's, when the API runs in its own thread). */
+  moreMetrics?: (() => Promise<string>) | undefined;
   logger: Logger;
   /** WARREN_TOKEN: when set, /api and /metrics require `Authorization: Bearer <token>`. */
   token?: string | undefined;
@@ -289,7 +291,8 @@ async function assemble(
     async (_req, reply) => {
       metrics.streams.set(hub.size);
       const text = await deps.registry.metrics();
-      return reply.header('content-type', deps.registry.contentType).send(text);
+      const more = deps.moreMetrics === undefined ? '' : await deps.moreMetrics();
+      return reply.header('content-type', deps.registry.contentType).send(more + text);
     },
   );
 

@@ -55,6 +55,8 @@ function readerScript(): string {
 /** One reader process, running one read at a time. */
 class Reader {
   private child: ChildProcess | null = null;
+  /** The child has loaded (a cold start under load takes a second; it is not the query's time). */
+  private ready = false;
   private task: Task | null = null;
   private timer: NodeJS.Timeout | null = null;
   private idleTimer: NodeJS.Timeout | null = null;
@@ -75,6 +77,10 @@ class Reader {
     this.idleTimer = null;
     this.task = task;
     const child = this.child ?? this.spawn();
+    if (this.ready) this.send(child, task);
+  }
+
+  private send(child: ChildProcess, task: Task): void {
     const request: ReadRequest = { id: this.nextId++, method: task.method, args: task.args };
     this.timer = setTimeout(() => this.expire(), this.options.timeoutMs);
     child.send(request);
@@ -98,7 +104,13 @@ class Reader {
     } catch {
       // Not allowed here: readers then share the CPU evenly, as threads would.
     }
+    this.ready = false;
     child.on('message', (reply: ReadReply) => {
+      if ('ready' in reply) {
+        this.ready = true;
+        if (this.task !== null && this.child === child) this.send(child, this.task);
+        return;
+      }
       const task = this.finish();
       if (task === null) return;
       if (reply.ok) task.resolve(reply.value);

@@ -9,6 +9,8 @@ export interface ReadRequest {
 }
 
 export type ReadReply =
+  /** Sent once when the process has loaded: a read's deadline starts only then. */
+  | { readonly ready: true }
   | { readonly id: number; readonly ok: true; readonly value: unknown }
   | { readonly id: number; readonly ok: false; readonly error: SerializedError };
 

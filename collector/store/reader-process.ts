@@ -32,6 +32,7 @@ function answer(request: ReadRequest): ReadReply {
 process.on('message', (request: ReadRequest) => {
   process.send?.(answer(request));
 });
+process.send({ ready: true } satisfies ReadReply);
 // The collector went away: so does its reader.
 process.on('disconnect', () => {
   store?.close();

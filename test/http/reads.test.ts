@@ -38,7 +38,7 @@ describe('reads off the ingest thread', () => {
     store.insert([{ ts: NOW - MINUTE, key: 'kern.info', msg: 'disk ok' }]);
     api = await createTestApi(store, {
       now: () => new Date(NOW),
-      reads: { workers: 1, timeoutMs: 400, maxWaiting: 1 },
+      reads: { workers: 1, timeoutMs: 1000, maxWaiting: 1 },
     });
   });
   afterEach(async () => {
@@ -55,10 +55,10 @@ describe('reads off the ingest thread', () => {
     expect(res.statusCode).toBe(504);
     const { error } = res.json<ErrorReply>();
     expect(error.code).toBe(ErrorCodes.QUERY_TIMEOUT);
-    expect(error.message).toContain('ran longer than 400 ms');
+    expect(error.message).toContain('ran longer than 1 s');
     expect(error.hint).toContain('--query-timeout');
     // The store's busy timeout is 5 s: the answer came at the deadline, not after SQLite gave up.
-    expect(took).toBeLessThan(2_000);
+    expect(took).toBeLessThan(4_000);
     expect(api.logLines.some((line) => line.includes('its reader was stopped'))).toBe(true);
     unblock();
     const next = await api.app.inject({ method: 'GET', url: '/api/logs?since=1h' });

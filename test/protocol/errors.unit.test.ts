@@ -28,6 +28,8 @@ describe('error catalogue', () => {
       WARREN_UNAUTHORIZED: 401,
       WARREN_BAD_HOST: 403,
       WARREN_NOT_FOUND: 404,
+      WARREN_QUERY_BUSY: 503,
+      WARREN_QUERY_TIMEOUT: 504,
       WARREN_TOO_MANY_STREAMS: 503,
       WARREN_INTERNAL: 500,
     });
