@@ -11,8 +11,10 @@ import type { Db } from '../store/database.js';
  * leaves its digest here, in the batch's own transaction, until the broker is known to have its
  * ack: a round trip on the same channel after the ack (the broker answers in order), or a clean
  * channel close. A redelivered id-less message is skipped only against such an unsettled digest of
- * an earlier session, and each digest excuses one copy. Requeued messages return ahead of those
- * never delivered, so the first delivery that is not a redelivery ends the earlier sessions' doubt.
+ * an earlier session, and each digest excuses one copy. The doubt lasts DOUBT_MS from the session
+ * that inherits it: the broker requeues a dead session's messages as soon as it sees it gone, but
+ * not always before the next session's first new deliveries (seen under load), so "the first new
+ * delivery ends it" would store late redeliveries twice.
  *
  * What remains is two generals' ambiguity: an ack sent in the instant the session died, and an
  * identical copy delivered but not yet committed at that instant; only an id removes it (CONTRACT §4).
@@ -63,9 +65,14 @@ interface Entry {
   readonly rowid: number;
   readonly digest: string;
   readonly batch: number;
+  /** When a doubtful entry stops excusing redeliveries (ms); unset while its own session runs. */
+  expires?: number;
 }
 
-export function createRedeliveryLedger(db: Db): RedeliveryLedger {
+/** How long an earlier session's unsettled digests excuse redeliveries, from the next session's start. */
+export const DOUBT_MS = 120_000;
+
+export function createRedeliveryLedger(db: Db, clock: () => number = Date.now): RedeliveryLedger {
   const insert = db.prepare('INSERT INTO unsettled_messages (batch, digest) VALUES (?, ?)');
   const remove = db.prepare('DELETE FROM unsettled_messages WHERE rowid = ?');
   const load = db.prepare('SELECT rowid, batch, digest FROM unsettled_messages ORDER BY rowid');
@@ -83,6 +90,7 @@ export function createRedeliveryLedger(db: Db): RedeliveryLedger {
   }
 
   function addDoubt(entry: Entry): void {
+    entry.expires = clock() + DOUBT_MS;
     const list = doubtful.get(entry.digest);
     if (list === undefined) doubtful.set(entry.digest, [entry]);
     else list.push(entry);
@@ -95,24 +103,34 @@ export function createRedeliveryLedger(db: Db): RedeliveryLedger {
     for (const entry of pending.splice(0)) addDoubt(entry);
   }
 
+  /** Doubts past their time excuse nothing more; their rows go with the next batch. */
+  function expire(): void {
+    const now = clock();
+    for (const [digest, list] of doubtful) {
+      const live = list.filter((entry) => (entry.expires ?? Infinity) > now);
+      if (live.length === list.length) continue;
+      for (const entry of list) if (!live.includes(entry)) toRemove.push(entry.rowid);
+      if (live.length === 0) doubtful.delete(digest);
+      else doubtful.set(digest, live);
+    }
+  }
+
   return {
     plan(owner, messages) {
       enter(owner);
+      if (doubtful.size > 0) expire();
       const keep: boolean[] = [];
       const excused: Entry[] = [];
       const remembered: string[] = [];
-      let ended = false;
       const claimed = new Map<string, number>();
       for (const message of messages) {
-        if (!message.redelivered) ended = true;
         if (message.digest === null) {
           keep.push(true);
           continue;
         }
-        const list = ended ? undefined : doubtful.get(message.digest);
         const used = claimed.get(message.digest) ?? 0;
-        const entry = list?.[used];
-        if (message.redelivered && entry !== undefined) {
+        const entry = message.redelivered ? doubtful.get(message.digest)?.[used] : undefined;
+        if (entry !== undefined) {
           claimed.set(message.digest, used + 1);
           excused.push(entry);
           keep.push(false);
@@ -123,27 +141,27 @@ export function createRedeliveryLedger(db: Db): RedeliveryLedger {
       }
       const batch = nextBatch;
       const inserted: Entry[] = [];
+      let written: number[] = [];
       return {
         keep,
-        writes:
-          toRemove.length > 0 || excused.length > 0 || remembered.length > 0 || (ended && doubtful.size > 0),
+        writes: toRemove.length > 0 || excused.length > 0 || remembered.length > 0,
         write() {
-          for (const rowid of toRemove) remove.run(rowid);
+          // Settles that arrive after this transaction ride on the next one.
+          written = toRemove.slice();
+          for (const rowid of written) remove.run(rowid);
           for (const entry of excused) remove.run(entry.rowid);
-          if (ended) for (const list of doubtful.values()) for (const entry of list) remove.run(entry.rowid);
           for (const digest of remembered) {
             inserted.push({ rowid: Number(insert.run(batch, digest).lastInsertRowid), digest, batch });
           }
         },
         committed() {
-          toRemove.length = 0;
+          const done = new Set(written);
+          toRemove.splice(0, toRemove.length, ...toRemove.filter((rowid) => !done.has(rowid)));
           for (const entry of excused) {
             const list = doubtful.get(entry.digest) ?? [];
             list.splice(list.indexOf(entry), 1);
             if (list.length === 0) doubtful.delete(entry.digest);
           }
-          // Removed in this transaction already.
-          if (ended) doubtful.clear();
           pending.push(...inserted);
           if (inserted.length === 0) return null;
           nextBatch++;

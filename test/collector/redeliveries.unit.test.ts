@@ -2,6 +2,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   createRedeliveryLedger,
+  DOUBT_MS,
   messageDigest,
   type LedgerMessage,
   type RedeliveryLedger,
@@ -55,14 +56,24 @@ describe('redelivery ledger', () => {
     expect(commit(db, ledger, {}, [again('x')]).keep).toEqual([true]);
   });
 
-  it('ends the doubt at the first delivery that is not a redelivery', () => {
+  it('keeps the doubt past new deliveries (late requeues) until DOUBT_MS after the next session began', () => {
     const db = openDatabase(':memory:');
-    const ledger = createRedeliveryLedger(db);
+    let now = 1_000_000;
+    const ledger = createRedeliveryLedger(db, () => now);
     commit(db, ledger, {}, [fresh('x'), fresh('x')]);
     const b = {};
-    expect(commit(db, ledger, b, [again('x'), fresh('new'), again('x')]).keep).toEqual([false, true, true]);
+    // The broker requeued the dead session's messages behind a new one: both copies still excused.
+    expect(commit(db, ledger, b, [fresh('new'), again('x'), again('x')]).keep).toEqual([true, false, false]);
+    commit(db, ledger, {}, [fresh('y')]);
+    now += DOUBT_MS - 1;
+    const c = {};
+    expect(commit(db, ledger, c, [again('y')]).keep).toEqual([false]);
+    commit(db, ledger, {}, [fresh('z')]);
+    const d = {};
+    commit(db, ledger, d, []);
+    now += DOUBT_MS + 1;
+    expect(commit(db, ledger, d, [again('z')]).keep).toEqual([true]);
     expect(ledger.doubtful).toBe(0);
-    expect(commit(db, ledger, b, [again('x')]).keep).toEqual([true]);
   });
 
   it('ignores messages with record ids, and keeps its table small as acks settle', () => {
