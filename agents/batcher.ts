@@ -17,6 +17,13 @@ export const DEFAULT_BATCH_LIMITS: Readonly<BatchLimits> = Object.freeze({
   lingerMs: 20,
 });
 
+/**
+ * The linger while delivery is busy (messages queued behind a full window): waiting longer then
+ * costs no latency, as the batch could not be sent sooner, and fills messages (with 85 keys at
+ * 60k/s, 44 records a message at 20 ms): the broker's work is per message.
+ */
+export const BUSY_LINGER_MS = 250;
+
 interface OpenBatch {
   lines: string[];
   bytes: number;
@@ -35,6 +42,8 @@ export class Batcher {
     private readonly limits: BatchLimits,
     private readonly messageIdPrefix: string,
     private readonly onSeal: (batch: Batch) => void,
+    /** Whether delivery is busy now: the linger then grows to BUSY_LINGER_MS (adaptive batching). */
+    private readonly busy: () => boolean = () => false,
   ) {}
 
   add(key: string, line: string, seq: number): void {
@@ -47,7 +56,10 @@ export class Batcher {
     if (batch === undefined) {
       batch = { lines: [], bytes: 0, firstSeq: seq };
       this.open.set(key, batch);
-      this.timer ??= setTimeout(() => this.onLinger(), this.limits.lingerMs);
+      this.timer ??= setTimeout(
+        () => this.onLinger(),
+        this.busy() ? Math.max(this.limits.lingerMs, BUSY_LINGER_MS) : this.limits.lingerMs,
+      );
     }
     batch.lines.push(line);
     batch.bytes += line.length + 1;

@@ -12,6 +12,13 @@ export interface DeliveryOptions {
   memoryBytes: number;
 }
 
+/**
+ * Queued bytes at which inputs that can wait are paused while the broker is connected (back-pressure,
+ * as syslog-ng and rsyslog apply through TCP); they resume below half of it. A few MiB keep the
+ * channel's window busy; the rest of `memoryBytes` is room for inputs that cannot wait (UDP).
+ */
+const PAUSE_BYTES = 4 * 1024 * 1024;
+
 interface InFlight {
   batch: Batch;
   /** Set when the batch was read from the spool: committing it there once confirmed. */
@@ -40,6 +47,10 @@ export class Delivery {
   private waiters: (() => void)[] = [];
   private resumeListeners: (() => void)[] = [];
   private wasAccepting = true;
+  /** The memory queue is full while the broker is connected: inputs that can wait are paused. */
+  private windowFull = false;
+  /** `accepting` turned false since inputs were last resumed: they are owed an onResume. */
+  private held = false;
   private pumping = false;
 
   constructor(
@@ -50,9 +61,29 @@ export class Delivery {
     private readonly logger: Logger,
   ) {}
 
-  /** False while the spool is full: inputs that can wait should pause; lossy ones drop and count. */
+  /**
+   * False while inputs that can wait must pause: the spool is full, or the broker is connected and
+   * the memory queue is full (back-pressure instead of spooling while the broker is up).
+   */
   get accepting(): boolean {
-    return this.overflow.length === 0;
+    return this.overflow.length === 0 && !this.windowFull;
+  }
+
+  /** True while the spool is full: a lossy input (UDP) drops and counts what it cannot hand over. */
+  get spoolFull(): boolean {
+    return this.overflow.length > 0;
+  }
+
+  /** Below the memory bound, so batches sealed after the pause still fit without spooling. */
+  private get pauseBytes(): number {
+    return Math.min(PAUSE_BYTES, this.options.memoryBytes / 2);
+  }
+
+  /** Messages wait for the channel: the window is full, or batches are queued behind it. */
+  get busy(): boolean {
+    return (
+      this.queue.length > this.queueHead || this.inflight.length - this.inflightHead >= this.options.window
+    );
   }
 
   /** Records waiting for room in the spool (lost if the agent must exit now). */
@@ -62,7 +93,7 @@ export class Delivery {
     return n;
   }
 
-  /** Called once when accepting turns true again. */
+  /** Called each time accepting turns true again. */
   onResume(listener: () => void): void {
     this.resumeListeners.push(listener);
   }
@@ -77,6 +108,10 @@ export class Delivery {
     ) {
       this.queue.push(batch);
       this.queueBytes += batch.body.length;
+      if (this.queueBytes >= this.pauseBytes) {
+        this.windowFull = true;
+        this.held = true;
+      }
       this.pump();
       return;
     }
@@ -126,6 +161,7 @@ export class Delivery {
     this.queueHead = 0;
     this.queueBytes = 0;
     this.notify();
+    this.resumeIfRoom();
   }
 
   /** Nothing held anywhere: all confirmed (the spool may still hold batches if the broker is away). */
@@ -170,12 +206,20 @@ export class Delivery {
       this.overflow.shift();
       this.stats.spooled += batch.count;
     }
+    this.pump();
+    this.resumeIfRoom();
+  }
+
+  /** Resumes paused inputs once the spool has room and the memory queue has drained below half. */
+  private resumeIfRoom(): void {
+    if (this.windowFull && this.queueBytes < this.pauseBytes / 2) this.windowFull = false;
+    if (!this.accepting || !this.held) return;
+    this.held = false;
     if (!this.wasAccepting) {
       this.wasAccepting = true;
       this.logger.info('spool has room again; input resumed');
-      for (const listener of this.resumeListeners) listener();
     }
-    this.pump();
+    for (const listener of this.resumeListeners) listener();
   }
 
   private toSpool(batch: Batch): void {
@@ -185,6 +229,7 @@ export class Delivery {
       return;
     }
     this.overflow.push(batch);
+    this.held = true;
     if (this.wasAccepting) {
       this.wasAccepting = false;
       this.stats.spoolFull++;
@@ -234,6 +279,7 @@ export class Delivery {
     } finally {
       this.pumping = false;
     }
+    if (this.windowFull) this.resumeIfRoom();
   }
 
   private onConfirm(entry: InFlight, ok: boolean): void {

@@ -215,7 +215,12 @@ export class Shipper {
       this.stats,
       config.logger,
     );
-    this.batcher = new Batcher(config.batch, lane.agentId, (batch) => this.delivery!.accept(batch));
+    this.batcher = new Batcher(
+      config.batch,
+      lane.agentId,
+      (batch) => this.delivery!.accept(batch),
+      () => this.delivery!.busy,
+    );
     if (!this.spool.isEmpty()) {
       config.logger.info(
         { spool: lane.dir, bytes: this.spool.usedBytes },
@@ -259,9 +264,17 @@ export class Shipper {
     batcher.add(`${facility}.${severity}`, encoder.encode(seq, record, facility, severity), seq);
   }
 
-  /** False while the spool is full: pause input (or, for lossy input, drop and call dropped()). */
+  /**
+   * False while inputs that can wait must pause: the broker is connected and the memory queue is
+   * full (back-pressure), or the spool is full.
+   */
   get accepting(): boolean {
     return this.delivery?.accepting ?? true;
+  }
+
+  /** True while the spool is full: a lossy input (UDP) drops and calls dropped(). */
+  get spoolFull(): boolean {
+    return this.delivery?.spoolFull ?? false;
   }
 
   onResume(listener: () => void): void {

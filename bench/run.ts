@@ -15,6 +15,7 @@ import { collectorBench } from './collector.js';
 import { e2eBench } from './e2e.js';
 import { queryBench } from './query.js';
 import { isolationBench } from './isolation.js';
+import { syslogBench } from './syslog.js';
 import { tailBench } from './tail.js';
 import { sseBench } from './sse.js';
 import { measureFigure, ratio, type BenchContext } from './lib/context.js';
@@ -91,6 +92,18 @@ const SECTIONS: readonly Section[] = [
     name: 'query',
     run: queryBench,
     keys: ['query_records', 'query_critical_1h_p99_ms', 'query_kern_7d_p99_ms', 'fts_p99_ms'],
+  },
+  {
+    name: 'syslog',
+    run: syslogBench,
+    keys: [
+      'syslog_e2e_logs_per_s',
+      'syslog_cpu_s_per_100k',
+      'syslog_agent_rss_mb',
+      'syslog_collector_rss_mb',
+      'syslog_spooled_while_connected',
+      'syslog_broker_growth_mb',
+    ],
   },
   {
     name: 'isolation',

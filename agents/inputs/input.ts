@@ -5,8 +5,10 @@ import type { ParsedRecord } from '../record.js';
 /** What an input needs of the shipper: a narrow face, so inputs can be tested with a fake. */
 export interface RecordSink {
   log(record: ParsedRecord): void;
-  /** False while the spool is full. */
+  /** False while an input that can wait must pause (back-pressure, or the spool is full). */
   readonly accepting: boolean;
+  /** True while the spool is full: what a lossy input cannot hand over is dropped. */
+  readonly spoolFull: boolean;
   onResume(listener: () => void): void;
   /** A lossy input could not hand records over. */
   dropped(count?: number): void;

@@ -61,7 +61,8 @@ export function createSyslogInput(context: InputContext, address: SyslogAddress,
     const socket = dgram.createSocket(address.host.includes(':') ? 'udp6' : 'udp4');
     udp = socket;
     socket.on('message', (msg: Buffer, from: dgram.RemoteInfo) => {
-      if (!context.sink.accepting) {
+      // A datagram cannot wait: it is queued or spooled unless the spool itself is full.
+      if (context.sink.spoolFull) {
         context.sink.dropped(1);
         return;
       }

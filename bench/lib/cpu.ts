@@ -12,12 +12,19 @@ export function cpuSeconds(pid: number): number | null {
   }
 }
 
-/** The broker's Erlang VM on this machine (for its CPU time), or null if it runs elsewhere. */
+/**
+ * The broker's Erlang VM on this machine (for its CPU time), or null if it runs elsewhere; never a
+ * node of the local test cluster (scripts/rabbitmq-cluster.sh).
+ */
 export function brokerPid(): number | null {
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'beam.smp') return Number(entry);
+      if (
+        readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'beam.smp' &&
+        !readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('warren-c')
+      )
+        return Number(entry);
     } catch {
       // gone meanwhile
     }

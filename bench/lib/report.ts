@@ -160,6 +160,38 @@ export const FIGURES: readonly FigureSpec[] = [
     target: { op: '<=', value: 100, source: 'issue 6' },
   },
   {
+    key: 'syslog_e2e_logs_per_s',
+    label:
+      '1M RFC 3164 lines, 85 keys, one TCP connection -> logship --syslog tcp -> broker -> logcollect -> SQLite+FTS',
+    unit: 'logs/s',
+    target: { op: '>=', value: 78_000, source: 'issue 15: syslog-ng -> SQLite, no index' },
+  },
+  {
+    key: 'syslog_cpu_s_per_100k',
+    label: 'CPU s per 100k records, agent + collector + broker, in that run',
+    unit: 's',
+    target: { op: '<=', value: 2.0, source: 'issue 15' },
+  },
+  {
+    key: 'syslog_agent_rss_mb',
+    label: 'logship peak RSS during that burst',
+    unit: 'MiB',
+    target: { op: '<=', value: 80, source: 'issue 15' },
+  },
+  {
+    key: 'syslog_collector_rss_mb',
+    label: 'logcollect peak RSS during that burst',
+    unit: 'MiB',
+    target: { op: '<=', value: 150, source: 'issue 15' },
+  },
+  {
+    key: 'syslog_spooled_while_connected',
+    label: 'records logship spooled to disk during that burst (the broker was up throughout)',
+    unit: 'records',
+    target: { op: '<=', value: 0, source: 'issue 15' },
+  },
+  { key: 'syslog_broker_growth_mb', label: 'RabbitMQ RSS growth during that burst', unit: 'MiB' },
+  {
     key: 'isolation_ingest_per_s',
     label: 'e2e ingest into the 5M-record query store, no queries (the ratio below is against it)',
     unit: 'logs/s',

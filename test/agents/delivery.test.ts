@@ -113,6 +113,29 @@ describe('shipper against the real broker', () => {
     for (const order of firstArrivalOrder(received).values()) expect(isAscending(order)).toBe(true);
   });
 
+  it('while the broker is up, pauses its input instead of spooling when the memory queue fills (back-pressure)', async () => {
+    const { sink, shipper } = await setup({
+      memoryBytes: 512 * 1024,
+      batch: { maxRecords: 50, maxBytes: 1 << 20, lingerMs: 1 },
+    });
+    const total = 40_000;
+    let pauses = 0;
+    // An input that can wait, as stdin and files do: it stops while accepting is false.
+    for (let n = 0; n < total; n++) {
+      if (!shipper.accepting) {
+        pauses++;
+        await new Promise<void>((resolve) => shipper.onResume(resolve));
+      }
+      shipper.log({ msg: `burst ${n} ${'x'.repeat(180)}`, facility: 'app', severity: 'info' });
+    }
+    expect(await shipper.drain(30_000)).toBe(true);
+    // ~7.6 MB through a 512 KiB queue: the input waited, and not one record touched the disk.
+    expect(pauses).toBeGreaterThan(3);
+    expect(shipper.stats.spooled).toBe(0);
+    const received = await sink.waitFor((r) => dedupe(r).length >= total);
+    expect(dedupe(received)).toHaveLength(total);
+  });
+
   describe('with the broker unreachable', () => {
     let proxy: TcpProxy;
     let proxyUrl: string;

@@ -95,8 +95,9 @@ describe('syslog input', () => {
     const logged: ParsedRecord[] = [];
     let dropped = 0;
     let resume: () => void = () => undefined;
-    const sink: RecordSink & { accepting: boolean } = {
+    const sink: RecordSink & { accepting: boolean; spoolFull: boolean } = {
       accepting: false,
+      spoolFull: true,
       log: (record) => logged.push(record),
       onResume: (listener) => (resume = listener),
       dropped: (count = 1) => (dropped += count),
@@ -123,6 +124,7 @@ describe('syslog input', () => {
     expect(dropped).toBe(2);
     expect(logged).toEqual([]);
     sink.accepting = true;
+    sink.spoolFull = false;
     resume();
     await send('<14>app: kept');
     await new Promise((r) => setTimeout(r, 100));
