@@ -25,6 +25,7 @@ Examples:
   logtail --since 15m '*.error+'        the last 15 minutes from the API, then live, no gap
   logtail --since 2026-11-21T22:00:00Z --no-follow -q timeout > history.ndjson
   logtail --json '#' | jq -r .msg       NDJSON, one record per line (the default in a pipe)
+  logtail -q 'status:>=500 -host:test-*' 'app.*'   a query on fields and host, live
   logtail --explain '*.error+'          show the broker bindings a pattern becomes
 
 Keys on the screen: space pause/follow · / filter (text or /regex/) · s minimum severity ·
@@ -73,8 +74,8 @@ export function buildProgram(): Command {
     )
     .option('--no-follow', 'print the history (needs --since) and exit instead of going live')
     .option(
-      '-q, --query <text>',
-      'full-text filter (the API searches history; live records are matched here)',
+      '-q, --query <query>',
+      'the query language of the API\'s q: words, "phrases", name:value on host/app/pid/facility/severity/id or any field (status:>=500, host:web-*), -term, OR, ( ); history and live alike',
     )
     .option('--host <host>', 'only records from this host')
     .option('--json', 'print NDJSON, one record per line (the default when stdout is not a terminal)')

@@ -3,7 +3,7 @@
  * minimum severity let through. How actions change it is reducer.ts.
  */
 import { severityRank, type Severity, type StoredRecord } from '../protocol/index.js';
-import { messageMatcher, parseSearch } from '../protocol/search.js';
+import { parseQuery, queryMatcher } from '../protocol/query.js';
 import { zeroCounts, type SeverityCounts } from './counts.js';
 import type { ConnectionStatus } from './output/sink.js';
 import type { RateBuckets } from './rates.js';
@@ -142,15 +142,14 @@ export function initialState(
 
 /**
  * A filter from what the user typed: `/regex/flags` is a regular expression over the message, host,
- * app, routing key and fields; anything else is the one text search (words of the message, as -q
- * and the API's q match them).
+ * app, routing key and fields; anything else is the one query language (protocol/query.ts), as -q
+ * and the API's q read it.
  */
 export function parseFilter(text: string): Filter {
   const source = text.trim();
   const regex = /^\/(.+)\/([a-z]*)$/.exec(source);
   if (regex === null) {
-    const matches = messageMatcher(parseSearch(source));
-    return { source, test: (r) => matches(r.msg) };
+    return { source, test: queryMatcher(parseQuery(source)) };
   }
   const [, body = '', flags = ''] = regex;
   const re = new RegExp(body, flags.replace('g', '') || 'i');

@@ -1,5 +1,5 @@
 import { errorMessage, type Pattern, type StoredRecord } from '../protocol/index.js';
-import { messageMatcher, parseSearch } from '../protocol/search.js';
+import { parseQuery, queryMatcher } from '../protocol/query.js';
 import type { ApiFilters, ApiOptions } from './api.js';
 import { fetchHistory } from './backfill.js';
 import { handOverToLive, showStored } from './handover.js';
@@ -45,10 +45,10 @@ export function liveFilter(
   query: string | undefined,
   host: string | undefined,
 ): (r: StoredRecord) => boolean {
-  // The same text search as the store answers for history (protocol/search.ts), so the seam is invisible.
-  const matches = query === undefined || query.trim() === '' ? undefined : messageMatcher(parseSearch(query));
+  // The same query language as the store answers for history (protocol/query.ts), so the seam is invisible.
+  const matches = query === undefined || query.trim() === '' ? undefined : queryMatcher(parseQuery(query));
   if (matches === undefined && host === undefined) return () => true;
-  return (r) => (host === undefined || r.host === host) && (matches === undefined || matches(r.msg));
+  return (r) => (host === undefined || r.host === host) && (matches === undefined || matches(r));
 }
 
 /**

@@ -16,3 +16,4 @@ export * from './timestamp.js';
 export * from './whole-number.js';
 export * from './search.js';
 export * from './json-record.js';
+export * from './query.js';

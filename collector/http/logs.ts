@@ -31,7 +31,7 @@ export interface RouteContext {
 interface FilterInput {
   pattern?: string[] | undefined;
   q?: string | undefined;
-  syntax?: 'words' | 'fts' | undefined;
+  syntax?: 'query' | 'words' | 'fts' | undefined;
   since?: string | undefined;
   until?: string | undefined;
   host?: string | undefined;

@@ -38,13 +38,13 @@ const filterProperties = {
       minLength: 1,
       maxLength: MAX_Q_LENGTH,
       description:
-        'Full text. By default plain words: records containing every word (case-insensitive), word* for a prefix. With syntax=fts, an FTS5 query (AND, OR, NOT, parentheses, prefix*; no phrases).',
+        'The query language (CONTRACT §6 "Queries"): words of the message (all required, case-insensitive, word* a prefix, "a phrase"), name:value on host, app, pid, facility, severity, id or any key of fields (http.status:500, host:web-*, duration_ms:>250, severity:warning+), -term excludes, OR and parentheses. E.g. timeout -retry host:web-* (status:>=500 OR severity:error+). With syntax=words, plain words only; with syntax=fts, an FTS5 expression.',
     }),
   ),
   syntax: Type.Optional(
-    Type.Enum(['words', 'fts'], {
-      default: 'words',
-      description: 'How q is read: plain words, or FTS5 syntax',
+    Type.Enum(['query', 'words', 'fts'], {
+      default: 'query',
+      description: 'How q is read: the query language (default), plain words only, or FTS5 syntax',
     }),
   ),
   since: Type.Optional(Time),

@@ -1,4 +1,5 @@
 import type { Order, Position, RecordFilter } from './query.js';
+import { compileQuery } from './query-sql.js';
 
 /**
  * The SQLite store's WHERE clauses as data: plans build a list of typed conditions and render it
@@ -19,6 +20,8 @@ export type Condition =
   | { readonly kind: 'seqWindow'; readonly after: number; readonly through: number }
   /** Strictly after a position in (ts, seq) order: the keyset bound. */
   | { readonly kind: 'beyond'; readonly order: Order; readonly position: Position }
+  /** A query's conditions besides its required words (query-sql.ts), already rendered. */
+  | { readonly kind: 'query'; readonly sql: string; readonly params: Params }
   /** Named by the FTS index within the seq window (the FTS subquery counts use). */
   | {
       readonly kind: 'textInWindow';
@@ -41,6 +44,10 @@ export function filterConditions(filter: RecordFilter): Condition[] {
   if (filter.since !== undefined) conditions.push({ kind: 'since', ts: filter.since });
   if (filter.until !== undefined) conditions.push({ kind: 'until', ts: filter.until });
   if (filter.host !== undefined) conditions.push({ kind: 'host', host: filter.host });
+  if (filter.text?.syntax === 'query') {
+    const { where } = compileQuery(filter.text.query);
+    if (where !== undefined) conditions.push({ kind: 'query', ...where });
+  }
   return conditions;
 }
 
@@ -93,6 +100,10 @@ export function renderWhere(conditions: readonly Condition[]): RenderedWhere {
         parts.push(`(r.ts, r.seq) ${c.order === 'desc' ? '<' : '>'} (@ats, @aseq)`);
         params.ats = c.position.ts;
         params.aseq = c.position.seq;
+        break;
+      case 'query':
+        parts.push(`(${c.sql})`);
+        Object.assign(params, c.params);
         break;
       case 'textInWindow':
         parts.push(

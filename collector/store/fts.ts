@@ -1,12 +1,15 @@
 import { ErrorCodes, WarrenError } from '../../protocol/index.js';
 import { toFtsExpression } from '../../protocol/search.js';
 import type { TextFilter } from './query.js';
+import { compileQuery } from './query-sql.js';
 import type { Statements } from './statements.js';
 
 /** The SQLite store's reads of its FTS5 index (records_fts, rowid = seq). */
 
-/** The FTS5 MATCH expression of a text filter. */
-export function ftsExpression(text: TextFilter): string {
+/** The FTS5 MATCH expression of a filter's required words; undefined when it requires none. */
+export function ftsExpression(text: TextFilter | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  if (text.syntax === 'query') return compileQuery(text.query).match;
   return text.syntax === 'fts' ? text.expression : toFtsExpression(text.search);
 }
 
@@ -64,7 +67,7 @@ export function ftsErrors<T>(run: () => T, text: TextFilter | undefined): T {
       err instanceof Error &&
       /fts5|syntax error|no such column|unknown special query|unterminated/i.test(err.message)
     ) {
-      const q = ftsExpression(text);
+      const q = text.syntax === 'query' ? text.query.text : (ftsExpression(text) ?? '');
       throw new WarrenError(ErrorCodes.BAD_QUERY, `invalid full-text query '${q}': ${err.message}`, {
         hint: 'plain words match records containing all of them; word* matches a prefix; with syntax=fts use FTS5 syntax (AND, OR, NOT, parentheses)',
         context: { q },

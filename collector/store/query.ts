@@ -1,4 +1,5 @@
 import type { Pattern, StoredRecord } from '../../protocol/index.js';
+import { parseQuery, type Query } from '../../protocol/query.js';
 import { parseSearch, type TextSearch } from '../../protocol/search.js';
 
 /**
@@ -17,14 +18,20 @@ export interface Position {
   seq: number;
 }
 
-/** Text to search for: the one search of protocol/search.ts, or a raw FTS5 expression (`syntax=fts`). */
+/**
+ * What `q` asks: a query of the one query language (protocol/query.ts, the default), words only
+ * (protocol/search.ts, what the live matcher of older clients sends), or a raw FTS5 expression
+ * (`syntax=fts`).
+ */
 export type TextFilter =
+  | { readonly syntax: 'query'; readonly query: Query }
   | { readonly syntax: 'words'; readonly search: TextSearch }
   | { readonly syntax: 'fts'; readonly expression: string };
 
-/** The API's `q` as a text filter: the one search (default), or FTS5 syntax as typed. */
-export function textFilter(q: string, syntax: 'words' | 'fts' = 'words'): TextFilter {
-  return syntax === 'fts' ? { syntax, expression: q } : { syntax, search: parseSearch(q) };
+/** The API's `q` as a filter: the query language (default), plain words, or FTS5 syntax as typed. */
+export function textFilter(q: string, syntax: 'query' | 'words' | 'fts' = 'query'): TextFilter {
+  if (syntax === 'fts') return { syntax, expression: q };
+  return syntax === 'words' ? { syntax, search: parseSearch(q) } : { syntax, query: parseQuery(q) };
 }
 
 export interface RecordFilter {

@@ -86,7 +86,7 @@ export function createQueryStore(
           const rows = readPage(plans, {
             conditions,
             keyIds,
-            match: query.text === undefined ? undefined : ftsExpression(query.text),
+            match: ftsExpression(query.text),
             byHost: query.host !== undefined,
             order: query.order,
             head,
@@ -120,7 +120,7 @@ export function createQueryStore(
           const conditions = windowConditions(filter, after, through);
           if (conditions === null) return { records: [], through: head, more: false, head };
           const where = renderWhere(conditions);
-          const match = filter.text === undefined ? undefined : ftsExpression(filter.text);
+          const match = ftsExpression(filter.text);
           // With text, the LIMIT applies after the FTS test, which is done in code from the newest end.
           // NOT INDEXED keeps the seq (rowid) range: the planner would otherwise pick records_key_ts
           // for key_id IN (...) and read every record of those keys to find the few new ones.
@@ -148,8 +148,8 @@ export function createQueryStore(
           keys.refresh();
           const conditions = windowConditions(filter, after, through);
           if (conditions === null) return 0;
-          if (filter.text !== undefined)
-            conditions.push({ kind: 'textInWindow', match: ftsExpression(filter.text), after, through });
+          const match = ftsExpression(filter.text);
+          if (match !== undefined) conditions.push({ kind: 'textInWindow', match, after, through });
           const where = renderWhere(conditions);
           const sql = `SELECT count(*) AS n FROM records r NOT INDEXED WHERE ${where.sql}`;
           return (prepare(sql).get(where.params) as { n: number }).n;

@@ -195,10 +195,55 @@ describe('GET /api/logs', () => {
     expect(await ids('/api/logs?q=disk%20failure')).toEqual(['k-crit']);
     expect(await ids('/api/logs?q=FAILURE')).toEqual(['k-crit', 'a-emerg']);
     expect(await ids('/api/logs?q=pass*')).toEqual(['a-warn']);
-    // punctuation is just text, not query syntax
+    // punctuation is just text
     expect(await ids('/api/logs?q=key%3Dabc')).toEqual(['app-debug']);
-    expect(await ids('/api/logs?q=AND%20OR')).toEqual([]);
-    expect(await ids('/api/logs?q=%22disk')).toEqual(['k-crit', 'k-err']);
+    // with syntax=words, operators and stray quotes are words too
+    expect(await ids('/api/logs?syntax=words&q=AND%20OR')).toEqual([]);
+    expect(await ids('/api/logs?syntax=words&q=%22disk')).toEqual(['k-crit', 'k-err']);
+    // in the query language they are syntax: a 400 that says where
+    const bad = await getError('/api/logs?q=%22disk');
+    expect(bad.status).toBe(400);
+    expect(bad.error).toMatchObject({
+      code: 'WARREN_BAD_QUERY',
+      message: 'q at position 1: this quote is never closed',
+    });
+  });
+
+  it('filters with the query language: fields, wildcards, comparisons, exclusions, OR', async () => {
+    store.insert([
+      {
+        id: 'f1',
+        ts: NOW - MINUTE,
+        key: 'app.error',
+        host: 'web-01',
+        msg: 'upstream failed',
+        fields: { status: 502, user: 'bob', http: { method: 'GET' } },
+      },
+      {
+        id: 'f2',
+        ts: NOW - 2 * MINUTE,
+        key: 'app.info',
+        host: 'web-02',
+        msg: 'served',
+        fields: { status: 200, user: 'alice' },
+      },
+      {
+        id: 'f3',
+        ts: NOW - 3 * MINUTE,
+        key: 'app.warning',
+        host: 'db-01',
+        msg: 'slow query',
+        fields: { duration_ms: 812 },
+      },
+    ]);
+    expect(await ids('/api/logs?q=status:>=500')).toEqual(['f1']);
+    expect(await ids('/api/logs?q=host:web-*%20-user:bob')).toEqual(['f2']);
+    expect(await ids('/api/logs?q=http.method:GET')).toEqual(['f1']);
+    expect(await ids('/api/logs?q=duration_ms:>250%20OR%20served')).toEqual(['f2', 'f3']);
+    expect(await ids('/api/logs?q=(failed%20OR%20slow)%20severity:warning%2B')).toEqual(['f1', 'f3']);
+    const bad = await getError('/api/logs?q=status:>=fast');
+    expect(bad.status).toBe(400);
+    expect(bad.error.message).toBe("q at position 10: >= compares numbers, not 'fast'");
   });
 
   it('accepts FTS5 syntax with syntax=fts', async () => {

@@ -119,12 +119,12 @@ describe('the one text search', () => {
       const q = randomQuery();
       const matches = messageMatcher(parseSearch(q));
       const live = records.filter((r) => matches(r.msg)).map((r) => r.id);
-      const page = query.page({ patterns: [], text: textFilter(q), order: 'asc', limit: 10_000 });
+      const page = query.page({ patterns: [], text: textFilter(q, 'words'), order: 'asc', limit: 10_000 });
       expect(
         page.records.map((r) => r.record.id),
         `q=${q}`,
       ).toEqual(live);
-      expect(query.countBetween({ patterns: [], text: textFilter(q) }, 0, page.head), `q=${q}`).toBe(
+      expect(query.countBetween({ patterns: [], text: textFilter(q, 'words') }, 0, page.head), `q=${q}`).toBe(
         live.length,
       );
     }
