@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import {
   ErrorCodes,
   WarrenError,
@@ -41,8 +41,11 @@ export const COLLECTOR_DEFAULTS = Object.freeze({
   checkpointIntervalMs: 30_000,
   /** A query's deadline: past it the API answers 504 and the reader running it is stopped. */
   queryTimeout: '30s',
-  /** Reader processes for pages and counts (the live streams have one more of their own). */
-  queryWorkers: 2,
+  /**
+   * Reader processes for pages and counts (the live streams have one more of their own): a core
+   * is left to ingest, so 1 on two cores, up to 4.
+   */
+  queryWorkers: Math.max(1, Math.min(4, availableParallelism() - 1)),
   /** Queries that may wait for a free reader; one more is answered 503 with Retry-After. */
   queryQueue: 16,
 });

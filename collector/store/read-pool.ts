@@ -31,8 +31,8 @@ export interface ReadPoolOptions {
 /** The cheap reads of the live streams and probes, apart from pages and counts. */
 const STREAM_METHODS: ReadonlySet<ReadMethod> = new Set(['streamBatch', 'countBetween', 'head', 'facts']);
 
-/** Niceness of reader processes: ingest (0) wins the CPU when both want it. */
-const READER_NICENESS = 10;
+/** Niceness of reader processes: the lowest, so ingest (0) wins the CPU whenever both want it. */
+const READER_NICENESS = 19;
 
 /** A reader idle this long exits (an idle API costs no process); the next read starts another. */
 const READER_IDLE_MS = 60_000;
