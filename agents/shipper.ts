@@ -143,7 +143,12 @@ export interface CloseResult {
 /** How many sequence numbers each reservation in the lane's `seq` file covers. */
 const SEQUENCE_BLOCK = 1_000_000;
 /** Buffer memory beyond the in-memory batch bound before young garbage is collected (CLI only). */
-const BUFFER_SLACK_BYTES = 16 * 1024 * 1024;
+const BUFFER_SLACK_BYTES = 8 * 1024 * 1024;
+/**
+ * Batch bytes the agent holds while the broker keeps up: the window in flight (32 × up to 256 KiB)
+ * and the queue up to where inputs pause; --memory is only reached by UDP bursts.
+ */
+const BUFFER_HELD_BYTES = 12 * 1024 * 1024;
 /** Spool writes are fsync'd at least this often, and the delivered position saved. */
 const SPOOL_SYNC_MS = 100;
 
@@ -393,7 +398,7 @@ export class Shipper {
       this.config.logger.warn({ err: errorMessage(err) }, 'cannot save the spool position');
     }
     this.delivery?.retryOverflow();
-    relieveBuffers(this.config.memoryBytes + BUFFER_SLACK_BYTES);
+    relieveBuffers(Math.min(this.config.memoryBytes, BUFFER_HELD_BYTES) + BUFFER_SLACK_BYTES);
   }
 }
 
