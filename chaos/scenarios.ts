@@ -8,7 +8,7 @@ import { waitUntil } from '../testkit/wait.js';
 import { startCollector } from '../bench/lib/pipeline.js';
 import { type Child, startBin } from '../testkit/processes.js';
 import { Rig, type ScenarioResult } from './lib/rig.js';
-import { killNode, quorumLeader, startCluster, startNode } from '../testkit/cluster.js';
+import { killNode, quorumLeader, removeCluster, startCluster, startNode } from '../testkit/cluster.js';
 
 export interface ChaosOptions {
   quick: boolean;
@@ -709,32 +709,37 @@ export const quorumLeaderKill: Scenario = {
   touchesBroker: false,
   run: async (options) => {
     const urls = await startCluster();
-    return withRig(
-      'quorum-leader-sigkill',
-      async (rig) => {
-        await rig.startCollector({ args: ['--quorum'] });
-        rig.startAgent('a1', { viaProxy: false });
-        const total = options.quick ? 6_000 : 30_000;
-        let killed = 0;
-        await rig.stream('a1', total, 2_000, async (sent) => {
-          if (killed > 0 || sent < total / 3) return;
-          const leader = await quorumLeader(topologyNames(rig.exchange).archive);
-          options.log(
-            `quorum-leader-sigkill: SIGKILL node ${leader}, the queue's leader, at ${rig.storedRows()} rows`,
-          );
-          await killNode(leader);
-          killed = leader;
-        });
-        if (killed > 0) {
-          await startNode(killed);
-          options.log(`quorum-leader-sigkill: node ${killed} back`);
-        }
-        const problems = await settle(rig, options);
-        if (killed === 0) problems.push('the leader was never killed');
-        return rig.reconcile(problems);
-      },
-      { amqpUrl: urls },
-    );
+    // The cluster goes with the scenario: a chaos run leaves only the machine's broker behind.
+    try {
+      return await withRig(
+        'quorum-leader-sigkill',
+        async (rig) => {
+          await rig.startCollector({ args: ['--quorum'] });
+          rig.startAgent('a1', { viaProxy: false });
+          const total = options.quick ? 6_000 : 30_000;
+          let killed = 0;
+          await rig.stream('a1', total, 2_000, async (sent) => {
+            if (killed > 0 || sent < total / 3) return;
+            const leader = await quorumLeader(topologyNames(rig.exchange).archive);
+            options.log(
+              `quorum-leader-sigkill: SIGKILL node ${leader}, the queue's leader, at ${rig.storedRows()} rows`,
+            );
+            await killNode(leader);
+            killed = leader;
+          });
+          if (killed > 0) {
+            await startNode(killed);
+            options.log(`quorum-leader-sigkill: node ${killed} back`);
+          }
+          const problems = await settle(rig, options);
+          if (killed === 0) problems.push('the leader was never killed');
+          return rig.reconcile(problems);
+        },
+        { amqpUrl: urls },
+      );
+    } finally {
+      await removeCluster();
+    }
   },
 };
 

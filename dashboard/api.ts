@@ -22,6 +22,8 @@ export interface ApiFilters {
   /** Pattern sources as the user gave them (the API speaks the same pattern language). */
   patterns: readonly string[];
   since: Date;
+  /** End of the window (exclusive), `--until`; none: up to now. */
+  until?: Date | undefined;
   q?: string | undefined;
   host?: string | undefined;
 }
@@ -53,6 +55,7 @@ export function toRecord(value: unknown): StoredRecord | undefined {
 export function setFilters(url: URL, query: ApiFilters): void {
   for (const p of query.patterns) url.searchParams.append('pattern', p);
   url.searchParams.set('since', query.since.toISOString());
+  if (query.until !== undefined) url.searchParams.set('until', query.until.toISOString());
   if (query.q !== undefined) url.searchParams.set('q', query.q);
   if (query.host !== undefined) url.searchParams.set('host', query.host);
 }

@@ -24,6 +24,7 @@ Examples:
   logtail 'kern.*' 'auth.warning+'      everything from kern, auth warnings and worse
   logtail --since 15m '*.error+'        the last 15 minutes from the API, then live, no gap
   logtail --since 2026-11-21T22:00:00Z --no-follow -q timeout > history.ndjson
+  logtail --since 2h --until 1h 'kern.*'  one hour of history, two hours ago, then exit
   logtail --json '#' | jq -r .msg       NDJSON, one record per line (the default in a pipe)
   logtail -q 'status:>=500 -host:test-*' 'app.*'   a query on fields and host, live
   logtail --explain '*.error+'          show the broker bindings a pattern becomes
@@ -44,6 +45,7 @@ interface Flags {
   exchange?: string;
   api?: string;
   since?: string;
+  until?: string;
   follow: boolean;
   query?: string;
   host?: string;
@@ -71,6 +73,10 @@ export function buildProgram(): Command {
     .option(
       '--since <time>',
       'first show history from the HTTP API since a duration ago (15m, 2h, 7d) or an ISO time',
+    )
+    .option(
+      '--until <time>',
+      'end the history there (a duration ago or an ISO time); prints the window from --since and exits',
     )
     .option('--no-follow', 'print the history (needs --since) and exit instead of going live')
     .option(
@@ -124,6 +130,21 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const common = resolveCommonConfig({ amqp: flags.amqp, exchange: flags.exchange, api: flags.api });
   const since = flags.since === undefined ? undefined : parseTimeOrDuration(flags.since);
+  const until = flags.until === undefined ? undefined : parseTimeOrDuration(flags.until);
+  if (until !== undefined && since === undefined) {
+    throw new WarrenError(ErrorCodes.BAD_USAGE, '--until ends a window of history, so it needs --since', {
+      hint: 'e.g. logtail --since 2h --until 1h',
+    });
+  }
+  if (until !== undefined && since !== undefined && until <= since) {
+    throw new WarrenError(
+      ErrorCodes.BAD_USAGE,
+      `--until ${flags.until ?? ''} is not after --since ${flags.since ?? ''}`,
+      {
+        hint: 'e.g. logtail --since 2h --until 1h',
+      },
+    );
+  }
   if (!flags.follow && since === undefined) {
     throw new WarrenError(ErrorCodes.BAD_USAGE, '--no-follow prints history, so it needs --since', {
       hint: 'e.g. logtail --since 1h --no-follow',
@@ -138,7 +159,9 @@ async function main(argv: readonly string[]): Promise<number> {
     token: common.token,
     patterns,
     since,
-    follow: flags.follow,
+    until,
+    // A window that ends cannot be followed live.
+    follow: flags.follow && until === undefined,
     query: flags.query,
     host: flags.host,
     backfillOnReconnect:

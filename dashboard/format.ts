@@ -44,12 +44,20 @@ export function resolveColor(mode: ColorMode, isTTY: boolean, env: NodeJS.Proces
   return isTTY;
 }
 
-/** Local wall-clock time with milliseconds, the way `journalctl` and `stern` show it. */
-export function formatTime(ts: string): string {
+/**
+ * Local wall-clock time with milliseconds, the way `journalctl` and `stern` show it; with the date
+ * in front when the record is not from today (a 2023 record must not read as this afternoon).
+ */
+export function formatTime(ts: string, now: Date = new Date()): string {
   const date = new Date(ts);
   if (Number.isNaN(date.getTime())) return ts.padEnd(12);
   const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
-  return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`;
+  const time = `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`;
+  const today =
+    date.getFullYear() === now.getFullYear() &&
+    date.getMonth() === now.getMonth() &&
+    date.getDate() === now.getDate();
+  return today ? time : `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${time}`;
 }
 
 function compactValue(value: unknown): string {

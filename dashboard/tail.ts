@@ -16,6 +16,8 @@ export interface TailConfig {
   readonly patterns: readonly Pattern[];
   /** Backfill from the HTTP API from this time before going live. */
   readonly since: Date | undefined;
+  /** End of the history window (`--until`, which implies no follow). */
+  readonly until?: Date | undefined;
   /** false: print the history and stop (`--no-follow`). */
   readonly follow: boolean;
   /** Full-text filter: sent to the API for history, applied here to the live stream. */
@@ -74,6 +76,7 @@ export async function runTail(
   const filters = (since: Date): ApiFilters => ({
     patterns: sources,
     since,
+    until: config.until,
     q: config.query,
     host: config.host,
   });

@@ -1,9 +1,11 @@
 import { CommanderError, type Command } from 'commander';
 import { DEFAULT_AMQP_URL, DEFAULT_API_URL, DEFAULT_EXCHANGE } from './config.js';
 import { errorMessage, isWarrenError } from './errors.js';
+import { warrenVersion } from './version.js';
 
 /** Adds the options every command shares (CONTRACT §5), with their environment variables in the help. */
 export function addCommonOptions(command: Command, which: { amqp?: boolean; api?: boolean } = {}): Command {
+  command.version(warrenVersion(), '-V, --version', 'print the Warren version and exit');
   if (which.amqp !== false) {
     command.option(
       '--amqp <url>',

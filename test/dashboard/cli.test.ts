@@ -105,6 +105,35 @@ describe('the logtail binary', () => {
     expect(run.stdout()).toBe('');
   });
 
+  it('--version prints the version and exits 0, for all three commands', () => {
+    const { version } = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    for (const command of ['logtail', 'logcollect', 'logship']) {
+      const run = spawnSync(process.execPath, [path.join(root, 'bin', `${command}.js`), '--version'], {
+        encoding: 'utf8',
+      });
+      expect([command, run.status, run.stdout.trim()]).toEqual([command, 0, version]);
+    }
+  });
+
+  it('--until asks the API for the window since..until and exits; without --since it is a usage error', async () => {
+    const api = await fakeApi(() => Promise.resolve({ body: { records: [], next: null } }));
+    try {
+      const run = logtail(['--since', '2h', '--until', '1h', '--api', api.url, 'kern.*']);
+      expect(await run.exit).toBe(0);
+      const asked = api.requests[0];
+      const since = Date.parse(asked?.searchParams.get('since') ?? '');
+      const until = Date.parse(asked?.searchParams.get('until') ?? '');
+      expect(Math.round((until - since) / 60_000)).toBe(60);
+      const bad = logtail(['--until', '1h', '--api', api.url]);
+      expect(await bad.exit).toBe(2);
+      expect(bad.stderr()).toMatch(/^logtail: --until ends a window of history, so it needs --since\n/);
+    } finally {
+      await api.close();
+    }
+  });
+
   it('--explain prints the bindings and exits 0', async () => {
     const run = logtail(['--explain', 'kern.crit', '*.warning+', '#.rabbit']);
     expect(await run.exit).toBe(0);

@@ -3,6 +3,7 @@ import {
   formatFields,
   formatJsonLine,
   formatTextLine,
+  formatTime,
   resolveColor,
   sanitize,
   severityStyle,
@@ -12,6 +13,15 @@ import { record } from './helpers.js';
 const ESC = '\u001b[';
 
 describe('formatting', () => {
+  it('shows the date before the time when a record is not from today', () => {
+    const now = new Date(2026, 11, 3, 15, 0, 0);
+    expect(formatTime(new Date(2026, 11, 3, 13, 5, 9, 7).toISOString(), now)).toBe('13:05:09.007');
+    expect(formatTime(new Date(2023, 0, 2, 17, 13, 20).toISOString(), now)).toBe('2023-01-02 17:13:20.000');
+    expect(formatTime(new Date(2026, 11, 2, 23, 59, 59, 999).toISOString(), now)).toBe(
+      '2026-12-02 23:59:59.999',
+    );
+  });
+
   it('colours severities as people expect', () => {
     expect(severityStyle('debug', true)).toEqual({ dim: true });
     expect(severityStyle('info', true)).toEqual({});
@@ -40,7 +50,8 @@ describe('formatting', () => {
     const plain = formatTextLine(r, false);
     expect(plain).not.toContain(ESC);
     expect(plain).toMatch(
-      /^\d\d:\d\d:\d\d\.123 kern {5}error {5}web-01 api\[42\] disk failure disk=sda note="two words"$/,
+      // A record from 2026-11-21: its date is shown unless that is today.
+      /^(\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d\.123 kern {5}error {5}web-01 api\[42\] disk failure disk=sda note="two words"$/,
     );
   });
 
