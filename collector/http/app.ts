@@ -20,6 +20,8 @@ import type { CollectorStatus } from '../status.js';
 import type { QueryStore } from '../store/query.js';
 import { openReadPool } from '../store/read-pool.js';
 import { hostAllowed } from './hosts.js';
+import { registerExploreRoutes } from './explore.js';
+import { registerExportRoute } from './export.js';
 import { registerLogRoutes } from './logs.js';
 import { ErrorBody, Health, LogRecord, Ready } from './schemas.js';
 import { registerStatsRoute } from './stats.js';
@@ -200,6 +202,16 @@ async function assemble(
       return sendError(reply, { code: err.code, message: err.message, hint: err.hint });
     }
     if (err.validation !== undefined) {
+      // Name the parameter a user got wrong, not ajv's "query  must NOT have additional properties".
+      const first = err.validation[0];
+      const unknown = first?.keyword === 'additionalProperties' ? first.params.additionalProperty : undefined;
+      if (typeof unknown === 'string') {
+        return sendError(reply, {
+          code: ErrorCodes.BAD_REQUEST,
+          message: `unknown query parameter '${unknown}'`,
+          hint: `${req.routeOptions.url ?? 'this route'} takes the parameters listed in /docs`,
+        });
+      }
       return sendError(reply, {
         code: ErrorCodes.BAD_REQUEST,
         message: err.message.replace(/^querystring\/?/, 'query '),
@@ -297,6 +309,8 @@ async function assemble(
   );
 
   registerLogRoutes(app, { store, hub, now, errors, security });
+  registerExploreRoutes(app, { store, now, errors, security });
+  registerExportRoute(app, { store, now, errors, security });
   registerStatsRoute(app, { store, status: deps.status, now, errors, security });
 
   // Last, so a failure above leaves no listener behind on the collector's emitter.

@@ -39,6 +39,13 @@ interface FilterInput {
 
 /** The query string's filters → the store's filter; every user mistake is a WarrenError (400). */
 export function parseFilter(input: FilterInput, now: Date): RecordFilter {
+  // `pattern=*.error+` sent unencoded arrives as '*.error ': say so rather than narrow silently.
+  const spaced = input.pattern?.find((p) => /\s$/.test(p));
+  if (spaced !== undefined) {
+    throw new WarrenError(ErrorCodes.BAD_PATTERN, `pattern '${spaced}' ends with a space`, {
+      hint: "a + in a URL query means a space: send a severity range as %2B (pattern=*.error%2B), or let curl encode it (curl -G --data-urlencode 'pattern=*.error+')",
+    });
+  }
   const patterns = parsePatterns(input.pattern ?? []);
   const filter: RecordFilter = { patterns, host: input.host };
   if (input.q !== undefined) filter.text = textFilter(input.q, input.syntax);

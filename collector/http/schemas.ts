@@ -73,6 +73,84 @@ export const LogsQuery = Type.Object(
 );
 export type LogsQuery = Static<typeof LogsQuery>;
 
+export const VolumeQuery = Type.Object(
+  {
+    ...filterProperties,
+    step: Type.String({
+      default: '1m',
+      maxLength: 16,
+      description: 'Bucket width: a duration (10s, 1m, 5m, 1h, 1d); buckets start at multiples of it',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type VolumeQuery = Static<typeof VolumeQuery>;
+
+export const Volume = Type.Object({
+  since: Type.String({ format: 'date-time' }),
+  until: Type.String({ format: 'date-time' }),
+  step_ms: Type.Integer(),
+  buckets: Type.Array(
+    Type.Object({
+      ts: Type.String({ format: 'date-time', description: "The bucket's start" }),
+      total: Type.Integer(),
+      counts: Type.Record(Type.String(), Type.Integer(), { description: 'severity → records' }),
+    }),
+    { description: 'Every bucket from since to until, empty ones included, oldest first' },
+  ),
+});
+
+export const TopQuery = Type.Object(
+  {
+    ...filterProperties,
+    by: Type.String({
+      minLength: 1,
+      maxLength: 200,
+      pattern: '^[A-Za-z_][A-Za-z0-9_.-]*$',
+      description: 'host, app, facility, severity, or a key path of fields (http.status)',
+    }),
+    limit: Type.Integer({ minimum: 1, maximum: 1000, default: 10, description: 'Values to list' }),
+  },
+  { additionalProperties: false },
+);
+export type TopQuery = Static<typeof TopQuery>;
+
+export const Top = Type.Object({
+  by: Type.String(),
+  total: Type.Integer({ description: 'Records the filters select' }),
+  values: Type.Array(
+    Type.Object({
+      value: Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]),
+      count: Type.Integer(),
+    }),
+  ),
+  other_values: Type.Integer({ description: 'Distinct values beyond those listed' }),
+  other_count: Type.Integer({ description: 'Records holding them' }),
+  missing: Type.Integer({ description: 'Records without a value for `by`' }),
+});
+
+export const ContextQuery = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 256, description: "The record's id" }),
+    before: Type.Integer({ minimum: 0, maximum: 1000, default: 20 }),
+    after: Type.Integer({ minimum: 0, maximum: 1000, default: 20 }),
+    scope: Type.Enum(['stream', 'host', 'all'], {
+      default: 'stream',
+      description: 'stream: the same host and app (default); host: the same host; all: every record',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type ContextQuery = Static<typeof ContextQuery>;
+
+export const Context = Type.Object({
+  records: Type.Array(Type.Ref('LogRecord'), { description: 'In time order' }),
+  target: Type.Integer({ description: 'The index in records of the record asked for' }),
+});
+
+export const ExportQuery = Type.Object({ ...filterProperties }, { additionalProperties: false });
+export type ExportQuery = Static<typeof ExportQuery>;
+
 export const StreamQuery = Type.Object(
   {
     ...filterProperties,

@@ -94,6 +94,36 @@ export interface StoreFacts {
   head: number;
 }
 
+/** One bucket × severity of the log volume (`/api/logs/volume`); empty pairs are not listed. */
+export interface VolumeCount {
+  /** The bucket's start, ms since the epoch (a multiple of the step). */
+  bucket: number;
+  severity: string;
+  count: number;
+}
+
+/** What `/api/logs/top` counts by: a column, or a key path in fields. */
+export type TopBy =
+  { readonly column: 'host' | 'app' | 'facility' | 'severity' } | { readonly path: readonly string[] };
+
+export interface TopValues {
+  values: { value: string | number | boolean | null; count: number }[];
+  /** Distinct values beyond the ones listed, and the records they hold. */
+  otherValues: number;
+  otherCount: number;
+  /** Records matching the filter (those without the field included). */
+  total: number;
+}
+
+/** Which neighbours `/api/logs/context` shows: the same host and app (default), the same host, or all. */
+export type ContextScope = 'stream' | 'host' | 'all';
+
+export interface ContextRecords {
+  before: PositionedRecord[];
+  record: PositionedRecord;
+  after: PositionedRecord[];
+}
+
 export interface SyncQueryStore {
   page(query: PageQuery): Page;
   /** Records with seq in (after, head] matching the filter, in seq (insertion) order. */
@@ -103,6 +133,12 @@ export interface SyncQueryStore {
   /** The highest seq stored (0 when empty). */
   head(): number;
   countsByKey(since: number, until: number): KeyCount[];
+  /** Records per `stepMs` bucket and severity within the filter (whose since and until are set). */
+  volume(filter: RecordFilter, stepMs: number): VolumeCount[];
+  /** The `limit` most frequent values of `by` among the records the filter selects. */
+  top(filter: RecordFilter, by: TopBy, limit: number): TopValues;
+  /** The record with this id and its neighbours in (ts, seq) order; null when no record has it. */
+  context(id: string, before: number, after: number, scope: ContextScope): ContextRecords | null;
   facts(): StoreFacts;
   close(): void;
 }

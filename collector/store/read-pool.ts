@@ -234,6 +234,9 @@ export function inlineQueryStore(store: SyncQueryStore): QueryStore {
     countBetween: call('countBetween'),
     head: call('head'),
     countsByKey: call('countsByKey'),
+    volume: call('volume'),
+    top: call('top'),
+    context: call('context'),
     facts: call('facts'),
     close: call('close'),
   };
@@ -263,6 +266,9 @@ export function openReadPool(options: ReadPoolOptions): QueryStore {
     countBetween: read('countBetween'),
     head: read('head'),
     countsByKey: read('countsByKey'),
+    volume: read('volume'),
+    top: read('top'),
+    context: read('context'),
     facts: read('facts'),
     close: () => {
       heavy.close();

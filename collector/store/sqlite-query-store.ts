@@ -11,7 +11,10 @@ import { filterConditions, renderWhere, type Condition } from './conditions.js';
 import { ftsErrors, ftsExpression, ftsHitsBetween } from './fts.js';
 import { DEFAULT_PLAN, readPage, type PlanContext, type PlanOptions } from './page-plans.js';
 import type {
+  ContextRecords,
   KeyCount,
+  TopValues,
+  VolumeCount,
   Page,
   PositionedRecord,
   SyncQueryStore,
@@ -180,6 +183,107 @@ export function createQueryStore(
       return out;
     })();
 
+  /** Every condition of a filter, the patterns' keys and required words included (for aggregates). */
+  const allConditions = (filter: RecordFilter): Condition[] | null => {
+    const keyIds = keys.idsFor(filter.patterns);
+    if (keyIds !== null && keyIds.length === 0) return null;
+    const conditions = filterConditions(filter);
+    if (keyIds !== null) conditions.push({ kind: 'keys', ids: keyIds });
+    const match = ftsExpression(filter.text);
+    if (match !== undefined) conditions.push({ kind: 'textInWindow', match, after: 0, through: headNow() });
+    return conditions;
+  };
+
+  const volume: SyncQueryStore['volume'] = (filter, stepMs) =>
+    ftsErrors(
+      () =>
+        db.transaction((): VolumeCount[] => {
+          keys.refresh();
+          const conditions = allConditions(filter);
+          if (conditions === null) return [];
+          const where = renderWhere(conditions);
+          const rows = prepare(
+            `SELECT (r.ts / @step) * @step AS bucket, r.severity AS severity, count(*) AS n FROM records r WHERE ${where.sql} GROUP BY 1, 2`,
+          ).all({ ...where.params, step: stepMs }) as { bucket: number; severity: number; n: number }[];
+          return rows.map((row) => ({
+            bucket: row.bucket,
+            severity: severityFromRank(row.severity) ?? 'notice',
+            count: row.n,
+          }));
+        })(),
+      filter.text,
+    );
+
+  const top: SyncQueryStore['top'] = (filter, by, limit) =>
+    ftsErrors(
+      () =>
+        db.transaction((): TopValues => {
+          keys.refresh();
+          const conditions = allConditions(filter);
+          if (conditions === null) return { values: [], otherValues: 0, otherCount: 0, total: 0 };
+          const where = renderWhere(conditions);
+          const params: Record<string, string | number> = { ...where.params };
+          let value: string;
+          if ('column' in by) {
+            value = `r.${by.column}`;
+          } else {
+            params.topPath = `$${by.path.map((key) => `."${key}"`).join('')}`;
+            // Objects and arrays are not values to count.
+            value = `CASE WHEN json_type(r.fields, @topPath) IN ('object', 'array') THEN NULL ELSE json_extract(r.fields, @topPath) END`;
+          }
+          const groups = prepare(
+            `SELECT ${value} AS value, count(*) AS n FROM records r WHERE ${where.sql} GROUP BY 1 ORDER BY n DESC, value ASC`,
+          ).all(params) as { value: string | number | null; n: number }[];
+          const present = groups.filter((g) => g.value !== null);
+          const total = groups.reduce((sum, g) => sum + g.n, 0);
+          const shown = present.slice(0, limit);
+          const hidden = present.slice(limit);
+          return {
+            values: shown.map((g) => ({
+              value:
+                'column' in by && by.column === 'severity'
+                  ? (severityFromRank(Number(g.value)) ?? 'notice')
+                  : g.value,
+              count: g.n,
+            })),
+            otherValues: hidden.length,
+            otherCount: hidden.reduce((sum, g) => sum + g.n, 0),
+            total,
+          };
+        })(),
+      filter.text,
+    );
+
+  const context: SyncQueryStore['context'] = (id, before, after, scope) =>
+    db.transaction((): ContextRecords | null => {
+      keys.refresh();
+      const target = prepare(`SELECT ${COLUMNS} FROM records r WHERE r.id = @id`).get({ id }) as
+        Row | undefined;
+      if (target === undefined) return null;
+      const same: string[] = [];
+      const params: Record<string, string | number | null> = { ts: target.ts, seq: target.seq };
+      if (scope !== 'all') {
+        same.push('r.host IS @host');
+        params.host = target.host;
+      }
+      if (scope === 'stream') {
+        same.push('r.app IS @app');
+        params.app = target.app;
+      }
+      const scoped = same.length === 0 ? '' : `AND ${same.join(' AND ')}`;
+      const earlier = prepare(
+        `SELECT ${COLUMNS} FROM records r WHERE (r.ts, r.seq) < (@ts, @seq) ${scoped} ORDER BY r.ts DESC, r.seq DESC LIMIT @limit`,
+      ).all({ ...params, limit: before }) as Row[];
+      const later = prepare(
+        `SELECT ${COLUMNS} FROM records r WHERE (r.ts, r.seq) > (@ts, @seq) ${scoped} ORDER BY r.ts ASC, r.seq ASC LIMIT @limit`,
+      ).all({ ...params, limit: after }) as Row[];
+      return {
+        before: positioned(earlier.reverse()),
+        record: positioned([target])[0]!,
+        after: positioned(later),
+      };
+    })();
+
   const facts = (): StoreFacts => {
     // Two queries: SQLite answers a lone min() or max() from the index, but not both at once.
     const oldest = prepare('SELECT min(ts) FROM records').pluck().get() as number | null;
@@ -201,6 +305,9 @@ export function createQueryStore(
     countBetween,
     head: headNow,
     countsByKey,
+    volume,
+    top,
+    context,
     facts,
     close: () => db.close(),
   };

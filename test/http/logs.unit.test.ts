@@ -387,7 +387,9 @@ describe('GET /api/logs', () => {
       ['/api/logs?syntax=fts&q=nocolumn:disk', 'WARREN_BAD_QUERY', /full-text query/],
       ['/api/logs?q=...', 'WARREN_BAD_QUERY', /no words/],
       [`/api/logs?q=${'x'.repeat(1025)}`, 'WARREN_BAD_REQUEST', /q must NOT have more than 1024/],
-      ['/api/logs?patern=kern.*', 'WARREN_BAD_REQUEST', /additional properties/],
+      ['/api/logs?patern=kern.*', 'WARREN_BAD_REQUEST', /^unknown query parameter 'patern'$/],
+      // pattern=*.error+ unencoded: the + arrived as a space.
+      ['/api/logs?pattern=*.error+', 'WARREN_BAD_PATTERN', /^pattern '\*\.error ' ends with a space$/],
       ['/api/nothing', 'WARREN_NOT_FOUND', /no route GET \/api\/nothing/],
     ])('%s → %s', async (url, code, message) => {
       seedVaried();
