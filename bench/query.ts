@@ -15,6 +15,18 @@ import { startCollector } from './lib/pipeline.js';
 import { median, percentile } from './lib/stats.js';
 
 const DAY_MS = 24 * 3600 * 1000;
+
+export const QUERY_KEYS = [
+  'query_records',
+  'query_critical_1h_p99_ms',
+  'query_kern_7d_p99_ms',
+  'fts_p99_ms',
+  'volume_1h_p99_ms',
+  'volume_7d_p99_ms',
+  'field_filter_1h_p99_ms',
+  'top_host_1h_p99_ms',
+  'export_records_per_s',
+];
 /** A cached store is reused while its newest hour is still mostly inside `since=1h`. */
 const CACHE_MAX_AGE_MS = 20 * 60 * 1000;
 
@@ -22,7 +34,7 @@ function cacheFile(count: number): string {
   const schema = createHash('sha1').update(MIGRATIONS.join('\n')).digest('hex').slice(0, 12);
   const dir = path.join(os.tmpdir(), 'warren-bench-cache');
   mkdirSync(dir, { recursive: true });
-  return path.join(dir, `query-v2-${schema}-${count}.db`);
+  return path.join(dir, `query-v3-${schema}-${count}.db`);
 }
 
 /**
@@ -112,10 +124,47 @@ async function p99Of(
   return { value: median(samples), samples };
 }
 
+/** p99 of `requests` sequential GETs of any route, median over the repeats, after a warm-up. */
+async function routeP99(
+  base: string,
+  route: string,
+  requests: number,
+  repeats: number,
+  label: string,
+): Promise<{ value: number; samples: number[] }> {
+  const url = `${base}${route}`;
+  progress(`${label}: ${(await timedGet(url)).body.length} bytes per answer`);
+  for (let i = 0; i < Math.min(10, requests); i++) await timedGet(url);
+  const samples: number[] = [];
+  for (let run = 0; run < repeats; run++) {
+    const times: number[] = [];
+    for (let i = 0; i < requests; i++) times.push((await timedGet(url)).ms);
+    const p99 = percentile(times, 99);
+    progress(
+      `${label} run ${run + 1}/${repeats}: p50 ${percentile(times, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms`,
+    );
+    samples.push(p99);
+  }
+  return { value: median(samples), samples };
+}
+
+/** Records/s of one export read as fast as this process can (lines counted as they arrive). */
+async function exportRate(base: string, route: string): Promise<{ rate: number; records: number }> {
+  const started = performance.now();
+  const response = await fetch(`${base}${route}`);
+  if (!response.ok || response.body === null) throw new Error(`GET ${route} → ${response.status}`);
+  let records = 0;
+  for await (const chunk of response.body) {
+    const bytes = chunk as Uint8Array;
+    for (const byte of bytes) if (byte === 0x0a) records++;
+  }
+  return { rate: records / ((performance.now() - started) / 1000), records };
+}
+
 /** The HTTP API of a real `logcollect` over a generated store of 7 days (issue 5's figures). */
 export async function queryBench(context: BenchContext): Promise<void> {
   if (!binAvailable('logcollect')) {
-    for (const key of ['query_records', 'query_critical_1h_p99_ms', 'query_kern_7d_p99_ms', 'fts_p99_ms']) {
+    for (const key of QUERY_KEYS) {
       context.notes[key] = 'not measured: logcollect is not built yet';
     }
     return;
@@ -161,6 +210,22 @@ export async function queryBench(context: BenchContext): Promise<void> {
     setFigure(context, 'query_kern_7d_p99_ms', kern.value, kern.samples);
     const fts = await p99Of(base, `q=${RARE_WORD}&since=7d`, requests, context.repeats, 'fts rare word');
     setFigure(context, 'fts_p99_ms', fts.value, fts.samples);
+
+    // Issue 16: the operator's questions on the same store.
+    const few = context.quick ? 10 : 3;
+    const figures: [string, string, number][] = [
+      ['volume_1h_p99_ms', '/api/logs/volume?since=1h&step=1m', requests],
+      ['volume_7d_p99_ms', '/api/logs/volume?since=7d&step=1h', few],
+      ['field_filter_1h_p99_ms', '/api/logs?q=status:500&since=1h', requests],
+      ['top_host_1h_p99_ms', '/api/logs/top?by=host&since=1h', requests],
+    ];
+    for (const [key, route, n] of figures) {
+      const result = await routeP99(base, route, n, context.repeats, key);
+      setFigure(context, key, result.value, result.samples);
+    }
+    const exported = await exportRate(base, '/api/logs/export?since=1d');
+    progress(`export: ${exported.records} records at ${Math.round(exported.rate)}/s`);
+    setFigure(context, 'export_records_per_s', exported.rate);
   } finally {
     await collector.stop(15_000);
     await deleteTopology(exchange);

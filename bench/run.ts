@@ -13,7 +13,7 @@ import { naivePipeline } from './naive.js';
 import { agentBench } from './agent.js';
 import { collectorBench } from './collector.js';
 import { e2eBench } from './e2e.js';
-import { queryBench } from './query.js';
+import { QUERY_KEYS, queryBench } from './query.js';
 import { isolationBench } from './isolation.js';
 import { syslogBench } from './syslog.js';
 import { tailBench } from './tail.js';
@@ -91,7 +91,7 @@ const SECTIONS: readonly Section[] = [
   {
     name: 'query',
     run: queryBench,
-    keys: ['query_records', 'query_critical_1h_p99_ms', 'query_kern_7d_p99_ms', 'fts_p99_ms'],
+    keys: QUERY_KEYS,
   },
   {
     name: 'syslog',

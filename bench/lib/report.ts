@@ -160,6 +160,36 @@ export const FIGURES: readonly FigureSpec[] = [
     target: { op: '<=', value: 100, source: 'issue 6' },
   },
   {
+    key: 'volume_1h_p99_ms',
+    label: 'GET /api/logs/volume?since=1h&step=1m on the query store',
+    unit: 'ms',
+    target: { op: '<=', value: 50, source: 'issue 16' },
+  },
+  {
+    key: 'volume_7d_p99_ms',
+    label: 'GET /api/logs/volume?since=7d&step=1h on the query store',
+    unit: 'ms',
+    target: { op: '<=', value: 500, source: 'issue 16' },
+  },
+  {
+    key: 'field_filter_1h_p99_ms',
+    label: 'GET /api/logs?q=status:500&since=1h (a field filter)',
+    unit: 'ms',
+    target: { op: '<=', value: 200, source: 'issue 16' },
+  },
+  {
+    key: 'top_host_1h_p99_ms',
+    label: 'GET /api/logs/top?by=host&since=1h',
+    unit: 'ms',
+    target: { op: '<=', value: 200, source: 'issue 16' },
+  },
+  {
+    key: 'export_records_per_s',
+    label: 'GET /api/logs/export?since=1d read as fast as possible',
+    unit: 'rec/s',
+    target: { op: '>=', value: 100_000, source: 'issue 16' },
+  },
+  {
     key: 'syslog_e2e_logs_per_s',
     label:
       '1M RFC 3164 lines, 85 keys, one TCP connection -> logship --syslog tcp -> broker -> logcollect -> SQLite+FTS',

@@ -26,6 +26,9 @@ export interface SyntheticOptions {
 
 export const RARE_WORD = 'zanzibar';
 
+/** HTTP statuses as a web tier spreads them: mostly 200, a few errors. */
+const STATUSES = [200, 200, 200, 200, 200, 201, 204, 301, 304, 400, 404, 404, 500, 502, 503];
+
 const BASE_FACILITIES = [
   'kern',
   'auth',
@@ -128,7 +131,13 @@ export function generateSyntheticStore(path: string, options: SyntheticOptions):
           app: 'synthetic',
           pid: 1000 + (index % 100),
         };
-        if (index % 10 === 0) record.fields = { n: index };
+        // Half carry HTTP-ish fields (the query language's field filters and top values read them).
+        if (index % 2 === 0) {
+          record.fields = {
+            status: STATUSES[Math.floor(random() * STATUSES.length)] ?? 200,
+            duration_ms: Math.floor(random() * 2000),
+          };
+        } else if (index % 10 === 1) record.fields = { n: index };
         records.push(record);
       }
       lastSeq = writer.write(records).lastSeq;
