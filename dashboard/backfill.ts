@@ -4,6 +4,8 @@ import { getFromApi, setFilters, toRecord, type ApiFilters, type ApiOptions } fr
 export interface HistoryQuery extends ApiFilters {
   /** Records per request (the API's max is 10 000). */
   pageSize?: number;
+  /** Only the newest this many (`logtail -n`): one newest-first page, yielded oldest first. */
+  newest?: number | undefined;
 }
 
 /** One page of history. */
@@ -24,8 +26,8 @@ export async function* fetchHistory(query: HistoryQuery, options: ApiOptions): A
   do {
     const url = new URL(`${options.apiUrl}/api/logs`);
     setFilters(url, query);
-    url.searchParams.set('order', 'asc');
-    url.searchParams.set('limit', String(query.pageSize ?? 1000));
+    url.searchParams.set('order', query.newest === undefined ? 'asc' : 'desc');
+    url.searchParams.set('limit', String(query.newest ?? query.pageSize ?? 1000));
     if (cursor !== null) url.searchParams.set('cursor', cursor);
     const response = await getFromApi(url, options);
     if (response === undefined) return;
@@ -63,6 +65,10 @@ export async function* fetchHistory(query: HistoryQuery, options: ApiOptions): A
       typeof body.stream_cursor === 'string' && /^[0-9]{1,16}$/.test(body.stream_cursor)
         ? body.stream_cursor
         : undefined;
+    if (query.newest !== undefined) {
+      yield { records: records.reverse(), invalid, streamCursor };
+      return;
+    }
     yield { records, invalid, streamCursor };
     cursor = typeof body.next === 'string' && body.next !== '' ? body.next : null;
   } while (cursor !== null);

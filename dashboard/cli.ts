@@ -25,6 +25,7 @@ Examples:
   logtail --since 15m '*.error+'        the last 15 minutes from the API, then live, no gap
   logtail --since 2026-11-21T22:00:00Z --no-follow -q timeout > history.ndjson
   logtail --since 2h --until 1h 'kern.*'  one hour of history, two hours ago, then exit
+  logtail -n 50 '*.error+'              the last 50 errors from the API, then live (like tail -n)
   logtail --json '#' | jq -r .msg       NDJSON, one record per line (the default in a pipe)
   logtail -q 'status:>=500 -host:test-*' 'app.*'   a query on fields and host, live
   logtail --explain '*.error+'          show the broker bindings a pattern becomes
@@ -46,6 +47,7 @@ interface Flags {
   api?: string;
   since?: string;
   until?: string;
+  lines?: string;
   follow: boolean;
   query?: string;
   host?: string;
@@ -78,7 +80,11 @@ export function buildProgram(): Command {
       '--until <time>',
       'end the history there (a duration ago or an ISO time); prints the window from --since and exits',
     )
-    .option('--no-follow', 'print the history (needs --since) and exit instead of going live')
+    .option(
+      '-n, --lines <n>',
+      'first show the newest N records from the API (of the --since window, if given), then follow, like tail -n',
+    )
+    .option('--no-follow', 'print the history (needs --since or -n) and exit instead of going live')
     .option(
       '-q, --query <query>',
       'the query language of the API\'s q: words, "phrases", name:value on host/app/pid/facility/severity/id or any field (status:>=500, host:web-*), -term, OR, ( ); history and live alike',
@@ -145,9 +151,15 @@ async function main(argv: readonly string[]): Promise<number> {
       },
     );
   }
-  if (!flags.follow && since === undefined) {
-    throw new WarrenError(ErrorCodes.BAD_USAGE, '--no-follow prints history, so it needs --since', {
-      hint: 'e.g. logtail --since 1h --no-follow',
+  const lines = flags.lines === undefined ? undefined : positiveInt(flags.lines, '-n');
+  if (lines !== undefined && lines > 10_000) {
+    throw new WarrenError(ErrorCodes.BAD_USAGE, `-n ${lines} is more than 10000 records`, {
+      hint: 'for more, use --since with --no-follow (or GET /api/logs/export)',
+    });
+  }
+  if (!flags.follow && since === undefined && lines === undefined) {
+    throw new WarrenError(ErrorCodes.BAD_USAGE, '--no-follow prints history, so it needs --since or -n', {
+      hint: 'e.g. logtail --since 1h --no-follow, or logtail -n 100 --no-follow',
     });
   }
   const maxLength = positiveInt(flags.maxLength, '--max-length');
@@ -160,12 +172,16 @@ async function main(argv: readonly string[]): Promise<number> {
     patterns,
     since,
     until,
+    lines,
     // A window that ends cannot be followed live.
     follow: flags.follow && until === undefined,
     query: flags.query,
     host: flags.host,
     backfillOnReconnect:
-      since !== undefined || flags.api !== undefined || process.env.WARREN_API !== undefined,
+      since !== undefined ||
+      lines !== undefined ||
+      flags.api !== undefined ||
+      process.env.WARREN_API !== undefined,
     maxLength,
     maxLengthBytes: MAX_QUEUE_BYTES,
     prefetch: 200,

@@ -16,6 +16,8 @@ export interface TailConfig {
   readonly patterns: readonly Pattern[];
   /** Backfill from the HTTP API from this time before going live. */
   readonly since: Date | undefined;
+  /** Show only the newest this many records of the history first (`-n`), then follow. */
+  readonly lines?: number | undefined;
   /** End of the history window (`--until`, which implies no follow). */
   readonly until?: Date | undefined;
   /** false: print the history and stop (`--no-follow`). */
@@ -67,7 +69,9 @@ export async function runTail(
 ): Promise<void> {
   const now = deps.now ?? Date.now;
   // Dedupe memory is only needed where history meets live; a plain live tail keeps none.
-  const needsDedupe = config.since !== undefined || config.backfillOnReconnect;
+  // `-n` without --since reads the newest records of all time.
+  const historyFrom = config.since ?? (config.lines !== undefined ? new Date(0) : undefined);
+  const needsDedupe = historyFrom !== undefined || config.backfillOnReconnect;
   const seam = new Seam({ remember: needsDedupe ? DEDUPE_MEMORY : 0 });
   const passesFilters = liveFilter(config.query, config.host);
   const api: ApiOptions = { apiUrl: config.apiUrl, token: config.token, signal, fetch: deps.fetch };
@@ -82,10 +86,13 @@ export async function runTail(
   });
 
   /** Shows the history since `since` that was not shown yet; how many, and the store position read at. */
-  async function backfill(since: Date): Promise<{ shown: number; position: string | undefined }> {
+  async function backfill(
+    since: Date,
+    newest?: number,
+  ): Promise<{ shown: number; position: string | undefined }> {
     let shown = 0;
     let position: string | undefined;
-    for await (const page of fetchHistory(filters(since), api)) {
+    for await (const page of fetchHistory({ ...filters(since), newest }, api)) {
       position ??= page.streamCursor;
       shown += await showStored(page.records, page.invalid, seam, sink);
     }
@@ -148,8 +155,8 @@ export async function runTail(
   }
 
   if (!config.follow) {
-    if (config.since === undefined) return;
-    await backfill(config.since);
+    if (historyFrom === undefined) return;
+    await backfill(historyFrom, config.lines);
     return;
   }
 
@@ -223,14 +230,18 @@ export async function runTail(
   );
 
   // Bind first, hold live records while the history is read: nothing falls between the two.
-  if (config.since !== undefined) seam.hold();
+  if (historyFrom !== undefined) seam.hold();
   sink.status('connecting');
   await live.start();
   try {
-    if (config.since !== undefined) {
-      sink.status('backfilling', { kind: 'note', text: `history since ${config.since.toISOString()}` });
-      const history = await backfill(config.since);
-      await followStoreUntilLive(config.since, history.position);
+    if (historyFrom !== undefined) {
+      const what =
+        config.lines !== undefined
+          ? `the last ${config.lines} record(s)${config.since === undefined ? '' : ` since ${historyFrom.toISOString()}`}`
+          : `history since ${historyFrom.toISOString()}`;
+      sink.status('backfilling', { kind: 'note', text: what });
+      const history = await backfill(historyFrom, config.lines);
+      await followStoreUntilLive(historyFrom, history.position);
       await releaseHeld();
     }
     if (!signal.aborted) sink.status('live');

@@ -199,6 +199,9 @@ export function createQueryStore(
       () =>
         db.transaction((): VolumeCount[] => {
           keys.refresh();
+          if (filter.text === undefined && filter.host === undefined && filter.since !== undefined) {
+            return volumeByKey(filter, stepMs, filter.since, filter.until ?? Number.MAX_SAFE_INTEGER);
+          }
           const conditions = allConditions(filter);
           if (conditions === null) return [];
           const where = renderWhere(conditions);
@@ -213,6 +216,38 @@ export function createQueryStore(
         })(),
       filter.text,
     );
+
+  /**
+   * Volume by patterns and time only: per routing key from its (key_id, ts) index alone, no row
+   * read, since a readable key fixes the severity of every record under it (CONTRACT §4).
+   */
+  const volumeByKey = (filter: RecordFilter, stepMs: number, since: number, until: number): VolumeCount[] => {
+    const ids = keys.idsFor(filter.patterns) ?? [...keys.entries()].map(([id]) => id);
+    const byIndex = prepare(
+      'SELECT (ts / @step) * @step AS bucket, count(*) AS n FROM records INDEXED BY records_key_ts WHERE key_id = @key AND ts >= @since AND ts < @until GROUP BY 1',
+    );
+    const byRow = prepare(
+      'SELECT (ts / @step) * @step AS bucket, severity, count(*) AS n FROM records INDEXED BY records_key_ts WHERE key_id = @key AND ts >= @since AND ts < @until GROUP BY 1, 2',
+    );
+    const out: VolumeCount[] = [];
+    for (const key of ids) {
+      const params = { key, since, until, step: stepMs };
+      const severity = readRoutingKey(keys.name(key)).severity;
+      if (severity !== undefined) {
+        for (const row of byIndex.all(params) as { bucket: number; n: number }[])
+          out.push({ bucket: row.bucket, severity, count: row.n });
+      } else {
+        // A foreign key the collector could not read: each record says its own severity.
+        for (const row of byRow.all(params) as { bucket: number; severity: number; n: number }[])
+          out.push({
+            bucket: row.bucket,
+            severity: severityFromRank(row.severity) ?? 'notice',
+            count: row.n,
+          });
+      }
+    }
+    return out;
+  };
 
   const top: SyncQueryStore['top'] = (filter, by, limit) =>
     ftsErrors(

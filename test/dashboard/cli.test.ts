@@ -134,6 +134,32 @@ describe('the logtail binary', () => {
     }
   });
 
+  it('-n prints the newest N records oldest first (then would follow); with --no-follow it exits', async () => {
+    const newestFirst = ['c', 'b'].map((id, i) => ({
+      id,
+      ts: `2026-11-21T22:00:0${2 - i}.000Z`,
+      facility: 'kern',
+      severity: 'error',
+      msg: `line ${id}`,
+      routing_key: 'kern.error',
+    }));
+    const api = await fakeApi(() =>
+      Promise.resolve({ body: { records: newestFirst, next: null, stream_cursor: '7' } }),
+    );
+    try {
+      const run = logtail(['-n', '2', '--no-follow', '--api', api.url, 'kern.*']);
+      expect(await run.exit).toBe(0);
+      expect(lines(run.stdout()).map((r) => (r as { id: string }).id)).toEqual(['b', 'c']);
+      const asked = api.requests[0];
+      expect([asked?.searchParams.get('order'), asked?.searchParams.get('limit')]).toEqual(['desc', '2']);
+      const bad = logtail(['-n', '0', '--api', api.url]);
+      expect(await bad.exit).toBe(2);
+      expect(bad.stderr()).toMatch(/^logtail: -n must be a positive whole number/);
+    } finally {
+      await api.close();
+    }
+  });
+
   it('--explain prints the bindings and exits 0', async () => {
     const run = logtail(['--explain', 'kern.crit', '*.warning+', '#.rabbit']);
     expect(await run.exit).toBe(0);
