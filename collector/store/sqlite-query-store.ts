@@ -194,6 +194,7 @@ export function createQueryStore(
     return conditions;
   };
 
+  // better-sqlite3 binds a JS number as REAL: the step is cast so ts / step floors to its bucket.
   const volume: SyncQueryStore['volume'] = (filter, stepMs) =>
     ftsErrors(
       () =>
@@ -206,7 +207,7 @@ export function createQueryStore(
           if (conditions === null) return [];
           const where = renderWhere(conditions);
           const rows = prepare(
-            `SELECT (r.ts / @step) * @step AS bucket, r.severity AS severity, count(*) AS n FROM records r WHERE ${where.sql} GROUP BY 1, 2`,
+            `SELECT (r.ts / CAST(@step AS INTEGER)) * CAST(@step AS INTEGER) AS bucket, r.severity AS severity, count(*) AS n FROM records r WHERE ${where.sql} GROUP BY 1, 2`,
           ).all({ ...where.params, step: stepMs }) as { bucket: number; severity: number; n: number }[];
           return rows.map((row) => ({
             bucket: row.bucket,
@@ -224,10 +225,10 @@ export function createQueryStore(
   const volumeByKey = (filter: RecordFilter, stepMs: number, since: number, until: number): VolumeCount[] => {
     const ids = keys.idsFor(filter.patterns) ?? [...keys.entries()].map(([id]) => id);
     const byIndex = prepare(
-      'SELECT (ts / @step) * @step AS bucket, count(*) AS n FROM records INDEXED BY records_key_ts WHERE key_id = @key AND ts >= @since AND ts < @until GROUP BY 1',
+      'SELECT (ts / CAST(@step AS INTEGER)) * CAST(@step AS INTEGER) AS bucket, count(*) AS n FROM records INDEXED BY records_key_ts WHERE key_id = @key AND ts >= @since AND ts < @until GROUP BY 1',
     );
     const byRow = prepare(
-      'SELECT (ts / @step) * @step AS bucket, severity, count(*) AS n FROM records INDEXED BY records_key_ts WHERE key_id = @key AND ts >= @since AND ts < @until GROUP BY 1, 2',
+      'SELECT (ts / CAST(@step AS INTEGER)) * CAST(@step AS INTEGER) AS bucket, severity, count(*) AS n FROM records INDEXED BY records_key_ts WHERE key_id = @key AND ts >= @since AND ts < @until GROUP BY 1, 2',
     );
     const out: VolumeCount[] = [];
     for (const key of ids) {

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openQueryStore } from '../../collector/store/query.js';
 import {
   createTestApi,
   createTestStore,
@@ -105,6 +106,14 @@ describe('volume, top, context and export', () => {
       '/api/logs/volume?since=10m&step=5m&q=timeout',
     );
     expect(timeouts.buckets.map((b) => b.total)).toEqual([1, 2]);
+    // The store groups whole buckets (a step bound as REAL once gave one row per record).
+    const reads = openQueryStore(store.dbPath);
+    const since = NOW - 10 * MINUTE;
+    for (const filter of [{ patterns: [] }, { patterns: [], host: 'web-01' }]) {
+      const rows = reads.volume({ ...filter, since, until: NOW }, 5 * MINUTE);
+      for (const row of rows) expect(row.bucket % (5 * MINUTE)).toBe(0);
+    }
+    reads.close();
     const bad = await api.app.inject({ method: 'GET', url: '/api/logs/volume?since=7d&step=1s' });
     expect(bad.statusCode).toBe(400);
     expect(bad.json<ErrorReply>().error.hint).toContain('widen step');
