@@ -96,7 +96,7 @@ async function timedGet(url: string): Promise<{ ms: number; body: string }> {
   return { ms, body };
 }
 
-/** p99 of `requests` sequential GETs, median over the repeats, after a warm-up round. */
+/** p99 of `requests` sequential GETs of `/api/logs?query`, which must find records. */
 async function p99Of(
   base: string,
   query: string,
@@ -104,24 +104,13 @@ async function p99Of(
   repeats: number,
   label: string,
 ): Promise<{ value: number; samples: number[] }> {
-  const url = `${base}/api/logs?${query}`;
+  const route = `/api/logs?${query}`;
   // A query that finds nothing would be fast for the wrong reason.
-  const first = JSON.parse((await timedGet(url)).body) as { records?: unknown[] };
+  const first = JSON.parse((await timedGet(`${base}${route}`)).body) as { records?: unknown[] };
   if (!Array.isArray(first.records) || first.records.length === 0)
-    throw new Error(`GET ${url} found no records`);
+    throw new Error(`GET ${route} found no records`);
   progress(`${label}: ${first.records.length} records per response`);
-  for (let i = 0; i < Math.min(20, requests); i++) await timedGet(url);
-  const samples: number[] = [];
-  for (let run = 0; run < repeats; run++) {
-    const times: number[] = [];
-    for (let i = 0; i < requests; i++) times.push((await timedGet(url)).ms);
-    const p99 = percentile(times, 99);
-    progress(
-      `${label} run ${run + 1}/${repeats}: p50 ${percentile(times, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms`,
-    );
-    samples.push(p99);
-  }
-  return { value: median(samples), samples };
+  return routeP99(base, route, requests, repeats, label);
 }
 
 /** p99 of `requests` sequential GETs of any route, median over the repeats, after a warm-up. */
@@ -133,8 +122,7 @@ async function routeP99(
   label: string,
 ): Promise<{ value: number; samples: number[] }> {
   const url = `${base}${route}`;
-  progress(`${label}: ${(await timedGet(url)).body.length} bytes per answer`);
-  for (let i = 0; i < Math.min(10, requests); i++) await timedGet(url);
+  for (let i = 0; i < Math.min(20, requests); i++) await timedGet(url);
   const samples: number[] = [];
   for (let run = 0; run < repeats; run++) {
     const times: number[] = [];
