@@ -9,8 +9,8 @@ const EXPORT_PAGE = 2_000;
 
 /**
  * Every record the filters select as NDJSON, oldest first, with no limit (issue 16). One page is
- * read, written, and the next read only once the socket has taken it, so a slow client holds the
- * export, never the collector's memory; every page reads the snapshot of the first (seq ≤ head),
+ * written while the next is read, and the one after is read only once the socket has taken the
+ * first, so a slow client holds the export, never the collector's memory (two pages at most); every page reads the snapshot of the first (seq ≤ head),
  * as paging does.
  */
 export function registerExportRoute(app: TypedApp, ctx: RouteContext): void {
@@ -42,13 +42,25 @@ export function registerExportRoute(app: TypedApp, ctx: RouteContext): void {
       res.on('close', () => (closed = true));
       try {
         for (;;) {
+          const last = page.records.at(-1);
+          // The next page is read while this one is written: two pages at most are held.
+          const next =
+            page.more && last !== undefined
+              ? ctx.store.page({
+                  ...filter,
+                  order: 'asc',
+                  limit: EXPORT_PAGE,
+                  after: { ts: last.ts, seq: last.seq } satisfies Position,
+                  head,
+                })
+              : undefined;
+          // A failed read ahead is reported where it is awaited, not as an unhandled rejection.
+          void next?.catch(() => undefined);
           let chunk = '';
           for (const { record } of page.records) chunk += `${JSON.stringify(record)}\n`;
           if (chunk !== '' && !res.write(chunk)) await Promise.race([once(res, 'drain'), once(res, 'close')]);
-          const last = page.records.at(-1);
-          if (closed || !page.more || last === undefined) break;
-          const after: Position = { ts: last.ts, seq: last.seq };
-          page = await ctx.store.page({ ...filter, order: 'asc', limit: EXPORT_PAGE, after, head });
+          if (closed || next === undefined) break;
+          page = await next;
         }
         res.end();
       } catch (err) {

@@ -6,6 +6,7 @@ import {
   readRoutingKey,
   severityFromRank,
   WarrenError,
+  type Severity,
 } from '../../protocol/index.js';
 import { filterConditions, renderWhere, type Condition } from './conditions.js';
 import { ftsErrors, ftsExpression, ftsHitsBetween } from './fts.js';
@@ -41,6 +42,9 @@ export interface QueryStoreOptions {
 }
 
 /** Opens the store read-only; the collector owns creating and migrating it. */
+/** Records per key and bucket from which volume counts each bucket's range instead of grouping (measured). */
+const COUNT_RANGES_FROM = 24;
+
 export function openQueryStore(dbPath: string, options: QueryStoreOptions = {}): SyncQueryStore {
   let db: Database.Database;
   try {
@@ -224,30 +228,64 @@ export function createQueryStore(
    */
   const volumeByKey = (filter: RecordFilter, stepMs: number, since: number, until: number): VolumeCount[] => {
     const ids = keys.idsFor(filter.patterns) ?? [...keys.entries()].map(([id]) => id);
-    const byIndex = prepare(
-      'SELECT (ts / CAST(@step AS INTEGER)) * CAST(@step AS INTEGER) AS bucket, count(*) AS n FROM records INDEXED BY records_key_ts WHERE key_id = @key AND ts >= @since AND ts < @until GROUP BY 1',
-    );
+    const first = Math.floor(since / stepMs) * stepMs;
+    // The counting query walks every bucket up to its end: an open range ends after the newest record.
+    const end = Math.min(until, headTs(until) + 1);
+    const buckets = Math.ceil((end - first) / stepMs);
+    // Grouping sorts every index entry (~145 ns each here); counting each bucket's range costs
+    // ~40 ns an entry plus ~2.4 µs a seek: it wins from ~24 records per key and bucket (7 d by hour).
+    const counted = recordsBetween(since, until) >= COUNT_RANGES_FROM * ids.length * Math.max(1, buckets);
+    const byIndex = counted
+      ? prepare(
+          `WITH RECURSIVE b(start) AS (SELECT @first UNION ALL SELECT start + @step FROM b WHERE start + @step < @until)
+           SELECT b.start AS bucket, (SELECT count(*) FROM records INDEXED BY records_key_ts WHERE key_id = @key AND ts >= max(b.start, @since) AND ts < min(b.start + @step, @until)) AS n FROM b`,
+        )
+      : prepare(
+          'SELECT (ts / CAST(@step AS INTEGER)) * CAST(@step AS INTEGER) AS bucket, count(*) AS n FROM records INDEXED BY records_key_ts WHERE key_id = @key AND ts >= @since AND ts < @until GROUP BY 1',
+        );
     const byRow = prepare(
       'SELECT (ts / CAST(@step AS INTEGER)) * CAST(@step AS INTEGER) AS bucket, severity, count(*) AS n FROM records INDEXED BY records_key_ts WHERE key_id = @key AND ts >= @since AND ts < @until GROUP BY 1, 2',
     );
-    const out: VolumeCount[] = [];
+    // Keys of one severity share their buckets: one pair each leaves the reader, not one per key.
+    const out = new Map<string, VolumeCount>();
+    const add = (bucket: number, severity: Severity, count: number): void => {
+      const pair = out.get(`${bucket} ${severity}`);
+      if (pair !== undefined) pair.count += count;
+      else out.set(`${bucket} ${severity}`, { bucket, severity, count });
+    };
     for (const key of ids) {
       const params = { key, since, until, step: stepMs };
       const severity = readRoutingKey(keys.name(key)).severity;
       if (severity !== undefined) {
-        for (const row of byIndex.all(params) as { bucket: number; n: number }[])
-          out.push({ bucket: row.bucket, severity, count: row.n });
+        for (const row of byIndex.all(counted ? { ...params, until: end, first } : params) as {
+          bucket: number;
+          n: number;
+        }[])
+          if (row.n > 0) add(row.bucket, severity, row.n);
       } else {
         // A foreign key the collector could not read: each record says its own severity.
         for (const row of byRow.all(params) as { bucket: number; severity: number; n: number }[])
-          out.push({
-            bucket: row.bucket,
-            severity: severityFromRank(row.severity) ?? 'notice',
-            count: row.n,
-          });
+          add(row.bucket, severityFromRank(row.severity) ?? 'notice', row.n);
       }
     }
-    return out;
+    return [...out.values()];
+  };
+
+  /** About how many records fall in [since, until): the seq span of the time index's ends (seq rises with ingest). */
+  const recordsBetween = (since: number, until: number): number => {
+    const row = prepare(
+      `SELECT (SELECT seq FROM records INDEXED BY records_ts WHERE ts < @until ORDER BY ts DESC, seq DESC LIMIT 1)
+            - (SELECT seq FROM records INDEXED BY records_ts WHERE ts >= @since ORDER BY ts, seq LIMIT 1) AS n`,
+    ).get({ since, until }) as { n: number | null };
+    return row.n ?? 0;
+  };
+
+  /** The newest record's time before `until` (0 when none). */
+  const headTs = (until: number): number => {
+    const row = prepare(
+      'SELECT ts FROM records INDEXED BY records_ts WHERE ts < @until ORDER BY ts DESC, seq DESC LIMIT 1',
+    ).get({ until }) as { ts: number } | undefined;
+    return row?.ts ?? 0;
   };
 
   const top: SyncQueryStore['top'] = (filter, by, limit) =>

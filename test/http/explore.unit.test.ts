@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openQueryStore } from '../../collector/store/query.js';
+import { parsePatterns } from '../../protocol/pattern.js';
 import {
   createTestApi,
   createTestStore,
@@ -117,6 +118,37 @@ describe('volume, top, context and export', () => {
     const bad = await api.app.inject({ method: 'GET', url: '/api/logs/volume?since=7d&step=1s' });
     expect(bad.statusCode).toBe(400);
     expect(bad.json<ErrorReply>().error.hint).toContain('widen step');
+  });
+
+  it('counts the same whether it groups index entries or counts each bucket (dense ranges)', async () => {
+    // 3,000 records over 3 keys in 30 minutes: ~33 per key and 1-minute bucket (counted), ~3 per 10 s (grouped).
+    const dense: TestRecord[] = [];
+    const keys = ['dense.info', 'dense.error', 'dense.debug'];
+    for (let i = 0; i < 3000; i++) {
+      dense.push({
+        id: `dense-${i}`,
+        ts: NOW - 30 * MINUTE + ((i * 7919) % (30 * MINUTE)),
+        key: keys[i % 3] ?? 'dense.info',
+        msg: `dense ${i}`,
+      });
+    }
+    store.insert(dense);
+    const reads = openQueryStore(store.dbPath);
+    const since = NOW - 31 * MINUTE + 1234;
+    for (const step of [MINUTE, 10_000, 7 * MINUTE]) {
+      for (const until of [NOW - 3 * MINUTE + 17, undefined]) {
+        const rows = reads.volume({ patterns: parsePatterns(['dense.*']), since, until }, step);
+        const got = new Map(rows.map((r) => [`${r.bucket} ${r.severity}`, r.count]));
+        const want = new Map<string, number>();
+        for (const [i, r] of dense.entries()) {
+          if (r.ts < since || (until !== undefined && r.ts >= until)) continue;
+          const key = `${Math.floor(r.ts / step) * step} ${keys[i % 3]?.split('.')[1]}`;
+          want.set(key, (want.get(key) ?? 0) + 1);
+        }
+        expect(got, `step ${step}, until ${until}`).toEqual(want);
+      }
+    }
+    reads.close();
   });
 
   it('lists the most frequent values of a column or a field, with what is left over', async () => {
