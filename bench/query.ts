@@ -7,7 +7,8 @@ import { RARE_WORD, generateSyntheticStore } from './lib/synthetic-store.js';
 import { MIGRATIONS } from '../collector/store/schema.js';
 import { deleteTopology, uniqueName } from '../testkit/broker.js';
 import { freePort } from '../testkit/net.js';
-import { binAvailable } from '../testkit/processes.js';
+import { binAvailable, rssMb } from '../testkit/processes.js';
+import { sleep } from '../protocol/index.js';
 import { waitUntil } from '../testkit/wait.js';
 import { setFigure, type BenchContext } from './lib/context.js';
 import { progress } from './lib/progress.js';
@@ -26,6 +27,7 @@ export const QUERY_KEYS = [
   'field_filter_1h_p99_ms',
   'top_host_1h_p99_ms',
   'export_records_per_s',
+  'export_slow_rss_growth_mb',
 ];
 /** A cached store is reused while its newest hour is still mostly inside `since=1h`. */
 const CACHE_MAX_AGE_MS = 20 * 60 * 1000;
@@ -149,6 +151,31 @@ async function exportRate(base: string, route: string): Promise<{ rate: number; 
   return { rate: records / ((performance.now() - started) / 1000), records };
 }
 
+/**
+ * The collector's RSS growth while a slow client reads an export (64 KiB every 100 ms): back-pressure
+ * holds the export, so the collector holds two pages, not what the client has not read yet.
+ */
+async function slowExportGrowth(base: string, route: string, pid: number, seconds: number): Promise<number> {
+  const before = rssMb(pid) ?? 0;
+  let peak = before;
+  const abort = new AbortController();
+  const response = await fetch(`${base}${route}`, { signal: abort.signal });
+  if (!response.ok || response.body === null) throw new Error(`GET ${route} → ${response.status}`);
+  const reader = response.body.getReader({ mode: 'byob' });
+  const deadline = performance.now() + seconds * 1000;
+  try {
+    while (performance.now() < deadline) {
+      const { done } = await reader.read(new Uint8Array(64 * 1024));
+      if (done) throw new Error('the export ended before the slow read did: not a slow reader');
+      peak = Math.max(peak, rssMb(pid) ?? 0);
+      await sleep(100);
+    }
+  } finally {
+    abort.abort();
+  }
+  return peak - before;
+}
+
 /** The HTTP API of a real `logcollect` over a generated store of 7 days (issue 5's figures). */
 export async function queryBench(context: BenchContext): Promise<void> {
   if (!binAvailable('logcollect')) {
@@ -226,6 +253,16 @@ export async function queryBench(context: BenchContext): Promise<void> {
       const exported = await exportRate(base, '/api/logs/export?since=1d');
       progress(`export: ${exported.records} records at ${Math.round(exported.rate)}/s`);
       setFigure(context, 'export_records_per_s', exported.rate);
+    });
+    await measured('export_slow_rss_growth_mb', async () => {
+      const growth = await slowExportGrowth(
+        base,
+        '/api/logs/export?since=7d',
+        collector.pid,
+        context.quick ? 5 : 20,
+      );
+      progress(`slow export: collector RSS grew ${growth.toFixed(1)} MiB`);
+      setFigure(context, 'export_slow_rss_growth_mb', growth);
     });
   } finally {
     await collector.stop(15_000);

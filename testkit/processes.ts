@@ -40,9 +40,18 @@ export function binAvailable(name: BinName): boolean {
 
 /** Peak resident set (VmHWM) of a live process in MiB, or null once it has gone. */
 export function peakRssMb(pid: number): number | null {
+  return statusMb(pid, 'VmHWM');
+}
+
+/** Resident set now (VmRSS) of a live process in MiB, or null once it has gone. */
+export function rssMb(pid: number): number | null {
+  return statusMb(pid, 'VmRSS');
+}
+
+function statusMb(pid: number, field: 'VmHWM' | 'VmRSS'): number | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const match = /VmHWM:\s+(\d+) kB/.exec(status);
+    const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status);
     return match?.[1] === undefined ? null : Number(match[1]) / 1024;
   } catch {
     return null;

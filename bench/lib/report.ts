@@ -190,6 +190,12 @@ export const FIGURES: readonly FigureSpec[] = [
     target: { op: '>=', value: 100_000, source: 'issue 16' },
   },
   {
+    key: 'export_slow_rss_growth_mb',
+    label: 'logcollect RSS growth while a client reads the 7 d export at 640 KiB/s for 20 s',
+    unit: 'MiB',
+    target: { op: '<=', value: 20, source: 'issue 16: flat' },
+  },
+  {
     key: 'syslog_e2e_logs_per_s',
     label:
       '1M RFC 3164 lines, 85 keys, one TCP connection -> logship --syslog tcp -> broker -> logcollect -> SQLite+FTS',
