@@ -198,6 +198,7 @@ async function main(argv: readonly string[]): Promise<number> {
     color: flags.color,
     maxLength,
     stop,
+    api: { apiUrl: config.apiUrl, token: config.token },
   });
   try {
     await runTail(config, output.sink, controller.signal);

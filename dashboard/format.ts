@@ -1,5 +1,6 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import { severityRank, type Severity, type StoredRecord } from '../protocol/index.js';
+import { splitAt, type Ranges } from './highlight.js';
 
 /** How a record's severity is styled, in the terms both chalk and Ink's <Text> understand. */
 export interface SeverityStyle {
@@ -125,16 +126,30 @@ function applyStyle(chalk: ChalkInstance, style: SeverityStyle, text: string): s
 const PLAIN = new Chalk({ level: 0 });
 const COLOURED = new Chalk({ level: 1 });
 
-/** One record as a text line (no trailing newline): time, facility, severity, source, message, fields. */
-export function formatTextLine(record: StoredRecord, color: boolean): string {
+/** Marks where a filter matched: inverse video, which reads without colour too. */
+const MARK = new Chalk({ level: 1 }).inverse;
+
+/**
+ * One record as a text line (no trailing newline): time, facility, severity, source, message, fields.
+ * `highlight` marks where the screen's filter matched the message.
+ */
+export function formatTextLine(
+  record: StoredRecord,
+  color: boolean,
+  highlight?: (text: string) => Ranges,
+): string {
   const chalk = color ? COLOURED : PLAIN;
   const parts = lineParts(record);
   const style = severityStyle(record.severity, color);
   const severity = applyStyle(chalk, style, parts.severity.padEnd(9));
+  const styled = record.severity === 'debug' || severityRank(record.severity) <= severityRank('error');
+  const paint = (text: string): string => (styled ? applyStyle(chalk, style, text) : text);
   const msg =
-    record.severity === 'debug' || severityRank(record.severity) <= severityRank('error')
-      ? applyStyle(chalk, style, parts.msg)
-      : parts.msg;
+    highlight === undefined
+      ? paint(parts.msg)
+      : splitAt(parts.msg, highlight(parts.msg))
+          .map(([piece, hit]) => (hit ? MARK(piece) : paint(piece)))
+          .join('');
   const head = `${chalk.dim(parts.time)} ${parts.facility.padEnd(8)} ${severity}`;
   const source = parts.source === '' ? '' : ` ${chalk.cyan(parts.source)}`;
   const fields = parts.fields === '' ? '' : ` ${chalk.dim(parts.fields)}`;

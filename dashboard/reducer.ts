@@ -3,8 +3,12 @@ import { addCounts, addFacilityCounts, countBySeverity, subtractRecords } from '
 import { appendLines, drawList, drawRecords } from './draw.js';
 import type { ConnectionStatus } from './output/sink.js';
 import { addToRate, trimRate } from './rates.js';
-import { countsFrom, EMPTY_PAUSE_BUFFER, parseFilter, type TailState } from './state.js';
+import { countsFrom, EMPTY_PAUSE_BUFFER, parseFilter, type Context, type TailState } from './state.js';
 import { addToTally, emptyTally, type Tally } from './tally.js';
+import { mergeVolume } from './volume.js';
+
+/** How the scrollback cursor moves: a line, a page (of `page` lines), or to either end. */
+export type Move = 'up' | 'down' | 'pageUp' | 'pageDown' | 'oldest' | 'newest';
 
 /** What can happen to the screen: records and connection news from the tail, keys from the user. */
 export type Action =
@@ -20,7 +24,14 @@ export type Action =
   | { type: 'promptOpen' }
   | { type: 'promptInput'; text: string }
   | { type: 'promptSubmit' }
-  | { type: 'promptCancel' };
+  | { type: 'promptCancel' }
+  | { type: 'browse'; move: Move; page: number }
+  | { type: 'findMatch'; direction: 1 | -1 }
+  | { type: 'openDetail' }
+  | { type: 'context'; id: string | null; context: Context }
+  | { type: 'closeDetail' }
+  | { type: 'follow' }
+  | { type: 'toggleHelp' };
 
 /** Counts a frame's records: per severity, per facility and in the records/s window. */
 function count(state: TailState, tally: Tally, now: number): TailState {
@@ -32,8 +43,67 @@ function count(state: TailState, tally: Tally, now: number): TailState {
     total: state.total + tally.total,
     bySeverity,
     byFacility: addFacilityCounts(state.byFacility, tally.byFacility, state.limits.facilities),
+    byHost: addFacilityCounts(state.byHost, tally.byHost, state.limits.facilities),
+    volume: mergeVolume(state.volume, tally.volume, now),
     rateBuckets: addToRate(state.rateBuckets, now, tally.total),
+    ...hold(state, tally.held),
   };
+}
+
+/** The scrollback with newly arrived records: the newest `limits.scrollback`, oldest first. */
+function hold(state: TailState, records: readonly StoredRecord[]): Pick<TailState, 'held' | 'heldOffset'> {
+  if (records.length === 0) return state;
+  const all = [...state.held, ...records];
+  const over = Math.max(0, all.length - state.limits.scrollback);
+  return { held: over === 0 ? all : all.slice(over), heldOffset: state.heldOffset + over };
+}
+
+/** The cursor kept on a record still held: the oldest one once its own was let go. */
+function clampCursor(state: TailState, cursor: number): number {
+  const last = state.heldOffset + state.held.length - 1;
+  return Math.max(state.heldOffset, Math.min(last, cursor));
+}
+
+/** Moves the scrollback cursor; the first move starts browsing at the newest record (and pauses). */
+function browse(state: TailState, move: Move, page: number): TailState {
+  if (state.held.length === 0) return state;
+  const newest = state.heldOffset + state.held.length - 1;
+  const from = state.browse === null ? newest : clampCursor(state, state.browse.cursor);
+  const step = Math.max(1, page);
+  const to =
+    state.browse === null && (move === 'up' || move === 'pageUp')
+      ? newest
+      : move === 'up'
+        ? from - 1
+        : move === 'down'
+          ? from + 1
+          : move === 'pageUp'
+            ? from - step
+            : move === 'pageDown'
+              ? from + step
+              : move === 'oldest'
+                ? state.heldOffset
+                : newest;
+  return {
+    ...state,
+    paused: true,
+    browse: { cursor: clampCursor(state, to), detail: null },
+  };
+}
+
+/** The next (1) or previous (-1) held record the `/` filter matches, from the cursor on. */
+function findMatch(state: TailState, direction: 1 | -1): TailState {
+  const filter = state.filter;
+  if (filter === null || state.held.length === 0) return state;
+  const newest = state.heldOffset + state.held.length - 1;
+  const from =
+    state.browse === null ? newest + (direction > 0 ? 0 : 1) : clampCursor(state, state.browse.cursor);
+  for (let at = from + direction; at >= state.heldOffset && at <= newest; at += direction) {
+    const record = state.held[at - state.heldOffset];
+    if (record !== undefined && filter.test(record))
+      return { ...state, paused: true, browse: { cursor: at, detail: null } };
+  }
+  return state;
 }
 
 /** A frame's records: counted, then drawn, or kept for the resume while paused. */
@@ -90,7 +160,7 @@ const SEVERITY_CYCLE: readonly (Severity | null)[] = [null, 'info', 'notice', 'w
 export function reduce(state: TailState, action: Action): TailState {
   switch (action.type) {
     case 'records':
-      return onTally(state, addToTally(emptyTally(), state, action.records), action.now);
+      return onTally(state, addToTally(emptyTally(), state, action.records, action.now), action.now);
     case 'tally':
       return onTally(state, action.tally, action.now);
     case 'dropped':
@@ -113,7 +183,29 @@ export function reduce(state: TailState, action: Action): TailState {
       return buckets.length === state.rateBuckets.length ? state : { ...state, rateBuckets: buckets };
     }
     case 'togglePause':
-      return state.paused ? resume(state) : { ...state, paused: true };
+      return state.paused ? resume({ ...state, browse: null }) : { ...state, paused: true };
+    case 'follow':
+      return state.paused ? resume({ ...state, browse: null }) : state;
+    case 'browse':
+      return browse(state, action.move, action.page);
+    case 'findMatch':
+      return findMatch(state, action.direction);
+    case 'openDetail': {
+      if (state.browse === null) return state;
+      const record = state.held[clampCursor(state, state.browse.cursor) - state.heldOffset];
+      if (record === undefined) return state;
+      return { ...state, browse: { ...state.browse, detail: { record, context: { state: 'loading' } } } };
+    }
+    case 'context': {
+      const detail = state.browse?.detail;
+      // An answer for a record no longer open is dropped.
+      if (state.browse == null || detail == null || detail.record.id !== action.id) return state;
+      return { ...state, browse: { ...state.browse, detail: { ...detail, context: action.context } } };
+    }
+    case 'closeDetail':
+      return state.browse === null ? state : { ...state, browse: { ...state.browse, detail: null } };
+    case 'toggleHelp':
+      return { ...state, help: !state.help };
     case 'cycleSeverity': {
       const index = SEVERITY_CYCLE.indexOf(state.minSeverity);
       return { ...state, minSeverity: SEVERITY_CYCLE[(index + 1) % SEVERITY_CYCLE.length] ?? null };

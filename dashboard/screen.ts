@@ -64,7 +64,7 @@ export function createScreenFeed(
   return {
     records(records) {
       // Folded in at once: a record that will only be counted does not outlive this message.
-      addToTally(tally, store.getState(), records);
+      addToTally(tally, store.getState(), records, now());
     },
     status(status, detail) {
       store.dispatch({

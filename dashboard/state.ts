@@ -5,8 +5,10 @@
 import { severityRank, type Severity, type StoredRecord } from '../protocol/index.js';
 import { parseQuery, queryMatcher } from '../protocol/query.js';
 import { zeroCounts, type SeverityCounts } from './counts.js';
+import { queryHighlighter, regexHighlighter, type Ranges } from './highlight.js';
 import type { ConnectionStatus } from './output/sink.js';
 import type { RateBuckets } from './rates.js';
+import type { VolumeBuckets } from './volume.js';
 
 export interface Connection {
   readonly status: ConnectionStatus;
@@ -37,6 +39,27 @@ export interface Filter {
   /** As the user typed it. */
   readonly source: string;
   readonly test: (record: StoredRecord) => boolean;
+  /** Where it matched in a message: what the scrollback highlights. */
+  readonly highlight: (text: string) => Ranges;
+}
+
+/** The lines around a record, from the collector's `GET /api/logs/context`. */
+export type Context =
+  | { readonly state: 'loading' }
+  | { readonly state: 'loaded'; readonly records: readonly StoredRecord[]; readonly target: number }
+  | { readonly state: 'failed'; readonly message: string; readonly hint: string | undefined };
+
+/** The record selected in the scrollback (Enter), shown whole with its context. */
+export interface Detail {
+  readonly record: StoredRecord;
+  readonly context: Context;
+}
+
+/** Browsing the scrollback: the stream is paused and a cursor walks the records held. */
+export interface Browse {
+  /** The selected record's place among all records ever held (held[cursor - heldOffset]). */
+  readonly cursor: number;
+  readonly detail: Detail | null;
 }
 
 export interface Limits {
@@ -53,8 +76,10 @@ export interface Limits {
   readonly pauseBuffer: number;
   /** Lines kept for one <Static> generation before a fresh one starts (bounds memory). */
   readonly linesPerGeneration: number;
-  /** Distinct facilities counted; the rest go under `other`. */
+  /** Distinct facilities (and hosts) counted; the rest go under `other`. */
   readonly facilities: number;
+  /** Records held for the scrollback (the newest, whatever the filters): history and live alike. */
+  readonly scrollback: number;
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
@@ -63,6 +88,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   pauseBuffer: 10_000,
   linesPerGeneration: 1_000,
   facilities: 200,
+  scrollback: 10_000,
 });
 
 export interface TailState {
@@ -73,6 +99,9 @@ export interface TailState {
   readonly total: number;
   readonly bySeverity: SeverityCounts;
   readonly byFacility: ReadonlyMap<string, number>;
+  readonly byHost: ReadonlyMap<string, number>;
+  /** Records per 10 s and severity over the last five minutes, by their own time. */
+  readonly volume: VolumeBuckets;
   readonly rateBuckets: RateBuckets;
   /** Records the broker dropped because the tail could not keep up (the capped queue's overflow). */
   readonly dropped: number;
@@ -91,6 +120,13 @@ export interface TailState {
   readonly blocks: readonly LineBlock[];
   readonly generation: number;
   readonly nextKey: number;
+  /** The newest `limits.scrollback` records received, oldest first: what the scrollback walks. */
+  readonly held: readonly StoredRecord[];
+  /** Records let go from the front of `held` so far (so a cursor survives new arrivals). */
+  readonly heldOffset: number;
+  readonly browse: Browse | null;
+  /** The key help overlay (`?`). */
+  readonly help: boolean;
   /** The `/` filter prompt while it is open. */
   readonly prompt: { readonly text: string; readonly error: string | undefined } | null;
   readonly limits: Limits;
@@ -99,12 +135,17 @@ export interface TailState {
 /** The counts as at start, and after `c` clears them at `now`. */
 export function countsFrom(
   now: number,
-): Pick<TailState, 'startedAt' | 'total' | 'bySeverity' | 'byFacility' | 'rateBuckets' | 'skipped'> {
+): Pick<
+  TailState,
+  'startedAt' | 'total' | 'bySeverity' | 'byFacility' | 'byHost' | 'volume' | 'rateBuckets' | 'skipped'
+> {
   return {
     startedAt: now,
     total: 0,
     bySeverity: zeroCounts(),
     byFacility: new Map(),
+    byHost: new Map(),
+    volume: new Map(),
     rateBuckets: [],
     skipped: 0,
   };
@@ -135,6 +176,10 @@ export function initialState(
     blocks: [],
     generation: 0,
     nextKey: 0,
+    held: [],
+    heldOffset: 0,
+    browse: null,
+    help: false,
     prompt: null,
     limits,
   };
@@ -149,13 +194,15 @@ export function parseFilter(text: string): Filter {
   const source = text.trim();
   const regex = /^\/(.+)\/([a-z]*)$/.exec(source);
   if (regex === null) {
-    return { source, test: queryMatcher(parseQuery(source)) };
+    const query = parseQuery(source);
+    return { source, test: queryMatcher(query), highlight: queryHighlighter(query) };
   }
   const [, body = '', flags = ''] = regex;
   const re = new RegExp(body, flags.replace('g', '') || 'i');
   const match = (h: string): boolean => re.test(h);
   return {
     source,
+    highlight: regexHighlighter(re),
     test: (r) =>
       match(r.msg) ||
       (r.host !== undefined && match(r.host)) ||

@@ -1,6 +1,7 @@
 import type { StoredRecord } from '../protocol/index.js';
 import type { SomeSeverityCounts } from './counts.js';
 import { visible, type TailState } from './state.js';
+import { addToVolume } from './volume.js';
 
 /**
  * Records that arrived between two frames, already counted and filtered. The screen folds each
@@ -11,6 +12,10 @@ export interface Tally {
   total: number;
   bySeverity: SomeSeverityCounts;
   byFacility: Map<string, number>;
+  byHost: Map<string, number>;
+  volume: Map<number, SomeSeverityCounts>;
+  /** The newest records whatever the filters, about `limits.scrollback` of them: the scrollback's. */
+  held: StoredRecord[];
   /** Visible (filter and minimum severity pass) records, all of them: what a frame may draw. */
   visibleCount: number;
   visibleBySeverity: SomeSeverityCounts;
@@ -23,6 +28,9 @@ export function emptyTally(): Tally {
     total: 0,
     bySeverity: {},
     byFacility: new Map(),
+    byHost: new Map(),
+    volume: new Map(),
+    held: [],
     visibleCount: 0,
     visibleBySeverity: {},
     visible: [],
@@ -34,13 +42,24 @@ function tallyKeep(state: TailState): number {
   return state.paused ? state.limits.pauseBuffer : state.limits.linesPerBatch;
 }
 
-/** Folds records into a tally, using the state's filters at arrival. */
-export function addToTally(tally: Tally, state: TailState, records: readonly StoredRecord[]): Tally {
+/** Folds records into a tally, using the state's filters at arrival; `now` places the volume window. */
+export function addToTally(
+  tally: Tally,
+  state: TailState,
+  records: readonly StoredRecord[],
+  now: number = Date.now(),
+): Tally {
   const keep = tallyKeep(state);
+  addToVolume(tally.volume, records, now);
+  const scrollback = state.limits.scrollback;
   for (const r of records) {
     tally.total++;
     tally.bySeverity[r.severity] = (tally.bySeverity[r.severity] ?? 0) + 1;
     tally.byFacility.set(r.facility, (tally.byFacility.get(r.facility) ?? 0) + 1);
+    const host = r.host ?? '(none)';
+    tally.byHost.set(host, (tally.byHost.get(host) ?? 0) + 1);
+    tally.held.push(r);
+    if (tally.held.length >= scrollback * 2 + 16) tally.held.splice(0, tally.held.length - scrollback);
     if (!visible(state, r)) continue;
     tally.visibleCount++;
     tally.visibleBySeverity[r.severity] = (tally.visibleBySeverity[r.severity] ?? 0) + 1;

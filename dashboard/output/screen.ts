@@ -28,6 +28,7 @@ export async function openScreenOutput(options: OutputOptions): Promise<Output> 
   const screen = mountScreen({
     patterns: options.patterns,
     color: resolveColor(options.color, true, process.env),
+    api: options.api,
   });
   // q or Ctrl-C on the screen ends the tail.
   void screen.exited.then(options.stop);

@@ -1,3 +1,4 @@
+import type { ApiOptions } from '../api.js';
 import type { StoredRecord } from '../../protocol/index.js';
 import type { ColorMode } from '../format.js';
 
@@ -54,4 +55,6 @@ export interface OutputOptions {
   readonly maxLength: number;
   /** Ends the tail: the user quit the screen, or the pipe's reader went away. */
   readonly stop: () => void;
+  /** The collector's API, where the screen reads a record's context. */
+  readonly api: ApiOptions;
 }

@@ -1,27 +1,24 @@
 import React, { useSyncExternalStore } from 'react';
-import { Box, Static, Text, useApp, useInput } from 'ink';
+import { Box, Static, Text, useApp, useInput, useStdout } from 'ink';
 import { SEVERITIES, type Severity } from '../../protocol/index.js';
 import { Chalk } from 'chalk';
 import { formatTextLine, severityStyle } from '../format.js';
 import type { Store } from '../screen.js';
-import { topFacilities } from '../counts.js';
 import type { ConnectionStatus } from '../output/sink.js';
 import { recordsPerSecond } from '../rates.js';
-import type { Line, LineBlock, TailState } from '../state.js';
+import type { Context, Line, LineBlock, TailState } from '../state.js';
+import {
+  DetailPanel,
+  HelpPanel,
+  number,
+  Scrollback,
+  SHORT,
+  shownVolumeRows,
+  TopLine,
+  VolumePanel,
+} from './Panels.js';
 
 const chalk = new Chalk({ level: 1 });
-
-/** Short labels keep the counts on one header line at 120 columns. */
-const SHORT: Readonly<Record<Severity, string>> = {
-  emergency: 'emerg',
-  alert: 'alert',
-  critical: 'crit',
-  error: 'err',
-  warning: 'warn',
-  notice: 'notice',
-  info: 'info',
-  debug: 'debug',
-};
 
 const STATUS_LABEL: Readonly<Record<ConnectionStatus, { text: string; color: string }>> = {
   connecting: { text: '○ connecting', color: 'yellow' },
@@ -30,8 +27,6 @@ const STATUS_LABEL: Readonly<Record<ConnectionStatus, { text: string; color: str
   reconnecting: { text: '○ reconnecting', color: 'red' },
   closed: { text: '○ closed', color: 'gray' },
 };
-
-const number = new Intl.NumberFormat('en-US');
 
 function severityText(severity: Severity, text: string, color: boolean): React.JSX.Element {
   const style = severityStyle(severity, color);
@@ -86,7 +81,6 @@ export function Header({
 }): React.JSX.Element {
   const status = STATUS_LABEL[state.connection.status];
   const rate = recordsPerSecond(state, now);
-  const facilities = topFacilities(state, 5);
   return (
     <Box flexDirection="column">
       <Text wrap="truncate-end">
@@ -104,9 +98,6 @@ export function Header({
           {`${number.format(state.dropped)} dropped`}
         </Text>
         {state.skipped > 0 ? ` · ${number.format(state.skipped)} summarised` : ''}
-        {facilities.length === 0
-          ? ''
-          : ` · top: ${facilities.map(([f, n]) => `${f} ${number.format(n)}`).join(', ')}`}
       </Text>
       <Text wrap="truncate-end">
         {SEVERITIES.map((s, i) => (
@@ -122,7 +113,7 @@ export function Header({
 
 export function StatusLine({ state, color }: { state: TailState; color: boolean }): React.JSX.Element {
   const parts: React.JSX.Element[] = [];
-  if (state.paused) {
+  if (state.paused && state.browse === null) {
     parts.push(
       <Text key="paused" inverse {...(color ? { color: 'yellow' } : {})}>
         {` PAUSED +${number.format(state.pending.length + state.pendingOverflow)} new `}
@@ -145,12 +136,20 @@ export function StatusLine({ state, color }: { state: TailState; color: boolean 
       </Box>
     );
   }
+  const keys =
+    state.browse === null
+      ? `space ${state.paused ? 'follow' : 'pause'} · ↑ scrollback · / filter · s severity · c clear · ? help · q quit`
+      : state.browse.detail === null
+        ? '↑↓ PgUp PgDn Home End move · Enter details · / filter · n/N match · Esc follow · ? help'
+        : 'Esc back · r reload context · ? help · q quit';
+  if (state.browse !== null && state.paused) {
+    const waiting = state.pending.length + state.pendingOverflow;
+    if (waiting > 0) parts.push(<Text key="new">{` +${number.format(waiting)} new `}</Text>);
+  }
   return (
     <Text wrap="truncate-end">
       {parts}
-      <Text
-        dimColor
-      >{`${parts.length > 0 ? ' ' : ''}space ${state.paused ? 'follow' : 'pause'} · / filter · s severity · c clear · q quit`}</Text>
+      <Text dimColor>{`${parts.length > 0 ? ' ' : ''}${keys}`}</Text>
     </Text>
   );
 }
@@ -159,25 +158,91 @@ export interface AppProps {
   store: Store;
   color: boolean;
   now?: () => number;
+  /** The lines around a record (the collector's context route); none: the panel says so. */
+  loadContext?: ((id: string) => Promise<Context>) | undefined;
+}
+
+/**
+ * Lines the screen keeps for everything but the scrollback: header, volume, top, status (two with
+ * a filter error) and one spare, since Ink redraws the whole terminal once a frame fills it.
+ */
+function fixedLines(volumeRows: number): number {
+  return 3 + (volumeRows === 0 ? 1 : volumeRows + 1) + 1 + 2 + 1;
 }
 
 /** The screen: finished lines in <Static> (scrollback works), a small live header below them. */
-export function App({ store, color, now = Date.now }: AppProps): React.JSX.Element {
+export function App({ store, color, now = Date.now, loadContext }: AppProps): React.JSX.Element {
   const state = useSyncExternalStore(store.subscribe, store.getState);
   const { exit } = useApp();
+  const { stdout } = useStdout();
+  const rows = stdout.rows > 0 ? stdout.rows : 24;
+  const volumeRows = shownVolumeRows(state, now(), rows >= 40 ? 8 : 4).length;
+  const viewport = Math.max(3, rows - fixedLines(volumeRows));
+  const showContext = (): void => {
+    const record = store.getState().browse?.detail?.record;
+    if (record === undefined) return;
+    const id = record.id;
+    if (id === null) {
+      store.dispatch({
+        type: 'context',
+        id: null,
+        context: noContext('this record has no id, so it cannot be found in the store'),
+      });
+      return;
+    }
+    if (loadContext === undefined) {
+      store.dispatch({ type: 'context', id, context: noContext('no Warren API to ask') });
+      return;
+    }
+    void loadContext(id).then((context) => store.dispatch({ type: 'context', id, context }));
+  };
   useInput((input, key) => {
     // The store, not the rendered state: keys typed faster than a frame must see each other.
-    const prompt = store.getState().prompt;
+    const current = store.getState();
+    const prompt = current.prompt;
     if (prompt !== null) {
       if (key.return) store.dispatch({ type: 'promptSubmit' });
       else if (key.escape) store.dispatch({ type: 'promptCancel' });
       else if (key.backspace || key.delete)
         store.dispatch({ type: 'promptInput', text: prompt.text.slice(0, -1) });
-      else if (!key.ctrl && !key.meta && input !== '')
-        store.dispatch({ type: 'promptInput', text: prompt.text + input });
+      else if (!key.ctrl && !key.meta && input !== '') {
+        // Typed ahead or pasted, text and Enter can come as one chunk: the Enter still applies.
+        const [text = '', ...rest] = input.split(/\r\n?|\n/);
+        store.dispatch({ type: 'promptInput', text: prompt.text + text });
+        if (rest.length > 0) store.dispatch({ type: 'promptSubmit' });
+      }
       return;
     }
-    if (input === 'q') exit();
+    if (input === 'q') {
+      exit();
+      return;
+    }
+    if (current.help) {
+      store.dispatch({ type: 'toggleHelp' });
+      return;
+    }
+    if (current.browse?.detail != null) {
+      if (key.escape || key.backspace || key.return) store.dispatch({ type: 'closeDetail' });
+      else if (input === 'r') {
+        store.dispatch({ type: 'openDetail' });
+        showContext();
+      } else if (input === '?') store.dispatch({ type: 'toggleHelp' });
+      return;
+    }
+    const page = viewport - 1;
+    if (key.upArrow || input === 'k') store.dispatch({ type: 'browse', move: 'up', page });
+    else if (key.downArrow || input === 'j') store.dispatch({ type: 'browse', move: 'down', page });
+    else if (key.pageUp) store.dispatch({ type: 'browse', move: 'pageUp', page });
+    else if (key.pageDown) store.dispatch({ type: 'browse', move: 'pageDown', page });
+    else if (key.home || input === 'g') store.dispatch({ type: 'browse', move: 'oldest', page });
+    else if (key.end || input === 'G') store.dispatch({ type: 'browse', move: 'newest', page });
+    else if (input === 'n') store.dispatch({ type: 'findMatch', direction: 1 });
+    else if (input === 'N') store.dispatch({ type: 'findMatch', direction: -1 });
+    else if (input === '?') store.dispatch({ type: 'toggleHelp' });
+    else if (key.return && current.browse !== null) {
+      store.dispatch({ type: 'openDetail' });
+      showContext();
+    } else if (key.escape && current.browse !== null) store.dispatch({ type: 'follow' });
     else if (input === ' ') store.dispatch({ type: 'togglePause' });
     else if (input === '/') store.dispatch({ type: 'promptOpen' });
     else if (input === 's') store.dispatch({ type: 'cycleSeverity' });
@@ -189,7 +254,20 @@ export function App({ store, color, now = Date.now }: AppProps): React.JSX.Eleme
         {(block) => <LogBlock key={block.key} block={block} color={color} />}
       </Static>
       <Header state={state} color={color} now={now()} />
+      <VolumePanel state={state} color={color} now={now()} maxRows={rows >= 40 ? 8 : 4} />
+      <TopLine state={state} />
+      {state.help ? (
+        <HelpPanel />
+      ) : state.browse?.detail != null ? (
+        <DetailPanel detail={state.browse.detail} color={color} height={viewport} />
+      ) : (
+        <Scrollback state={state} color={color} height={viewport} />
+      )}
       <StatusLine state={state} color={color} />
     </Box>
   );
+}
+
+function noContext(message: string): Context {
+  return { state: 'failed', message, hint: undefined };
 }

@@ -4,6 +4,9 @@ import type { Severity } from '../../protocol/index.js';
 import { createScreenFeed, createStore } from '../screen.js';
 import { initialState } from '../state.js';
 import type { TailSink } from '../output/sink.js';
+import type { ApiOptions } from '../api.js';
+import { loadContext } from '../context.js';
+import type { Context } from '../state.js';
 import { App } from './App.js';
 import { boundInkStaticCopy } from './ink-static-copy.js';
 
@@ -11,6 +14,8 @@ export interface ScreenOptions {
   patterns: readonly string[];
   color: boolean;
   minSeverity?: Severity | null;
+  /** Where a selected record's context is read. */
+  api: ApiOptions;
 }
 
 export interface Screen {
@@ -30,7 +35,8 @@ export function mountScreen(options: ScreenOptions): Screen {
   // One-second ticks keep records/s honest when nothing arrives.
   const ticker = setInterval(() => store.dispatch({ type: 'tick', now: Date.now() }), 1000);
   ticker.unref();
-  const instance = render(<App store={store} color={options.color} />, {
+  const loadContextFor = (id: string): Promise<Context> => loadContext(options.api, id);
+  const instance = render(<App store={store} color={options.color} loadContext={loadContextFor} />, {
     exitOnCtrlC: true,
     patchConsole: true,
     maxFps: 20,

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import React from 'react';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createStore, type Store } from '../../dashboard/screen.js';
-import { initialState } from '../../dashboard/state.js';
+import { initialState, type Context } from '../../dashboard/state.js';
 import { record } from './helpers.js';
 import type * as Testing from 'ink-testing-library';
 import type * as AppModule from '../../dashboard/ui/App.js';
@@ -26,11 +26,23 @@ const ESC = `${E}[`;
 const SGR = new RegExp(`${E}\\[[0-9;]*m`, 'g');
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 30));
 
-function mount(color = true): { store: Store; lastFrame: () => string; stdin: { write(s: string): void } } {
+function mount(
+  color = true,
+  loadContext?: (id: string) => Promise<Context>,
+): { store: Store; lastFrame: () => string; stdin: { write(s: string): void } } {
   const store = createStore(initialState(['*.critical', 'kern.*'], Date.now()));
-  const { lastFrame, stdin } = testing.render(<ui.App store={store} color={color} />);
+  const { lastFrame, stdin } = testing.render(
+    <ui.App store={store} color={color} loadContext={loadContext} />,
+  );
   return { store, lastFrame: () => lastFrame() ?? '', stdin };
 }
+
+// Terminal key sequences as Ink reads them.
+const UP = `${ESC}A`;
+const PAGE_UP = `${ESC}5~`;
+const HOME = `${ESC}H`;
+const ENTER = '\r';
+const ESCAPE = E;
 
 const plain = (text: string): string => text.replace(SGR, '');
 
@@ -54,7 +66,7 @@ describe('the Ink screen', () => {
     expect(frame).toContain('2 total');
     expect(frame).toContain('12 dropped');
     expect(frame).toMatch(/crit 1 err 1 warn 0/);
-    expect(frame).toContain('top: kern 2');
+    expect(frame).toContain('top facilities kern 2');
     expect(frame).toContain('disk failure');
     expect(frame).toContain('space pause');
   });
@@ -136,6 +148,7 @@ describe('the Ink screen', () => {
         pauseBuffer: 10,
         linesPerGeneration: 100,
         facilities: 10,
+        scrollback: 100,
       }),
     );
     const { lastFrame } = testing.render(<ui.App store={store} color={false} />);
@@ -208,5 +221,195 @@ describe("Ink's copy of the printed lines", () => {
     expect(frame).toContain('line-59');
     expect(frame).not.toMatch(/\bline-0\b/);
     expect(frame.length).toBeLessThan(3000);
+  });
+});
+
+describe('the screen as a dashboard', () => {
+  const now = Date.now();
+  const at = (msAgo: number): string => new Date(now - msAgo).toISOString();
+
+  it('shows the volume of the last minutes per severity as bars, and the top facilities and hosts', async () => {
+    const { store, lastFrame } = mount(false);
+    const records = [
+      ...Array.from({ length: 40 }, (_, i) =>
+        record({ severity: 'info', facility: 'web', host: 'web-01', ts: at(1000 + (i % 3) * 10_000) }),
+      ),
+      ...Array.from({ length: 5 }, () =>
+        record({ severity: 'error', facility: 'db', host: 'db-01', ts: at(95_000) }),
+      ),
+      // History older than the window is no bar.
+      record({ severity: 'critical', facility: 'kern', host: 'db-01', ts: at(3_600_000) }),
+    ];
+    store.dispatch({ type: 'records', records, now });
+    await tick();
+    const frame = plain(lastFrame());
+    expect(frame).toContain('volume (5 min, 10 s a column), peak 14 a column');
+    const bars = (label: string): string =>
+      new RegExp(`^${label} +(.{30}) (\\d+)$`, 'm').exec(frame)?.[1] ?? '';
+    // info: three busy columns at the end (14, 13, 13 records); error: one column 9-10 buckets back.
+    expect(bars('info').trimEnd().slice(-3)).toMatch(/^[▇█]{3}$/);
+    expect(bars('info').trim()).toHaveLength(3);
+    expect(bars('err').trim()).toHaveLength(1);
+    expect(bars('err').indexOf(bars('err').trim())).toBeLessThan(27);
+    expect(frame).toMatch(/^info +.{30} 40$/m);
+    expect(frame).toMatch(/^err +.{30} 5$/m);
+    expect(frame).not.toMatch(/^crit /m);
+    expect(frame).toContain('top facilities web 40, db 5, kern 1 · hosts web-01 40, db-01 6');
+  });
+
+  it('browses the records it holds with the arrows, and highlights what the / filter matches', async () => {
+    const { store, lastFrame, stdin } = mount(true);
+    store.dispatch({
+      type: 'records',
+      records: Array.from({ length: 60 }, (_, i) =>
+        record({ msg: i % 10 === 3 ? `disk failure ${i}` : `all well ${i}` }),
+      ),
+      now,
+    });
+    await tick();
+    stdin.write(UP);
+    await tick();
+    let frame = plain(lastFrame());
+    expect(frame).toContain('scrollback: 60 of 60 held');
+    expect(frame).toMatch(/▶ {2}\S+ \S+ app +info +all well 59$/m);
+    stdin.write(PAGE_UP);
+    await tick();
+    expect(plain(lastFrame())).toMatch(/scrollback: (\d+) of 60 held/);
+    stdin.write(HOME);
+    await tick();
+    expect(plain(lastFrame())).toMatch(/▶ {2}\S+ \S+ app +info +all well 0$/m);
+    stdin.write('/');
+    for (const ch of 'disk') stdin.write(ch);
+    stdin.write(ENTER);
+    await tick();
+    stdin.write('n');
+    await tick();
+    frame = lastFrame();
+    // The cursor on the first match, the matched word in inverse video, matches marked •.
+    expect(plain(frame)).toMatch(/▶• \S+ \S+ app +info +disk failure 3$/m);
+    expect(frame).toContain(`${ESC}7mdisk`);
+    stdin.write('n');
+    await tick();
+    expect(plain(lastFrame())).toMatch(/▶• \S+ \S+ app +info +disk failure 13$/m);
+    stdin.write('N');
+    await tick();
+    expect(plain(lastFrame())).toMatch(/▶• \S+ \S+ app +info +disk failure 3$/m);
+    // Esc follows the stream again.
+    stdin.write(ESCAPE);
+    await tick();
+    expect(plain(lastFrame())).not.toContain('scrollback:');
+    expect(store.getState().paused).toBe(false);
+  });
+
+  it('keeps history for the scrollback instead of summarising it away', async () => {
+    const store = createStore(
+      initialState(['#'], now, {
+        linesPerBatch: 2,
+        floodLines: 2,
+        pauseBuffer: 10,
+        linesPerGeneration: 100,
+        facilities: 10,
+        scrollback: 50,
+      }),
+    );
+    const { lastFrame, stdin } = testing.render(<ui.App store={store} color={false} />);
+    store.dispatch({
+      type: 'records',
+      records: Array.from({ length: 80 }, (_, i) => record({ msg: `past ${i}` })),
+      now,
+    });
+    await tick();
+    expect(plain(lastFrame() ?? '')).toContain('records skipped to keep up');
+    stdin.write(HOME);
+    await tick();
+    // The newest 50 are held: the oldest of them is record 30.
+    expect(plain(lastFrame() ?? '')).toContain('scrollback: 1 of 50 held (30 older let go)');
+    expect(plain(lastFrame() ?? '')).toMatch(/▶ {2}\S+ \S+ app +info +past 30$/m);
+  });
+
+  it('shows the selected record whole and the lines around it from the API', async () => {
+    const target = record({
+      msg: 'payment failed',
+      host: 'web-01',
+      app: 'shop',
+      pid: 42,
+      fields: { http: { status: 502 }, user: 'bob' },
+    });
+    const asked: string[] = [];
+    const { store, lastFrame, stdin } = mount(false, (id) => {
+      asked.push(id);
+      return Promise.resolve({
+        state: 'loaded',
+        records: [
+          record({ msg: 'before it', host: 'web-01' }),
+          target,
+          record({ msg: 'after it', host: 'web-01' }),
+        ],
+        target: 1,
+      });
+    });
+    store.dispatch({ type: 'records', records: [record({ msg: 'older' }), target], now });
+    await tick();
+    stdin.write(UP);
+    await tick();
+    stdin.write(ENTER);
+    await tick();
+    const frame = plain(lastFrame());
+    expect(asked).toEqual([target.id]);
+    expect(frame).toContain(`id        ${target.id ?? ''}`);
+    expect(frame).toContain('host      web-01');
+    expect(frame).toContain('app       shop[42]');
+    expect(frame).toContain('fields    http.status = 502');
+    expect(frame).toContain('          user = bob');
+    expect(frame).toMatch(/^ {2}\S+ \S+ app +info +web-01 before it$/m);
+    expect(frame).toMatch(/^▶ \S+ \S+ app +info +web-01 shop\[42\] payment failed http=/m);
+    expect(frame).toMatch(/^ {2}\S+ \S+ app +info +web-01 after it$/m);
+    stdin.write(ESCAPE);
+    await tick();
+    expect(plain(lastFrame())).toContain('scrollback: 2 of 2 held');
+  });
+
+  it('says why there is no context: the API failed, or the record has no id', async () => {
+    const { store, lastFrame, stdin } = mount(false, () =>
+      Promise.resolve({
+        state: 'failed',
+        message: 'cannot reach the Warren API at http://127.0.0.1:9 (ECONNREFUSED)',
+        hint: 'start the collector',
+      }),
+    );
+    store.dispatch({
+      type: 'records',
+      records: [record({ msg: 'has an id' }), record({ id: null, msg: 'no id' })],
+      now,
+    });
+    await tick();
+    stdin.write(UP);
+    await tick();
+    stdin.write(ENTER);
+    await tick();
+    let frame = plain(lastFrame());
+    expect(frame).toContain('id        (none: the publisher gave it no id)');
+    expect(frame).toContain('context unavailable: this record has no id, so it cannot be found in the store');
+    stdin.write(ESCAPE);
+    await tick();
+    stdin.write(UP);
+    await tick();
+    stdin.write(ENTER);
+    await tick();
+    frame = plain(lastFrame());
+    expect(frame).toContain(
+      'context unavailable: cannot reach the Warren API at http://127.0.0.1:9 (ECONNREFUSED)',
+    );
+    expect(frame).toContain('hint: start the collector');
+  });
+
+  it('lists the keys on ?', async () => {
+    const { lastFrame, stdin } = mount(false);
+    stdin.write('?');
+    await tick();
+    expect(plain(lastFrame())).toContain("the selected record's fields and its context");
+    stdin.write('x');
+    await tick();
+    expect(plain(lastFrame())).not.toContain('any key closes');
   });
 });

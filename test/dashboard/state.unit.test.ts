@@ -12,6 +12,7 @@ const small: Limits = {
   pauseBuffer: 4,
   linesPerGeneration: 6,
   facilities: 2,
+  scrollback: 5,
 };
 
 function run(state: TailState, ...actions: Action[]): TailState {
@@ -264,5 +265,70 @@ describe('the screen feed', () => {
     expect(s.dropped).toBe(7);
     expect(shownMessages(s)).toEqual(['r995', 'r996', 'r997', 'r998', 'r999']);
     expect(s.lines[0]).toMatchObject({ kind: 'skipped', count: 995, bySeverity: { error: 20, info: 975 } });
+  });
+});
+
+describe('the scrollback', () => {
+  const arrive = (s: TailState, ...msgs: string[]): TailState =>
+    reduce(s, { type: 'records', records: msgs.map((msg) => record({ msg })), now: T0 });
+  const selected = (s: TailState): string | undefined =>
+    s.browse === null ? undefined : s.held[s.browse.cursor - s.heldOffset]?.msg;
+
+  it('holds the newest records, and a cursor stays on its record while newer ones push old ones out', () => {
+    let s = arrive(initialState(['#'], T0, small), 'a', 'b', 'c', 'd');
+    s = reduce(s, { type: 'browse', move: 'up', page: 2 });
+    expect(s.paused).toBe(true);
+    expect(selected(s)).toBe('d');
+    s = reduce(s, { type: 'browse', move: 'pageUp', page: 2 });
+    expect(selected(s)).toBe('b');
+    // Records keep arriving while browsing (held for the resume too): 'a' is let go.
+    s = arrive(s, 'e', 'f');
+    expect(s.held.map((r) => r.msg)).toEqual(['b', 'c', 'd', 'e', 'f']);
+    expect(selected(s)).toBe('b');
+    s = arrive(s, 'g');
+    expect(s.heldOffset).toBe(2);
+    // Its record gone, the cursor rests on the oldest one still held.
+    s = reduce(s, { type: 'browse', move: 'down', page: 2 });
+    expect(selected(s)).toBe('d');
+    s = reduce(s, { type: 'browse', move: 'newest', page: 2 });
+    expect(selected(s)).toBe('g');
+    s = reduce(s, { type: 'follow' });
+    expect(s.browse).toBeNull();
+    expect(s.paused).toBe(false);
+    expect(shownMessages(s).slice(-3)).toEqual(['e', 'f', 'g']);
+  });
+
+  it('finds the next and previous match of the filter, and stays put when there is none', () => {
+    let s = arrive(
+      initialState(['#'], T0, { ...small, scrollback: 10 }),
+      'x1',
+      'disk 1',
+      'x2',
+      'disk 2',
+      'x3',
+    );
+    s = run(s, { type: 'promptOpen' }, { type: 'promptInput', text: 'disk' }, { type: 'promptSubmit' });
+    s = reduce(s, { type: 'findMatch', direction: -1 });
+    expect(selected(s)).toBe('disk 2');
+    s = reduce(s, { type: 'findMatch', direction: -1 });
+    expect(selected(s)).toBe('disk 1');
+    expect(reduce(s, { type: 'findMatch', direction: -1 })).toBe(s);
+    s = reduce(s, { type: 'findMatch', direction: 1 });
+    expect(selected(s)).toBe('disk 2');
+  });
+
+  it('drops a context that arrives for a record no longer open', () => {
+    let s = arrive(initialState(['#'], T0, small), 'one', 'two');
+    s = run(s, { type: 'browse', move: 'up', page: 1 }, { type: 'openDetail' });
+    expect(s.browse?.detail?.context).toEqual({ state: 'loading' });
+    const stale = reduce(s, {
+      type: 'context',
+      id: 'not-it',
+      context: { state: 'loaded', records: [], target: 0 },
+    });
+    expect(stale).toBe(s);
+    const id = s.browse?.detail?.record.id ?? null;
+    s = reduce(s, { type: 'context', id, context: { state: 'loaded', records: [], target: 0 } });
+    expect(s.browse?.detail?.context.state).toBe('loaded');
   });
 });
