@@ -4,6 +4,10 @@ import { createFileInput } from './inputs/file.js';
 import type { Input, InputContext } from './inputs/input.js';
 import { createStreamInput } from './inputs/stdin.js';
 import { createSyslogInput } from './inputs/syslog.js';
+import { elasticDoor } from './inputs/http/elastic.js';
+import { lokiDoor } from './inputs/http/loki.js';
+import { otlpDoor } from './inputs/http/otlp.js';
+import { createHttpInput } from './inputs/http/receiver.js';
 import type { AgentConfig } from './options.js';
 import { Shipper, resolveShipperConfig, shipperSettingsOf, type CloseResult } from './shipper.js';
 import type { Stats } from './stats.js';
@@ -56,6 +60,8 @@ export function createAgent(
     );
   }
   for (const address of config.syslog) inputs.push(createSyslogInput(context, address, config.maxLineBytes));
+  if (config.http !== undefined)
+    inputs.push(createHttpInput(context, config.http, [otlpDoor, lokiDoor, elasticDoor]));
   const endable = inputs.filter((input) => input.name === 'stdin');
   const inputsEnded =
     endable.length === 0

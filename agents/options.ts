@@ -13,6 +13,12 @@ import {
 import { addCommonOptions, collect } from '../protocol/cli.js';
 import { DEFAULT_BATCH_LIMITS } from './batcher.js';
 import { parseSyslogUrl, type SyslogAddress } from './inputs/syslog.js';
+import {
+  httpAuthFromEnv,
+  parseHttpAddress,
+  type HttpAddress,
+  type HttpAuth,
+} from './inputs/http/receiver.js';
 import { DEFAULT_MAX_LINE_BYTES } from './parse/line.js';
 import {
   DEFAULT_CONTINUATION,
@@ -21,6 +27,12 @@ import {
 } from './parse/multiline.js';
 import { SHIPPER_DEFAULTS, defaultSpoolDir, type ShipperSettings } from './shipper.js';
 
+export interface HttpInputSettings {
+  readonly address: HttpAddress;
+  readonly auth: HttpAuth;
+  readonly maxBodyBytes: number;
+}
+
 /** logship's configuration: the shipper's settings plus its inputs; validated once here, then frozen. */
 export interface AgentConfig extends ShipperSettings {
   readonly stdin: boolean;
@@ -28,6 +40,8 @@ export interface AgentConfig extends ShipperSettings {
   readonly fromStart: boolean;
   readonly stateFile: string;
   readonly syslog: readonly SyslogAddress[];
+  /** The HTTP receiver (OTLP, Loki push, Elasticsearch bulk), when --http is given. */
+  readonly http: HttpInputSettings | undefined;
   readonly json: boolean;
   readonly multiline: MultilineOptions | undefined;
   readonly maxLineBytes: number;
@@ -84,13 +98,23 @@ function parseRegex(text: string): RegExp {
 }
 
 const EXAMPLES = `
-Inputs (stdin is read when no --file or --syslog is given, or with --stdin):
+Inputs (stdin is read when no --file, --syslog or --http is given, or with --stdin):
   Plain lines take --facility/--severity. JSON object lines (pino, bunyan) are read:
   level → severity, time → ts, msg → msg, hostname/pid/name → host/pid/app, the rest → fields.
   Continuation lines (leading whitespace, "Caused by:", "... N more", or --multiline REGEX) are
   joined into the record before them; a record waits at most --multiline-timeout for them.
   Lines longer than --max-line bytes are cut and end with " …[truncated N bytes]"; invalid
   UTF-8 becomes U+FFFD and the record gets fields.invalid_utf8. Nothing stops the agent.
+
+HTTP receiver (--http [HOST:]PORT), several doors on one port:
+  POST /v1/logs                 OTLP/HTTP logs, protobuf or JSON (OpenTelemetry SDKs, Collector)
+  POST /loki/api/v1/push        Loki push, JSON or snappy protobuf (Promtail, Alloy, Vector, pino-loki)
+  POST /_bulk, /{index}/_bulk   Elasticsearch bulk NDJSON (Vector, Fluent Bit, Logstash, Filebeat)
+  GET /metrics                  the receiver's request counters (Prometheus text)
+  A request is answered 2xx only once all its records are confirmed by the broker or fsync'd
+  in the spool; 429/503 with Retry-After while logship cannot take them. gzip accepted.
+  Auth: WARREN_HTTP_TOKEN=T requires "Authorization: Bearer T"; WARREN_HTTP_BASIC=user:pass
+  requires basic auth (either one is accepted when both are set).
 
 Files:
   Followed like tail -F: a renamed file is read to its end, then the new one from its start;
@@ -127,6 +151,7 @@ Examples:
   node server.js | logship --facility api          # pino JSON lines: level and time are kept
   logship --file '/var/log/nginx/*.log' --facility nginx --severity notice
   logship --syslog udp://0.0.0.0:5514 --syslog tcp://0.0.0.0:5514
+  logship --http 0.0.0.0:4318 --facility otel      # OTEL_EXPORTER_OTLP_ENDPOINT=http://host:4318
   logship --file app.log --from-start --multiline '^\\s|^Caused by:' --spool /var/lib/warren/spool
 `;
 
@@ -167,6 +192,11 @@ export function buildProgram(): Command {
       collect,
       [],
     )
+    .option(
+      '--http <[host:]port>',
+      'receive OTLP/HTTP logs, Loki push and Elasticsearch _bulk on one port (host default 127.0.0.1)',
+    )
+    .option('--http-max-body <bytes>', 'largest request body, compressed or not', '16m')
     .option('--no-json', 'do not read JSON lines; ship them as text')
     .option('--multiline <regex>', 'a line matching this joins the record before it')
     .option('--no-multiline', 'never join lines')
@@ -221,6 +251,8 @@ interface RawOptions {
   fromStart?: boolean;
   stateFile?: string;
   syslog: string[];
+  http?: string;
+  httpMaxBody: string;
   json: boolean;
   multiline: string | boolean;
   multilineTimeout: string;
@@ -253,6 +285,14 @@ function resolveAgentConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process.en
           lingerMs: parseDuration(raw.multilineTimeout),
         };
   const syslog = raw.syslog.map(parseSyslogUrl);
+  const http: HttpInputSettings | undefined =
+    raw.http === undefined
+      ? undefined
+      : Object.freeze({
+          address: parseHttpAddress(raw.http),
+          auth: httpAuthFromEnv(env),
+          maxBodyBytes: parseSize(raw.httpMaxBody, '--http-max-body'),
+        });
   return Object.freeze({
     amqpUrl: common.amqpUrl,
     exchange: common.exchange,
@@ -260,11 +300,12 @@ function resolveAgentConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process.en
     severity,
     app: raw.app ?? (raw.facility === undefined ? 'logship' : facility),
     host: raw.host ?? os.hostname(),
-    stdin: raw.stdin === true || (raw.file.length === 0 && syslog.length === 0),
+    stdin: raw.stdin === true || (raw.file.length === 0 && syslog.length === 0 && http === undefined),
     files: Object.freeze([...raw.file]),
     fromStart: raw.fromStart === true,
     stateFile: path.resolve(raw.stateFile ?? path.join(spoolDir, 'files.json')),
     syslog: Object.freeze(syslog),
+    http,
     json: raw.json,
     multiline,
     maxLineBytes,

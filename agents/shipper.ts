@@ -325,6 +325,25 @@ export class Shipper {
     this.batcher?.flush();
   }
 
+  /**
+   * Waits until every record below sequence `end` is confirmed by the broker or fsync'd in the
+   * spool (what an HTTP sender may be told is safe), or `timeoutMs` passes; true if it is.
+   */
+  async whenSafe(end: number, timeoutMs: number): Promise<boolean> {
+    this.batcher?.flush();
+    const deadline = this.config.clock() + timeoutMs;
+    for (;;) {
+      const volatile = this.volatileFrom();
+      if (volatile === undefined || volatile >= end) return true;
+      const left = deadline - this.config.clock();
+      if (left <= 0 || this.delivery === undefined) return false;
+      // Confirms wake it; a spool fsync (every SPOOL_SYNC_MS) is caught by the short sleep.
+      const abort = new AbortController();
+      await Promise.race([this.delivery.changed(), sleep(Math.min(left, 20), abort.signal)]);
+      abort.abort();
+    }
+  }
+
   /** Waits until everything logged so far is confirmed (or `timeoutMs` passes); true if it is. */
   async drain(timeoutMs: number): Promise<boolean> {
     this.batcher?.flush();

@@ -16,6 +16,8 @@ export interface RecordSink {
   volatileFrom(): number | undefined;
   /** Sequence the next record will get. */
   readonly nextSeq: number;
+  /** Resolves true once every record below `end` is confirmed or fsync'd in the spool (false after `timeoutMs`). */
+  whenSafe(end: number, timeoutMs: number): Promise<boolean>;
 }
 
 export interface InputContext {

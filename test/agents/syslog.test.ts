@@ -103,6 +103,7 @@ describe('syslog input', () => {
       dropped: (count = 1) => (dropped += count),
       volatileFrom: () => undefined,
       nextSeq: 0,
+      whenSafe: () => Promise.resolve(true),
     };
     const port = await freePort();
     const input = createSyslogInput(

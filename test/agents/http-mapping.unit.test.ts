@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import { bulkItems, ecsRecord } from '../../agents/inputs/http/elastic.js';
+import { nestDotted } from '../../agents/inputs/http/fields.js';
+import { lokiRecord, parseLabels } from '../../agents/inputs/http/loki.js';
+import {
+  facilityOf,
+  isoFromNanos,
+  severityInLine,
+  severityOfOtelNumber,
+  severityOfText,
+} from '../../agents/inputs/http/mapping.js';
+import { otlpRecords } from '../../agents/inputs/http/otlp.js';
+import { authorized, parseHttpAddress } from '../../agents/inputs/http/receiver.js';
+
+describe('the doors’ shared mapping', () => {
+  it('turns service names into facilities and level names and numbers into severities', () => {
+    expect(facilityOf('@acme/Billing API')).toBe('acme-billing-api');
+    expect(facilityOf('  ')).toBeUndefined();
+    expect(facilityOf(42)).toBeUndefined();
+    expect(['WARN', 'Error', 'fatal', 'information', 'trace', 'crit', 'bogus'].map(severityOfText)).toEqual([
+      'warning',
+      'error',
+      'critical',
+      'info',
+      'debug',
+      'critical',
+      undefined,
+    ]);
+    expect([0, 1, 5, 9, 12, 13, 17, 21, 24, 25].map(severityOfOtelNumber)).toEqual([
+      undefined,
+      'debug',
+      'debug',
+      'info',
+      'info',
+      'warning',
+      'error',
+      'critical',
+      'critical',
+      undefined,
+    ]);
+  });
+
+  it('reads a level the line states, and nothing else', () => {
+    expect(severityInLine('ts=1 level=error msg="x"')).toBe('error');
+    expect(severityInLine('level="warn" x')).toBe('warning');
+    expect(severityInLine('[ERROR] disk')).toBe('error');
+    expect(severityInLine('WARN: inode')).toBe('warning');
+    expect(severityInLine('an error happened')).toBeUndefined();
+    expect(severityInLine('errors: 0')).toBeUndefined();
+  });
+
+  it('reads nanosecond times to the millisecond and refuses unit mistakes', () => {
+    expect(isoFromNanos('1764810000123456789')).toBe('2025-12-04T01:00:00.123Z');
+    expect(isoFromNanos('0')).toBeUndefined();
+    expect(isoFromNanos('1764810000')).toBeUndefined();
+    expect(isoFromNanos('12ab')).toBeUndefined();
+  });
+
+  it('nests dotted keys unless that would overwrite a value', () => {
+    expect(nestDotted({ 'http.status': 500, 'http.method': 'GET', user: 'bob' })).toEqual({
+      http: { status: 500, method: 'GET' },
+      user: 'bob',
+    });
+    expect(nestDotted({ a: 1, 'a.b': 2, '.x': 3 })).toEqual({ a: 1, 'a.b': 2, '.x': 3 });
+  });
+
+  it('parses Prometheus label sets with escapes, and refuses what is not one', () => {
+    expect(parseLabels('{job="api", path="C:\\\\logs", msg="say \\"hi\\""}')).toEqual({
+      job: 'api',
+      path: 'C:\\logs',
+      msg: 'say "hi"',
+    });
+    expect(parseLabels('{}')).toEqual({});
+    expect(() => parseLabels('{job=api}')).toThrow(/expected \{name="value"/);
+  });
+
+  it('parses listen addresses and checks credentials', () => {
+    expect(parseHttpAddress('4318')).toEqual({ host: '127.0.0.1', port: 4318 });
+    expect(parseHttpAddress('0.0.0.0:3100')).toEqual({ host: '0.0.0.0', port: 3100 });
+    expect(parseHttpAddress('[::1]:9200')).toEqual({ host: '::1', port: 9200 });
+    expect(() => parseHttpAddress('host:99999')).toThrow(/invalid --http address/);
+    expect(authorized({}, undefined)).toBe(true);
+    expect(authorized({ token: 't' }, 'Bearer t')).toBe(true);
+    expect(authorized({ token: 't' }, 'Bearer u')).toBe(false);
+    const basic = `Basic ${Buffer.from('ann:pw').toString('base64')}`;
+    expect(authorized({ token: 't', basic: { user: 'ann', password: 'pw' } }, basic)).toBe(true);
+    expect(authorized({ basic: { user: 'ann', password: 'pw' } }, undefined)).toBe(false);
+  });
+});
+
+describe('each door’s records', () => {
+  it('OTLP: a kvlist body gives msg and fields; oversized attributes are a partial success', () => {
+    const request = {
+      resourceLogs: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'api' } }] },
+          scopeLogs: [
+            {
+              logRecords: [
+                {
+                  observedTimeUnixNano: '1764810000000000000',
+                  severityText: 'Warning',
+                  body: {
+                    kvlistValue: {
+                      values: [
+                        { key: 'msg', value: { stringValue: 'slow' } },
+                        { key: 'ms', value: { intValue: '900' } },
+                        { key: 'big', value: { intValue: '9007199254740993' } },
+                      ],
+                    },
+                  },
+                },
+                {
+                  body: { stringValue: 'huge' },
+                  attributes: [{ key: 'blob', value: { stringValue: 'x'.repeat(300) } }],
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const result = otlpRecords(request, 200);
+    expect(result.records).toEqual([
+      {
+        msg: 'slow',
+        relayed: true,
+        facility: 'api',
+        app: 'api',
+        severity: 'warning',
+        ts: '2025-12-04T01:00:00.000Z',
+        fields: { ms: 900, big: '9007199254740993' },
+      },
+    ]);
+    expect(result.rejected).toBe(1);
+    expect(result.reason).toContain('over 200 bytes');
+  });
+
+  it('Loki: the first service label names the facility; the level label beats the line', () => {
+    const record = lokiRecord(
+      { job: 'varlogs', app: 'nginx', level: 'error', env: 'prod' },
+      { nanos: 1_764_810_000_000_000_000n, line: 'INFO: not this', metadata: { 'trace.id': 'x' } },
+      1000,
+    );
+    expect(record).toMatchObject({
+      facility: 'nginx',
+      app: 'nginx',
+      severity: 'error',
+      ts: '2025-12-04T01:00:00.000Z',
+      msg: 'INFO: not this',
+      fields: { job: 'varlogs', app: 'nginx', env: 'prod', trace: { id: 'x' } },
+    });
+  });
+
+  it('Elasticsearch: ECS fields mapped, actions answered per item, a broken action line refuses the request', () => {
+    expect(
+      ecsRecord(
+        { '@timestamp': '2026-11-30T12:00:00Z', message: 'm', log: { level: 'notice', logger: 'x' } },
+        'i',
+        1000,
+      ),
+    ).toEqual({
+      msg: 'm',
+      relayed: true,
+      ts: '2026-11-30T12:00:00.000Z',
+      severity: 'notice',
+      fields: { log: { logger: 'x' }, index: 'i' },
+    });
+    const items = bulkItems(
+      '{"create":{"_id":"a"}}\n{"message":"x"}\n{"update":{"_id":"b"}}\n{"doc":{}}\n',
+      'logs',
+      1000,
+    );
+    expect(items.map((i) => [i.action, i.id, 'msg' in i.result ? 'record' : i.result.status])).toEqual([
+      ['create', 'a', 'record'],
+      ['update', 'b', 400],
+    ]);
+    expect(() => bulkItems('{"index":{}}\n{"message":"x"}\nnot json\n', undefined, 1000)).toThrow(
+      /line 3 is not a JSON action/,
+    );
+  });
+});
