@@ -196,6 +196,27 @@ export const FIGURES: readonly FigureSpec[] = [
     target: { op: '<=', value: 20, source: 'issue 16: flat' },
   },
   {
+    key: 'http_stdin_per_s',
+    label: 'logship stdin -> confirmed, 200 B lines (the reference for the receiver, same run)',
+    unit: 'logs/s',
+  },
+  {
+    key: 'http_otlp_per_s',
+    label: 'logship --http: OTLP protobuf, 1,000 records a request, 4 in flight, to 2xx (confirmed)',
+    unit: 'logs/s',
+  },
+  {
+    key: 'http_vs_stdin',
+    label: 'OTLP receiver / stdin, confirmed records per second',
+    unit: 'x',
+    target: { op: '>=', value: 0.5, source: 'issue 18' },
+  },
+  {
+    key: 'http_rss_mb',
+    label: 'logship --http peak RSS under that load',
+    unit: 'MiB',
+  },
+  {
     key: 'syslog_e2e_logs_per_s',
     label:
       '1M RFC 3164 lines, 85 keys, one TCP connection -> logship --syslog tcp -> broker -> logcollect -> SQLite+FTS',

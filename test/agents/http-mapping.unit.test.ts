@@ -9,7 +9,7 @@ import {
   severityOfOtelNumber,
   severityOfText,
 } from '../../agents/inputs/http/mapping.js';
-import { otlpRecords } from '../../agents/inputs/http/otlp.js';
+import { fromOtlpJson, otlpRecords } from '../../agents/inputs/http/otlp.js';
 import { authorized, parseHttpAddress } from '../../agents/inputs/http/receiver.js';
 
 describe('the doors’ shared mapping', () => {
@@ -120,7 +120,7 @@ describe('each door’s records', () => {
         },
       ],
     };
-    const result = otlpRecords(request, 200);
+    const result = otlpRecords(fromOtlpJson(request), 200);
     expect(result.records).toEqual([
       {
         msg: 'slow',

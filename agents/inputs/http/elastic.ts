@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errorMessage } from '../../../protocol/index.js';
 import type { ParsedRecord } from '../../record.js';
-import { capMessage, fieldBytes, nestDotted } from './fields.js';
+import { capMessage, fieldsFit, nestDotted } from './fields.js';
 import { facilityOf, severityOfText } from './mapping.js';
 import { RequestError, type Door, type DoorContext } from './receiver.js';
 
@@ -174,14 +174,13 @@ export function bulkItems(body: string, pathIndex: string | undefined, maxLineBy
       action: name,
       index,
       id,
-      result:
-        fieldBytes(record) > maxLineBytes
-          ? {
-              status: 400,
-              type: 'document_parsing_exception',
-              reason: `the document's fields take over ${maxLineBytes} bytes (logship --max-line)`,
-            }
-          : record,
+      result: !fieldsFit(record, maxLineBytes)
+        ? {
+            status: 400,
+            type: 'document_parsing_exception',
+            reason: `the document's fields take over ${maxLineBytes} bytes (logship --max-line)`,
+          }
+        : record,
     });
   }
   return items;

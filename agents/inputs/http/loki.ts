@@ -3,7 +3,7 @@ import snappy from 'snappyjs';
 import { errorMessage } from '../../../protocol/index.js';
 import { parseJsonLine } from '../../parse/json.js';
 import type { ParsedRecord } from '../../record.js';
-import { capMessage, fieldBytes, nestDotted } from './fields.js';
+import { capMessage, fieldsFit, nestDotted } from './fields.js';
 import { facilityOf, isoFromNanos, severityInLine, severityOfText } from './mapping.js';
 import { decodeToObject, LokiPushRequest } from './proto.js';
 import { RequestError, type Door, type DoorContext } from './receiver.js';
@@ -179,7 +179,7 @@ export const lokiDoor: Door = {
             `content-type '${type}' is not a Loki push: send application/json or application/x-protobuf (snappy)`,
           );
         records = streams.flatMap((s) => s.entries.map((e) => lokiRecord(s.labels, e, context.maxLineBytes)));
-        const over = records.find((r) => fieldBytes(r) > context.maxLineBytes);
+        const over = records.find((r) => !fieldsFit(r, context.maxLineBytes));
         if (over !== undefined)
           throw new RequestError(
             400,

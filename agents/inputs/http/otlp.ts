@@ -1,64 +1,63 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errorMessage } from '../../../protocol/index.js';
 import type { ParsedRecord } from '../../record.js';
-import { capMessage, fieldBytes, nestDotted } from './fields.js';
+import { capMessage, fieldsFit, nestDotted } from './fields.js';
 import { facilityOf, isoFromNanos, severityOfOtelNumber, severityOfText } from './mapping.js';
-import {
-  decodeToObject,
-  encodeMessage,
-  ExportLogsServiceRequest,
-  ExportLogsServiceResponse,
-  RpcStatus,
-} from './proto.js';
+import { encodeMessage, ExportLogsServiceRequest, ExportLogsServiceResponse, RpcStatus } from './proto.js';
 import { RequestError, type Door, type DoorContext, type Outcome } from './receiver.js';
 
 type Json = Record<string, unknown>;
 
-/** A field in either OTLP encoding: protobuf's snake_case or OTLP/JSON's lowerCamelCase. */
-function get(obj: unknown, snake: string): unknown {
-  if (typeof obj !== 'object' || obj === null) return undefined;
-  const o = obj as Json;
-  if (snake in o) return o[snake];
-  return o[snake.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase())];
+/** One log record of either encoding, read into the shape the mapping works on. */
+export interface OtlpLog {
+  timeMs: number | undefined;
+  observedMs: number | undefined;
+  severityNumber: number;
+  severityText: string | undefined;
+  /** The body as plain data (undefined when absent). */
+  body: unknown;
+  attributes: Json;
+  traceId: string | undefined;
+  spanId: string | undefined;
+  eventName: string | undefined;
 }
 
-function list(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
+export interface OtlpResourceLogs {
+  attributes: Json;
+  scopes: { name: string | undefined; logs: OtlpLog[] }[];
 }
 
-/** An AnyValue as plain data: kvlists as objects, arrays as arrays, bytes as base64, 64-bit ints as numbers when exact. */
-export function anyValue(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const v = value as Json;
-  for (const [key, read] of [
-    ['string_value', (x: unknown) => x],
-    ['bool_value', (x: unknown) => x],
-    ['double_value', (x: unknown) => x],
-    [
-      'int_value',
-      (x: unknown) => {
-        const n = Number(x);
-        return Number.isSafeInteger(n) ? n : String(x);
-      },
-    ],
-    ['array_value', (x: unknown) => list(get(x, 'values')).map(anyValue)],
-    ['kvlist_value', (x: unknown) => keyValues(get(x, 'values'))],
-    ['bytes_value', (x: unknown) => (x instanceof Uint8Array ? Buffer.from(x).toString('base64') : x)],
-  ] as const) {
-    const raw = get(v, key);
-    if (raw !== undefined && raw !== null) return read(raw);
+/** A 64-bit integer as protobufjs decodes it (long.js). */
+interface Long {
+  low: number;
+  high: number;
+  unsigned: boolean;
+  toNumber(): number;
+  toString(): string;
+}
+
+function isLong(value: unknown): value is Long {
+  return typeof value === 'object' && value !== null && 'low' in value && 'high' in value;
+}
+
+/** Nanoseconds (a Long, a decimal string or a number) as epoch milliseconds; 0 or absurd: undefined. */
+function msFromNanos(value: unknown): number | undefined {
+  if (isLong(value)) {
+    const ms = Math.floor(value.toNumber() / 1e6);
+    return ms > 0 ? ms : undefined;
   }
-  return undefined;
+  const iso = isoFromNanos(value);
+  return iso === undefined ? undefined : Date.parse(iso);
 }
 
-/** A KeyValue list as an object (dotted keys kept flat; nesting comes later). */
-function keyValues(values: unknown): Json {
-  const out: Json = {};
-  for (const kv of list(values)) {
-    const key = get(kv, 'key');
-    if (typeof key === 'string' && key !== '') out[key] = anyValue(get(kv, 'value'));
+/** An int64 as a number when exact, else its decimal string. */
+function int64(value: unknown): number | string {
+  if (isLong(value)) {
+    const n = value.toNumber();
+    return Number.isSafeInteger(n) ? n : value.toString();
   }
-  return out;
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : String(value);
 }
 
 /** trace_id / span_id: protobuf bytes or OTLP/JSON hex, as lowercase hex; all zeros or empty: none. */
@@ -72,8 +71,158 @@ function hexId(value: unknown): string | undefined {
   return /^[0-9a-f]+$/.test(hex) && /[^0]/.test(hex) ? hex : undefined;
 }
 
+function list(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+// ---- protobuf: the decoded messages, read directly (toObject would copy every field first) ----
+
+interface PbAnyValue {
+  value?: string;
+  string_value: string;
+  bool_value: boolean;
+  int_value: unknown;
+  double_value: number;
+  array_value: { values: PbAnyValue[] } | null;
+  kvlist_value: { values: PbKeyValue[] } | null;
+  bytes_value: Uint8Array;
+}
+interface PbKeyValue {
+  key: string;
+  value: PbAnyValue | null;
+}
+interface PbLogRecord {
+  time_unix_nano: unknown;
+  observed_time_unix_nano: unknown;
+  severity_number: number;
+  severity_text: string;
+  body: PbAnyValue | null;
+  attributes: PbKeyValue[];
+  trace_id: Uint8Array;
+  span_id: Uint8Array;
+  event_name: string;
+}
+interface PbRequest {
+  resource_logs: {
+    resource: { attributes: PbKeyValue[] } | null;
+    scope_logs: { scope: { name: string } | null; log_records: PbLogRecord[] }[];
+  }[];
+}
+
+/** An AnyValue message as plain data: the member its oneof says is set. */
+function pbAnyValue(v: PbAnyValue | null | undefined): unknown {
+  switch (v?.value) {
+    case 'string_value':
+      return v.string_value;
+    case 'bool_value':
+      return v.bool_value;
+    case 'int_value':
+      return int64(v.int_value);
+    case 'double_value':
+      return v.double_value;
+    case 'array_value':
+      return (v.array_value?.values ?? []).map(pbAnyValue);
+    case 'kvlist_value':
+      return pbKeyValues(v.kvlist_value?.values ?? []);
+    case 'bytes_value':
+      return Buffer.from(v.bytes_value).toString('base64');
+    default:
+      return undefined;
+  }
+}
+
+function pbKeyValues(values: readonly PbKeyValue[]): Json {
+  const out: Json = {};
+  for (const kv of values) if (kv.key !== '') out[kv.key] = pbAnyValue(kv.value);
+  return out;
+}
+
+/** A protobuf ExportLogsServiceRequest, decoded. */
+export function fromOtlpProtobuf(bytes: Uint8Array): OtlpResourceLogs[] {
+  const request = ExportLogsServiceRequest.decode(bytes) as unknown as PbRequest;
+  return request.resource_logs.map((rl) => ({
+    attributes: pbKeyValues(rl.resource?.attributes ?? []),
+    scopes: rl.scope_logs.map((sl) => ({
+      name: text(sl.scope?.name),
+      logs: sl.log_records.map((log): OtlpLog => ({
+        timeMs: msFromNanos(log.time_unix_nano),
+        observedMs: msFromNanos(log.observed_time_unix_nano),
+        severityNumber: log.severity_number,
+        severityText: text(log.severity_text),
+        body: pbAnyValue(log.body),
+        attributes: pbKeyValues(log.attributes),
+        traceId: hexId(log.trace_id),
+        spanId: hexId(log.span_id),
+        eventName: text(log.event_name),
+      })),
+    })),
+  }));
+}
+
+// ---- OTLP/JSON: lowerCamelCase as the specification writes it (snake_case accepted too) ----
+
+const CAMEL = new Map<string, string>();
+
+/** A field by its lowerCamelCase name, or its proto name. */
+function get(obj: unknown, snake: string): unknown {
+  if (typeof obj !== 'object' || obj === null) return undefined;
+  const o = obj as Json;
+  let camel = CAMEL.get(snake);
+  if (camel === undefined)
+    CAMEL.set(snake, (camel = snake.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase())));
+  return o[camel] ?? o[snake];
+}
+
+/** An OTLP/JSON AnyValue as plain data. */
+export function anyValue(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null) return undefined;
+  let raw: unknown;
+  if ((raw = get(value, 'string_value')) !== undefined) return raw;
+  if ((raw = get(value, 'bool_value')) !== undefined) return raw;
+  if ((raw = get(value, 'int_value')) !== undefined) return int64(raw);
+  if ((raw = get(value, 'double_value')) !== undefined) return raw;
+  if ((raw = get(value, 'array_value')) !== undefined) return list(get(raw, 'values')).map(anyValue);
+  if ((raw = get(value, 'kvlist_value')) !== undefined) return keyValues(get(raw, 'values'));
+  if ((raw = get(value, 'bytes_value')) !== undefined) return raw;
+  return undefined;
+}
+
+function keyValues(values: unknown): Json {
+  const out: Json = {};
+  for (const kv of list(values)) {
+    const key = get(kv, 'key');
+    if (typeof key === 'string' && key !== '') out[key] = anyValue(get(kv, 'value'));
+  }
+  return out;
+}
+
+/** An OTLP/JSON ExportLogsServiceRequest, parsed. */
+export function fromOtlpJson(request: Json): OtlpResourceLogs[] {
+  return list(get(request, 'resource_logs')).map((rl) => ({
+    attributes: keyValues(get(get(rl, 'resource'), 'attributes')),
+    scopes: list(get(rl, 'scope_logs')).map((sl) => ({
+      name: text(get(get(sl, 'scope'), 'name')),
+      logs: list(get(sl, 'log_records')).map((log): OtlpLog => ({
+        timeMs: msFromNanos(get(log, 'time_unix_nano')),
+        observedMs: msFromNanos(get(log, 'observed_time_unix_nano')),
+        severityNumber: Number(get(log, 'severity_number') ?? 0),
+        severityText: text(get(log, 'severity_text')),
+        body: anyValue(get(log, 'body')),
+        attributes: keyValues(get(log, 'attributes')),
+        traceId: hexId(get(log, 'trace_id')),
+        spanId: hexId(get(log, 'span_id')),
+        eventName: text(get(log, 'event_name')),
+      })),
+    })),
+  }));
+}
+
 /** Resource attributes that become the record's own columns rather than fields. */
-const RESOURCE_COLUMNS = ['service.name', 'host.name', 'process.pid'];
+const RESOURCE_COLUMNS = new Set(['service.name', 'host.name', 'process.pid']);
 
 export interface OtlpResult {
   records: ParsedRecord[];
@@ -81,64 +230,63 @@ export interface OtlpResult {
   reason: string | undefined;
 }
 
+/** The message of a body: a string as it is, a kvlist's `message`/`msg` (the rest → fields), anything else as JSON. */
+function bodyMessage(body: unknown, eventName: string | undefined): { msg: string; fields: Json } {
+  if (typeof body === 'string') return { msg: body, fields: {} };
+  if (body === undefined) return { msg: eventName ?? '', fields: {} };
+  if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
+    const { message, msg: short, ...rest } = body as Json;
+    const said = typeof message === 'string' ? message : typeof short === 'string' ? short : undefined;
+    return said === undefined ? { msg: JSON.stringify(body), fields: {} } : { msg: said, fields: rest };
+  }
+  return {
+    msg: typeof body === 'number' || typeof body === 'boolean' ? String(body) : JSON.stringify(body),
+    fields: {},
+  };
+}
+
 /**
- * An ExportLogsServiceRequest (either encoding, decoded) as records: service.name → facility and
- * app, host.name → host, process.pid → pid, severity_number (else severity_text) → severity,
- * body → msg (a kvlist body: its `message`/`msg` → msg, the rest → fields), attributes and the
- * other resource attributes → fields, trace_id/span_id/event_name → fields, time → ts.
+ * OTLP logs as records: service.name → facility and app, host.name → host, process.pid → pid,
+ * severity_number (else severity_text) → severity, body → msg (a kvlist body: its
+ * `message`/`msg` → msg, the rest → fields), attributes and the other resource attributes →
+ * fields, trace_id/span_id/event_name and the scope's name → fields, time (else observed) → ts.
  */
-export function otlpRecords(request: Json, maxLineBytes: number): OtlpResult {
+export function otlpRecords(resources: readonly OtlpResourceLogs[], maxLineBytes: number): OtlpResult {
   const records: ParsedRecord[] = [];
   let rejected = 0;
-  for (const resourceLogs of list(get(request, 'resource_logs'))) {
-    const resource = keyValues(get(get(resourceLogs, 'resource'), 'attributes'));
-    const service = resource['service.name'];
+  for (const resource of resources) {
+    const service = resource.attributes['service.name'];
     const facility = facilityOf(service);
-    const host = resource['host.name'];
-    const pid = resource['process.pid'];
-    const resourceFields = Object.fromEntries(
-      Object.entries(resource).filter(([k]) => !RESOURCE_COLUMNS.includes(k)),
-    );
-    for (const scopeLogs of list(get(resourceLogs, 'scope_logs'))) {
-      const scopeName = get(get(scopeLogs, 'scope'), 'name');
-      for (const log of list(get(scopeLogs, 'log_records'))) {
-        const body = anyValue(get(log, 'body'));
-        let msg: string;
-        let bodyFields: Json = {};
-        if (typeof body === 'string') msg = body;
-        else if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
-          const { message, msg: short, ...rest } = body as Json;
-          const text = typeof message === 'string' ? message : typeof short === 'string' ? short : undefined;
-          msg = text ?? JSON.stringify(body);
-          bodyFields = text === undefined ? {} : rest;
-        } else if (body === undefined) {
-          const event = get(log, 'event_name');
-          msg = typeof event === 'string' ? event : '';
-        } else
-          msg = typeof body === 'number' || typeof body === 'boolean' ? String(body) : JSON.stringify(body);
-        const fields: Json = { ...resourceFields, ...bodyFields, ...keyValues(get(log, 'attributes')) };
-        const trace = hexId(get(log, 'trace_id'));
-        const span = hexId(get(log, 'span_id'));
-        if (trace !== undefined) fields.trace_id = trace;
-        if (span !== undefined) fields.span_id = span;
-        const event = get(log, 'event_name');
-        if (typeof event === 'string' && event !== '' && body !== undefined) fields.event_name = event;
-        if (typeof scopeName === 'string' && scopeName !== '') fields['otel.scope'] = scopeName;
-        const severity =
-          severityOfOtelNumber(Number(get(log, 'severity_number') ?? 0)) ??
-          severityOfText(get(log, 'severity_text'));
-        const ts =
-          isoFromNanos(get(log, 'time_unix_nano')) ?? isoFromNanos(get(log, 'observed_time_unix_nano'));
+    const host = resource.attributes['host.name'];
+    const pid = resource.attributes['process.pid'];
+    const resourceFields: Json = {};
+    for (const [key, value] of Object.entries(resource.attributes))
+      if (!RESOURCE_COLUMNS.has(key)) resourceFields[key] = value;
+    for (const scope of resource.scopes) {
+      for (const log of scope.logs) {
+        const { msg, fields: bodyFields } = bodyMessage(log.body, log.eventName);
+        // One object, no intermediate copies: later maps win (attributes over body over resource).
+        const fields = nestDotted(log.attributes, nestDotted(bodyFields, nestDotted(resourceFields)));
+        if (log.traceId !== undefined) fields.trace_id = log.traceId;
+        if (log.spanId !== undefined) fields.span_id = log.spanId;
+        if (log.eventName !== undefined && log.body !== undefined) fields.event_name = log.eventName;
+        if (scope.name !== undefined) nestDotted({ 'otel.scope': scope.name }, fields);
+        const severity = severityOfOtelNumber(log.severityNumber) ?? severityOfText(log.severityText);
+        const ms = log.timeMs ?? log.observedMs;
         const record: ParsedRecord = { msg, relayed: true };
         if (facility !== undefined) record.facility = facility;
         if (typeof service === 'string' && service !== '') record.app = service;
         if (typeof host === 'string' && host !== '') record.host = host;
         if (typeof pid === 'number' && Number.isInteger(pid) && pid > 0) record.pid = pid;
         if (severity !== undefined) record.severity = severity;
-        if (ts !== undefined) record.ts = ts;
-        if (Object.keys(fields).length > 0) record.fields = nestDotted(fields);
+        if (ms !== undefined && ms >= YEAR_1971_MS && ms < YEAR_10000_MS)
+          record.ts = new Date(ms).toISOString();
+        for (const _ in fields) {
+          record.fields = fields;
+          break;
+        }
         const capped = capMessage(record, maxLineBytes);
-        if (fieldBytes(capped) > maxLineBytes) {
+        if (!fieldsFit(capped, maxLineBytes)) {
           rejected++;
           continue;
         }
@@ -155,6 +303,9 @@ export function otlpRecords(request: Json, maxLineBytes: number): OtlpResult {
         : `${rejected} log records had attributes over ${maxLineBytes} bytes (logship --max-line)`,
   };
 }
+
+const YEAR_1971_MS = Date.UTC(1971, 0, 1);
+const YEAR_10000_MS = Date.UTC(10000, 0, 1);
 
 type Encoding = 'protobuf' | 'json';
 
@@ -227,15 +378,15 @@ export const otlpDoor: Door = {
           );
         return;
       }
-      let decoded: Json;
+      let resources: OtlpResourceLogs[];
       try {
         const body = await context.body(request);
-        if (encoding === 'protobuf') decoded = decodeToObject(ExportLogsServiceRequest, body);
+        if (encoding === 'protobuf') resources = fromOtlpProtobuf(body);
         else {
           const parsed: unknown = JSON.parse(body.toString('utf8'));
           if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
             throw new RequestError(400, 'an OTLP/JSON body is an object with resourceLogs');
-          decoded = parsed as Json;
+          resources = fromOtlpJson(parsed as Json);
         }
       } catch (err) {
         const status = err instanceof RequestError ? err.status : 400;
@@ -244,7 +395,7 @@ export const otlpDoor: Door = {
         });
         return;
       }
-      const result = otlpRecords(decoded, context.maxLineBytes);
+      const result = otlpRecords(resources, context.maxLineBytes);
       const outcome: Outcome = await context.receive('otlp', result.records);
       if (outcome.kind === 'busy') {
         reply.header('retry-after', String(outcome.retryAfterS));
