@@ -117,6 +117,13 @@ describe('batcher', () => {
       fields: unknown;
     };
     expect(parsed.fields).toEqual({ unserializable: expect.stringContaining('circular') as unknown });
+    // A BigInt (which plain JSON.stringify refuses) is written as its digits.
+    const big = JSON.parse(
+      encoder.encode(2, { msg: 'x', fields: { n: 2n ** 70n, k: 'v' } }, 'a', 'info'),
+    ) as {
+      fields: unknown;
+    };
+    expect(big.fields).toEqual({ n: '1180591620717411303424', k: 'v' });
   });
 });
 
