@@ -322,7 +322,7 @@ describe('logship --http takes OTLP, Loki push and Elasticsearch bulk from their
 describe('logship --http while the broker is away', () => {
   const suite = useRealCollector('doors-down');
 
-  it('answers the OpenTelemetry SDK only once the records are in the spool, and delivers them later', async () => {
+  it('answers the OpenTelemetry SDK and the Elasticsearch client only once the records are in the spool, and delivers them later', async () => {
     const { proxy, url } = await startBrokerProxy();
     const port = await freePort();
     const spool = path.join(suite.dir, 'spool');
@@ -352,6 +352,16 @@ describe('logship --http while the broker is away', () => {
         logger.emit({ severityNumber: SeverityNumber.INFO, body: `while away ${i}` });
       await provider.forceFlush();
       expect(results).toEqual([ExportResultCode.SUCCESS]);
+      // The Elasticsearch client's bulk helper, in the same outage.
+      const es = new Client({ node: `http://127.0.0.1:${port}` });
+      const bulk = await es.helpers.bulk({
+        datasource: Array.from({ length: 20 }, (_, i) => ({
+          message: `bulk while away ${i}`,
+          'service.name': 'offline-es',
+        })),
+        onDocument: () => ({ index: { _index: 'away' } }),
+      });
+      expect(bulk).toMatchObject({ total: 20, successful: 20, failed: 0 });
       // Told "safe": a crash now must not lose them.
       ship.child.kill('SIGKILL');
       await ship.exited;
@@ -361,6 +371,7 @@ describe('logship --http while the broker is away', () => {
       const rows = await waitForRows(suite.api, 'offline.#', 50);
       expect(new Set(rows.map((r) => r.msg)).size).toBe(50);
       expect(rows.every((r) => r.facility === 'offline' && r.severity === 'info')).toBe(true);
+      expect(new Set((await waitForRows(suite.api, 'offline-es.#', 20)).map((r) => r.msg)).size).toBe(20);
     } finally {
       await stopBin(ship);
       await proxy.close();
