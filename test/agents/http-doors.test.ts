@@ -54,16 +54,7 @@ describe('logship --http takes OTLP, Loki push and Elasticsearch bulk from their
     if (ship !== undefined) await stopBin(ship);
   });
 
-  const stored = async (pattern: string, count: number): Promise<Row[]> => {
-    let rows: Row[] = [];
-    await waitUntil(`${count} records under ${pattern}`, async () => {
-      const url = `${suite.api}/api/logs?since=400d&limit=100&order=asc&pattern=${encodeURIComponent(pattern)}`;
-      rows = ((await (await fetch(url)).json()) as { records: Row[] }).records;
-      return rows.length >= count;
-    });
-    expect(rows).toHaveLength(count);
-    return rows;
-  };
+  const stored = (pattern: string, count: number): Promise<Row[]> => waitForRows(suite.api, pattern, count);
 
   const otelSend = async (exporter: LogRecordExporter, service: string): Promise<void> => {
     const provider = new LoggerProvider({
@@ -379,12 +370,13 @@ describe('logship --http while the broker is away', () => {
   }, 60_000);
 });
 
+/** The records under a pattern, oldest first, once there are `count` of them (any time this past year). */
 async function waitForRows(api: string, pattern: string, count: number): Promise<Row[]> {
   let rows: Row[] = [];
   await waitUntil(
     `${count} records under ${pattern}`,
     async () => {
-      const url = `${api}/api/logs?since=1h&limit=500&pattern=${encodeURIComponent(pattern)}`;
+      const url = `${api}/api/logs?since=400d&limit=500&order=asc&pattern=${encodeURIComponent(pattern)}`;
       rows = ((await (await fetch(url)).json()) as { records: Row[] }).records;
       return rows.length >= count;
     },

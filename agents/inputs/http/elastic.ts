@@ -111,77 +111,38 @@ export function bulkItems(body: string, pathIndex: string | undefined, maxLineBy
     const meta = ((action as Json)[name] ?? {}) as Json;
     const index = typeof meta._index === 'string' ? meta._index : (pathIndex ?? '');
     const id = typeof meta._id === 'string' ? meta._id : randomUUID();
+    const refuse = (type: string, reason: string): void => {
+      items.push({ action: name, index, id, result: { status: 400, type, reason } });
+    };
     if (name === 'delete') {
-      items.push({
-        action: name,
-        index,
-        id,
-        result: {
-          status: 400,
-          type: 'illegal_argument_exception',
-          reason: 'Warren keeps logs: delete is not supported',
-        },
-      });
+      refuse('illegal_argument_exception', 'Warren keeps logs: delete is not supported');
       continue;
     }
     const source = lines[++i];
     if (source === undefined)
       throw new RequestError(400, `line ${i}: the ${name} action has no document after it`);
     if (name === 'update') {
-      items.push({
-        action: name,
-        index,
-        id,
-        result: {
-          status: 400,
-          type: 'illegal_argument_exception',
-          reason: 'Warren keeps logs: update is not supported',
-        },
-      });
+      refuse('illegal_argument_exception', 'Warren keeps logs: update is not supported');
       continue;
     }
     let doc: unknown;
     try {
       doc = JSON.parse(source);
     } catch (err) {
-      items.push({
-        action: name,
-        index,
-        id,
-        result: {
-          status: 400,
-          type: 'document_parsing_exception',
-          reason: `line ${i + 1}: ${errorMessage(err)}`,
-        },
-      });
+      refuse('document_parsing_exception', `line ${i + 1}: ${errorMessage(err)}`);
       continue;
     }
     if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
-      items.push({
-        action: name,
-        index,
-        id,
-        result: {
-          status: 400,
-          type: 'document_parsing_exception',
-          reason: `line ${i + 1}: a document is a JSON object`,
-        },
-      });
+      refuse('document_parsing_exception', `line ${i + 1}: a document is a JSON object`);
       continue;
     }
     const record = ecsRecord(doc as Json, index, maxLineBytes);
-    items.push({
-      action: name,
-      index,
-      id,
-      result: !fieldsFit(record, maxLineBytes)
-        ? {
-            status: 400,
-            type: 'document_parsing_exception',
-            reason: `the document's fields take over ${maxLineBytes} bytes (logship --max-line)`,
-          }
-        : record,
-    });
+    if (!fieldsFit(record, maxLineBytes))
+      refuse(
+        'document_parsing_exception',
+        `the document's fields take over ${maxLineBytes} bytes (logship --max-line)`,
+      );
+    else items.push({ action: name, index, id, result: record });
   }
   return items;
 }
