@@ -158,7 +158,7 @@ Examples:
 export function buildProgram(): Command {
   const program = new Command('logship')
     .description(
-      'Ship log lines to RabbitMQ (Warren): stdin, followed files and syslog; batched, confirmed, spooled to disk while the broker is away.',
+      'Ship log lines to RabbitMQ (Warren): stdin, followed files, syslog and HTTP (OTLP, Loki push, Elasticsearch bulk); batched, confirmed, spooled to disk while the broker is away.',
     )
     .option(
       '--facility <name>',
