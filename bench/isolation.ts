@@ -12,7 +12,11 @@ import { freePort } from '../testkit/net.js';
 import { binAvailable, writeAll } from '../testkit/processes.js';
 import { waitUntil } from '../testkit/wait.js';
 
-const KEYS = ['isolation_ingest_per_s', 'isolation_ingest_ratio', 'isolation_healthz_p99_ms'] as const;
+export const ISOLATION_KEYS = [
+  'isolation_ingest_per_s',
+  'isolation_ingest_ratio',
+  'isolation_healthz_p99_ms',
+] as const;
 
 /** A prefix that expands to about a ninth of all records' words (`n1`, `n10`, ... `n1999999`). */
 const PATHOLOGICAL = '/api/logs?q=n1*&since=7d&limit=100';
@@ -27,7 +31,8 @@ const QUERY_CLIENTS = 4;
  */
 export async function isolationBench(context: BenchContext): Promise<void> {
   if (!binAvailable('logship') || !binAvailable('logcollect')) {
-    for (const key of KEYS) context.notes[key] = 'not measured: logship or logcollect is not built yet';
+    for (const key of ISOLATION_KEYS)
+      context.notes[key] = 'not measured: logship or logcollect is not built yet';
     return;
   }
   const count = context.quick ? 100_000 : 5_000_000;

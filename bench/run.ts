@@ -15,8 +15,8 @@ import { collectorBench } from './collector.js';
 import { e2eBench } from './e2e.js';
 import { HTTP_KEYS, httpBench } from './http.js';
 import { QUERY_KEYS, queryBench } from './query.js';
-import { isolationBench } from './isolation.js';
-import { syslogBench } from './syslog.js';
+import { ISOLATION_KEYS, isolationBench } from './isolation.js';
+import { SYSLOG_KEYS, syslogBench } from './syslog.js';
 import { tailBench } from './tail.js';
 import { sseBench } from './sse.js';
 import { measureFigure, ratio, type BenchContext } from './lib/context.js';
@@ -31,7 +31,7 @@ interface Section {
   name: string;
   run: (context: BenchContext) => Promise<void>;
   /** The figures this section sets, noted as missing if it fails. */
-  keys: string[];
+  keys: readonly string[];
 }
 
 async function ceilings(context: BenchContext): Promise<void> {
@@ -97,19 +97,12 @@ const SECTIONS: readonly Section[] = [
   {
     name: 'syslog',
     run: syslogBench,
-    keys: [
-      'syslog_e2e_logs_per_s',
-      'syslog_cpu_s_per_100k',
-      'syslog_agent_rss_mb',
-      'syslog_collector_rss_mb',
-      'syslog_spooled_while_connected',
-      'syslog_broker_growth_mb',
-    ],
+    keys: SYSLOG_KEYS,
   },
   {
     name: 'isolation',
     run: isolationBench,
-    keys: ['isolation_ingest_per_s', 'isolation_ingest_ratio', 'isolation_healthz_p99_ms'],
+    keys: ISOLATION_KEYS,
   },
   { name: 'tail', run: tailBench, keys: ['tail_p50_ms', 'tail_p99_ms', 'tail_screen_rss_mb'] },
   { name: 'sse', run: sseBench, keys: ['sse_p99_ms'] },

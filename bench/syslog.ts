@@ -12,7 +12,7 @@ import { freePort } from '../testkit/net.js';
 import { binAvailable } from '../testkit/processes.js';
 import { waitUntil } from '../testkit/wait.js';
 
-const KEYS = [
+export const SYSLOG_KEYS = [
   'syslog_e2e_logs_per_s',
   'syslog_cpu_s_per_100k',
   'syslog_agent_rss_mb',
@@ -73,7 +73,8 @@ function spooledOf(stderr: string): number | null {
  */
 export async function syslogBench(context: BenchContext): Promise<void> {
   if (!binAvailable('logship') || !binAvailable('logcollect')) {
-    for (const key of KEYS) context.notes[key] = 'not measured: logship or logcollect is not built yet';
+    for (const key of SYSLOG_KEYS)
+      context.notes[key] = 'not measured: logship or logcollect is not built yet';
     return;
   }
   const count = context.quick ? 200_000 : 1_000_000;

@@ -8,6 +8,7 @@ import {
   readWholeNumber,
   bindingsFor,
   isAmqpName,
+  nonEmpty,
   resolveCommonConfig,
   topologyNames,
   type CommonFlags,
@@ -300,10 +301,6 @@ export function resolveCollectorConfig(
       }),
     }),
   });
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value;
 }
 
 function queryTimeout(text: string | undefined): number {

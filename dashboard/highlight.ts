@@ -1,6 +1,6 @@
 import type { Query, QueryNode } from '../protocol/query.js';
 import type { SearchTerm } from '../protocol/search.js';
-import { searchWords } from '../protocol/search.js';
+import { searchWords, termMatches } from '../protocol/search.js';
 
 /** Where a filter matched in a text: [start, end) offsets, in order, not overlapping. */
 export type Ranges = readonly (readonly [number, number])[];
@@ -23,8 +23,7 @@ export function queryHighlighter(query: Query): (text: string) => Ranges {
     for (const match of text.matchAll(TOKEN)) {
       const word = searchWords(match[0])[0];
       if (word === undefined) continue;
-      if (terms.some((t) => (t.prefix ? word.startsWith(t.word) : word === t.word)))
-        ranges.push([match.index, match.index + match[0].length]);
+      if (terms.some((t) => termMatches(t, word))) ranges.push([match.index, match.index + match[0].length]);
     }
     return ranges;
   };

@@ -4,7 +4,7 @@ import amqp, {
   type RecoveringChannelModel,
   type RecoveryOptions,
 } from 'amqplib';
-import { redactUrl } from './config.js';
+import { brokerAddresses, redactUrl } from './config.js';
 import { ErrorCodes, WarrenError } from './errors.js';
 
 /** Seconds between heartbeats: a dead TCP peer is noticed within two of them. */
@@ -23,17 +23,6 @@ function withHeartbeat(url: string): string {
   const parsed = new URL(url);
   if (!parsed.searchParams.has('heartbeat')) parsed.searchParams.set('heartbeat', String(HEARTBEAT_SECONDS));
   return parsed.toString();
-}
-
-/**
- * The broker addresses of `--amqp` / AMQP_URL: one URL, or several separated by commas (the nodes
- * of a cluster, CONTRACT §5), tried in turn.
- */
-export function brokerAddresses(urls: string): string[] {
-  return urls
-    .split(',')
-    .map((url) => url.trim())
-    .filter((url) => url !== '');
 }
 
 /** One address as amqplib's connection object, so a reconnect can point it at another node. */

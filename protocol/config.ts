@@ -47,12 +47,20 @@ interface UrlSetting {
   flag: string;
 }
 
-/** A comma-separated list of URLs (a cluster's nodes), each valid. */
-function validateUrls(setting: UrlSetting): string {
-  const urls = setting.raw
+/**
+ * The broker addresses of `--amqp` / AMQP_URL: one URL, or several separated by commas (the nodes
+ * of a cluster, CONTRACT §5), tried in turn.
+ */
+export function brokerAddresses(urls: string): string[] {
+  return urls
     .split(',')
     .map((url) => url.trim())
     .filter((url) => url !== '');
+}
+
+/** A comma-separated list of URLs (a cluster's nodes), each valid. */
+function validateUrls(setting: UrlSetting): string {
+  const urls = brokerAddresses(setting.raw);
   if (urls.length === 0) return validateUrl(setting);
   for (const url of urls) validateUrl({ ...setting, raw: url });
   return urls.join(',');
@@ -96,13 +104,14 @@ export function resolveCommonConfig(flags: CommonFlags, env: NodeJS.ProcessEnv =
   });
 }
 
-function nonEmpty(value: string | undefined): string | undefined {
+/** An environment variable's value, unless it is unset or blank (which means "not given"). */
+export function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value;
 }
 
 /** The URL (or each of a comma-separated list) with its password hidden, for messages and logs. */
 export function redactUrl(raw: string): string {
-  if (raw.includes(',')) return raw.split(',').map(redactUrl).join(',');
+  if (raw.includes(',')) return brokerAddresses(raw).map(redactUrl).join(',');
   try {
     const url = new URL(raw);
     if (url.password !== '') url.password = '***';

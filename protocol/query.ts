@@ -1,6 +1,6 @@
 import { ErrorCodes, WarrenError } from './errors.js';
 import type { StoredRecord } from './record.js';
-import { searchWords, type SearchTerm } from './search.js';
+import { searchWords, wordsHoldTerms, type SearchTerm } from './search.js';
 import { normalizeSeverity, severityRank, type Severity } from './severity.js';
 
 /**
@@ -303,12 +303,8 @@ export function fieldMatches(value: unknown, node: Extract<QueryNode, { kind: 'f
 export function queryMatcher(query: Query): (record: StoredRecord) => boolean {
   const evaluate = (node: QueryNode, record: StoredRecord, words: () => string[]): boolean => {
     switch (node.kind) {
-      case 'words': {
-        const have = words();
-        return node.terms.every((t) =>
-          t.prefix ? have.some((w) => w.startsWith(t.word)) : have.includes(t.word),
-        );
-      }
+      case 'words':
+        return wordsHoldTerms(words(), node.terms);
       case 'field':
         return fieldMatches(valueOf(record, node), node);
       case 'severityAtLeast':

@@ -73,12 +73,17 @@ export function parseSearch(text: string): TextSearch {
 
 /** Whether a message holds every term of the search, as the store would answer. */
 export function messageMatcher(search: TextSearch): (msg: string) => boolean {
-  return (msg) => {
-    const words = searchWords(msg);
-    return search.terms.every((term) =>
-      term.prefix ? words.some((w) => w.startsWith(term.word)) : words.includes(term.word),
-    );
-  };
+  return (msg) => wordsHoldTerms(searchWords(msg), search.terms);
+}
+
+/** Whether one word of a message is what a term asks for: the word itself, or one it begins (`word*`). */
+export function termMatches(term: SearchTerm, word: string): boolean {
+  return term.prefix ? word.startsWith(term.word) : word === term.word;
+}
+
+/** Whether a message's words (searchWords) hold every term, as the store's full-text index answers. */
+export function wordsHoldTerms(words: readonly string[], terms: readonly SearchTerm[]): boolean {
+  return terms.every((term) => words.some((word) => termMatches(term, word)));
 }
 
 /** The search as an FTS5 expression: each word quoted (so `AND` or `NEAR` are just words), all required. */

@@ -7,6 +7,11 @@ import { Context, ContextQuery, Top, TopQuery, Volume, VolumeQuery } from './sch
 const MAX_BUCKETS = 10_080;
 const HOUR_MS = 3_600_000;
 
+/** Volume and top cover the last hour unless `since` says otherwise (CONTRACT §6). */
+function lastHourUnlessSaid<Q extends { since?: string | undefined }>(query: Q): Q & { since: string } {
+  return { ...query, since: query.since ?? '1h' };
+}
+
 /**
  * The operator's questions beside paging (issue 16): the log volume over time per severity (the
  * histogram of Grafana Explore), the most frequent values of a column or field, and the lines
@@ -27,8 +32,9 @@ export function registerExploreRoutes(app: TypedApp, ctx: RouteContext): void {
     },
     async (req) => {
       const now = ctx.now();
-      const filter = parseFilter({ ...req.query, since: req.query.since ?? '1h' }, now);
+      const filter = parseFilter(lastHourUnlessSaid(req.query), now);
       const stepMs = parseDuration(req.query.step);
+      // lastHourUnlessSaid gave a since; the fallback only satisfies the type.
       const since = filter.since ?? now.getTime() - HOUR_MS;
       const until = filter.until ?? now.getTime();
       const first = Math.floor(since / stepMs) * stepMs;
@@ -80,7 +86,7 @@ export function registerExploreRoutes(app: TypedApp, ctx: RouteContext): void {
     },
     async (req) => {
       const now = ctx.now();
-      const filter = parseFilter({ ...req.query, since: req.query.since ?? '1h' }, now);
+      const filter = parseFilter(lastHourUnlessSaid(req.query), now);
       const name = req.query.by;
       const by: TopBy =
         name === 'host' || name === 'app' || name === 'facility' || name === 'severity'
