@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { connectBroker, redactUrl, resolveCommonConfig } from '../protocol/index.js';
+import { connectBroker, redactUrl, resolveCommonConfig, sleep } from '../protocol/index.js';
 import { reportError } from '../protocol/cli.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -19,6 +19,17 @@ function prefixOutput(child: ChildProcess, label: string): void {
     if (stream === null) continue;
     createInterface({ input: stream }).on('line', (line) => process.stderr.write(`[${label}] ${line}\n`));
   }
+}
+
+/** Polls the collector's /readyz until it answers 200 (true), or it exits or 60 s pass (false). */
+async function collectorReady(api: string, collector: ChildProcess): Promise<boolean> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline && collector.exitCode === null && collector.signalCode === null) {
+    const answer = await fetch(`${api}/readyz`).catch(() => undefined);
+    if (answer?.status === 200) return true;
+    await sleep(200);
+  }
+  return false;
 }
 
 async function main(): Promise<number> {
@@ -41,6 +52,13 @@ async function main(): Promise<number> {
     { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   prefixOutput(collector, 'collector');
+  // Agents start once the collector has declared its queue: records published before would park
+  // in logs.unrouted (CONTRACT §1), as the first demo run showed with 25 of them.
+  if (!(await collectorReady(`http://${listen}`, collector))) {
+    process.stderr.write('the collector did not become ready; see its output above\n');
+    collector.kill('SIGTERM');
+    return 1;
+  }
 
   for (const facility of FACILITIES) {
     const generator = spawn(
