@@ -196,6 +196,12 @@ export function App({ store, color, now = Date.now, loadContext }: AppProps): Re
     }
     void loadContext(id).then((context) => store.dispatch({ type: 'context', id, context }));
   };
+  // Typed ahead or pasted, text and Enter can come as one chunk: the Enter still applies.
+  const typeIntoPrompt = (before: string, input: string): void => {
+    const [text = '', ...rest] = input.split(/\r\n?|\n/);
+    store.dispatch({ type: 'promptInput', text: before + text });
+    if (rest.length > 0) store.dispatch({ type: 'promptSubmit' });
+  };
   useInput((input, key) => {
     // The store, not the rendered state: keys typed faster than a frame must see each other.
     const current = store.getState();
@@ -205,12 +211,7 @@ export function App({ store, color, now = Date.now, loadContext }: AppProps): Re
       else if (key.escape) store.dispatch({ type: 'promptCancel' });
       else if (key.backspace || key.delete)
         store.dispatch({ type: 'promptInput', text: prompt.text.slice(0, -1) });
-      else if (!key.ctrl && !key.meta && input !== '') {
-        // Typed ahead or pasted, text and Enter can come as one chunk: the Enter still applies.
-        const [text = '', ...rest] = input.split(/\r\n?|\n/);
-        store.dispatch({ type: 'promptInput', text: prompt.text + text });
-        if (rest.length > 0) store.dispatch({ type: 'promptSubmit' });
-      }
+      else if (!key.ctrl && !key.meta && input !== '') typeIntoPrompt(prompt.text, input);
       return;
     }
     if (input === 'q') {
@@ -244,8 +245,11 @@ export function App({ store, color, now = Date.now, loadContext }: AppProps): Re
       showContext();
     } else if (key.escape && current.browse !== null) store.dispatch({ type: 'follow' });
     else if (input === ' ') store.dispatch({ type: 'togglePause' });
-    else if (input === '/') store.dispatch({ type: 'promptOpen' });
-    else if (input === 's') store.dispatch({ type: 'cycleSeverity' });
+    else if (input.startsWith('/')) {
+      store.dispatch({ type: 'promptOpen' });
+      // `/` and what follows it can arrive as one chunk (typed ahead, pasted, tmux send-keys).
+      if (input.length > 1) typeIntoPrompt(store.getState().prompt?.text ?? '', input.slice(1));
+    } else if (input === 's') store.dispatch({ type: 'cycleSeverity' });
     else if (input === 'c') store.dispatch({ type: 'clear', now: now() });
   });
   return (

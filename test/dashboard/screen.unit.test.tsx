@@ -403,6 +403,21 @@ describe('the screen as a dashboard', () => {
     expect(frame).toContain('hint: start the collector');
   });
 
+  it('takes `/`, the filter and Enter arriving as one chunk (typed ahead or pasted)', async () => {
+    const { store, lastFrame, stdin } = mount(false);
+    stdin.write('/disk\r');
+    await tick();
+    expect(plain(lastFrame())).toContain('filter: disk');
+    store.dispatch({
+      type: 'records',
+      records: [record({ msg: 'disk sda' }), record({ msg: 'cpu hot' })],
+      now,
+    });
+    await tick();
+    expect(lastFrame()).toContain('disk sda');
+    expect(lastFrame()).not.toContain('cpu hot');
+  });
+
   it('lists the keys on ?', async () => {
     const { lastFrame, stdin } = mount(false);
     stdin.write('?');

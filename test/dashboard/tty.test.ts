@@ -123,6 +123,7 @@ describe.skipIf(!hasTmux)('logtail in a real terminal (tmux)', () => {
       tmux('send-keys', '-t', 'tail', 'Up');
       await waitUntil('the scrollback', () => screen().includes('scrollback: 40 of 40 held'));
       tmux('send-keys', '-t', 'tail', '/');
+      await waitUntil('the filter prompt', () => screen().includes('filter (text or /regex/'));
       tmux('send-keys', '-t', 'tail', '-l', 'declined');
       tmux('send-keys', '-t', 'tail', 'Enter');
       await waitUntil('the filter', () => screen().includes('n/N: next/previous match of declined'));
