@@ -35,4 +35,6 @@ export interface Input {
   stop(): Promise<void>;
   /** Called after the shipper closed (all records confirmed or spooled): save positions. */
   persist?(): void;
+  /** Figures of its own for the stats line (--verbose, SIGUSR1), e.g. the HTTP receiver's requests. */
+  stats?(): Record<string, number>;
 }

@@ -305,8 +305,20 @@ describe('logship --http takes OTLP, Loki push and Elasticsearch bulk from their
     const metrics = await (
       await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })
     ).text();
-    expect(metrics).toMatch(/warren_http_requests_total\{door="loki",status="400"\} 1/);
+    expect(metrics).toMatch(/warren_http_requests_total\{door="loki",status="400"\} 1\n/);
+    // A request refused before any door read it is counted under the door its URL names.
+    expect(metrics).toMatch(/warren_http_requests_total\{door="loki",status="401"\} 1\n/);
+    expect(metrics).toMatch(/warren_http_requests_total\{door="otlp",status="415"\} 1\n/);
     expect(metrics).toMatch(/warren_http_records_total\{door="otlp"\} \d+/);
+    expect(metrics).toMatch(/warren_http_request_bytes_total\{door="loki"\} [1-9]\d*\n/);
+    // The same figures in logship's stats line (SIGUSR1, --verbose).
+    await waitUntil('the stats line has the receiver figures', async () => {
+      ship.child.kill('SIGUSR1');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return /http_requests=\d+ http_refused=[1-9]\d* http_records=[1-9]\d* http_bytes=[1-9]\d*/.test(
+        ship.stderr(),
+      );
+    });
   });
 });
 

@@ -10,7 +10,8 @@ import {
   severityOfText,
 } from '../../agents/inputs/http/mapping.js';
 import { fromOtlpJson, otlpRecords } from '../../agents/inputs/http/otlp.js';
-import { authorized, parseHttpAddress } from '../../agents/inputs/http/receiver.js';
+import { authorized, doorOf, parseHttpAddress } from '../../agents/inputs/http/receiver.js';
+import { parseAgentArgs } from '../../agents/options.js';
 
 describe('the doors’ shared mapping', () => {
   it('turns service names into facilities and level names and numbers into severities', () => {
@@ -85,6 +86,66 @@ describe('the doors’ shared mapping', () => {
     const basic = `Basic ${Buffer.from('ann:pw').toString('base64')}`;
     expect(authorized({ token: 't', basic: { user: 'ann', password: 'pw' } }, basic)).toBe(true);
     expect(authorized({ basic: { user: 'ann', password: 'pw' } }, undefined)).toBe(false);
+  });
+
+  it('takes the auth schemes from --http-auth and the secrets from the environment only', () => {
+    const auth = (argv: string[], env: NodeJS.ProcessEnv) =>
+      parseAgentArgs(['--http', '4318', ...argv], env).http?.auth;
+    const both = { WARREN_HTTP_TOKEN: 'tok', WARREN_HTTP_BASIC: 'ann:pw' };
+    // No flag: every secret set is required (either accepted); none set: open.
+    expect(auth([], both)).toEqual({ token: 'tok', basic: { user: 'ann', password: 'pw' } });
+    expect(auth([], {})).toEqual({ token: undefined, basic: undefined });
+    // The flag narrows to the schemes it names.
+    expect(auth(['--http-auth', 'basic'], both)).toEqual({
+      token: undefined,
+      basic: { user: 'ann', password: 'pw' },
+    });
+    expect(auth(['--http-auth', 'Bearer'], both)).toEqual({ token: 'tok', basic: undefined });
+    expect(auth(['--http-auth', 'none'], {})).toEqual({ open: true });
+    // A named scheme without its secret is a usage error, never an open receiver.
+    const usage = (argv: string[], env: NodeJS.ProcessEnv) => {
+      try {
+        parseAgentArgs(argv, env);
+      } catch (err) {
+        return { code: (err as { code?: string }).code, message: (err as Error).message };
+      }
+      return undefined;
+    };
+    expect(usage(['--http', '4318', '--http-auth', 'bearer'], { WARREN_HTTP_BASIC: 'a:b' })).toEqual({
+      code: 'WARREN_BAD_USAGE',
+      message: '--http-auth bearer needs WARREN_HTTP_TOKEN',
+    });
+    expect(usage(['--http', '4318', '--http-auth', 'bearer,basic'], { WARREN_HTTP_TOKEN: 't' })).toEqual({
+      code: 'WARREN_BAD_USAGE',
+      message: '--http-auth basic needs WARREN_HTTP_BASIC',
+    });
+    expect(usage(['--http', '4318', '--http-auth', 'none'], { WARREN_HTTP_TOKEN: 't' })?.message).toBe(
+      '--http-auth none, but WARREN_HTTP_TOKEN is set',
+    );
+    expect(usage(['--http', '4318', '--http-auth', 'digest'], {})?.message).toBe(
+      "invalid --http-auth 'digest'",
+    );
+    expect(usage(['--http', '4318'], { WARREN_HTTP_BASIC: 'nocolon' })?.message).toBe(
+      'WARREN_HTTP_BASIC must be user:password',
+    );
+    // The receiver's flags without the receiver are a mistake, not ignored.
+    expect(usage(['--http-auth', 'bearer'], { WARREN_HTTP_TOKEN: 't' })?.message).toBe(
+      '--http-auth applies to the HTTP receiver, which is off',
+    );
+    expect(usage(['--http-max-body', '1m'], {})?.message).toBe(
+      '--http-max-body applies to the HTTP receiver, which is off',
+    );
+    expect(parseAgentArgs(['--http', '4318'], {}).http?.maxBodyBytes).toBe(16 * 1024 * 1024);
+    expect(parseAgentArgs(['--http', '4318', '--http-max-body', '1m'], {}).http?.maxBodyBytes).toBe(
+      1024 * 1024,
+    );
+  });
+
+  it('counts a request no door answered under the door of its URL', () => {
+    expect(doorOf('/v1/logs')).toBe('otlp');
+    expect(doorOf('/loki/api/v1/push?x=1')).toBe('loki');
+    expect(doorOf('/logs-app/_bulk')).toBe('elasticsearch');
+    expect(doorOf('/metrics')).toBe('metrics');
   });
 });
 

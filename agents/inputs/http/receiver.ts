@@ -29,11 +29,44 @@ export function parseHttpAddress(text: string): HttpAddress {
 export interface HttpAuth {
   readonly token?: string | undefined;
   readonly basic?: { readonly user: string; readonly password: string } | undefined;
+  /** `--http-auth none`: open on purpose (no warning for a non-loopback address). */
+  readonly open?: boolean | undefined;
 }
 
-/** WARREN_HTTP_TOKEN and WARREN_HTTP_BASIC (`user:password`): secrets stay out of argv and `ps`. */
-export function httpAuthFromEnv(env: NodeJS.ProcessEnv = process.env): HttpAuth {
-  const token = env.WARREN_HTTP_TOKEN;
+/** The schemes `--http-auth` names: `none`, `bearer`, `basic` or `bearer,basic`. */
+export type HttpAuthScheme = 'bearer' | 'basic';
+
+/** `--http-auth` as written: `none`, or schemes separated by commas. */
+export function parseHttpAuthFlag(text: string): readonly HttpAuthScheme[] {
+  const words = text
+    .split(',')
+    .map((w) => w.trim().toLowerCase())
+    .filter((w) => w !== '');
+  if (words.length === 1 && words[0] === 'none') return [];
+  const schemes = new Set<HttpAuthScheme>();
+  for (const word of words) {
+    if (word !== 'bearer' && word !== 'basic')
+      throw new WarrenError(ErrorCodes.BAD_USAGE, `invalid --http-auth '${text}'`, {
+        hint: 'use bearer, basic, bearer,basic or none; the secrets come from WARREN_HTTP_TOKEN and WARREN_HTTP_BASIC',
+      });
+    schemes.add(word);
+  }
+  if (schemes.size === 0)
+    throw new WarrenError(ErrorCodes.BAD_USAGE, 'empty --http-auth', {
+      hint: 'use bearer, basic, bearer,basic or none',
+    });
+  return [...schemes];
+}
+
+/**
+ * The receiver's auth: the secrets come from WARREN_HTTP_TOKEN and WARREN_HTTP_BASIC (`user:password`)
+ * only, so they stay out of argv and `ps`. Without `--http-auth`, every secret set is required
+ * (either one accepted); with it, the schemes it names, each of which must have its secret set
+ * (a missing variable is a usage error, not an open receiver); `--http-auth none` with a secret
+ * set is refused as a contradiction.
+ */
+export function resolveHttpAuth(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): HttpAuth {
+  const token = env.WARREN_HTTP_TOKEN === '' ? undefined : env.WARREN_HTTP_TOKEN;
   const basic = env.WARREN_HTTP_BASIC;
   let parsed: HttpAuth['basic'];
   if (basic !== undefined && basic !== '') {
@@ -45,7 +78,39 @@ export function httpAuthFromEnv(env: NodeJS.ProcessEnv = process.env): HttpAuth 
     }
     parsed = { user: basic.slice(0, colon), password: basic.slice(colon + 1) };
   }
-  return { token: token === '' ? undefined : token, basic: parsed };
+  if (flag === undefined) return { token, basic: parsed };
+  const schemes = parseHttpAuthFlag(flag);
+  if (schemes.length === 0) {
+    if (token !== undefined || parsed !== undefined)
+      throw new WarrenError(
+        ErrorCodes.BAD_USAGE,
+        `--http-auth none, but ${token !== undefined ? 'WARREN_HTTP_TOKEN' : 'WARREN_HTTP_BASIC'} is set`,
+        { hint: 'unset the variable to run the receiver open, or name its scheme: --http-auth bearer' },
+      );
+    return { open: true };
+  }
+  if (schemes.includes('bearer') && token === undefined)
+    throw new WarrenError(ErrorCodes.BAD_USAGE, '--http-auth bearer needs WARREN_HTTP_TOKEN', {
+      hint: 'export WARREN_HTTP_TOKEN=<token> (the secret is never a flag, so it stays out of ps)',
+    });
+  if (schemes.includes('basic') && parsed === undefined)
+    throw new WarrenError(ErrorCodes.BAD_USAGE, '--http-auth basic needs WARREN_HTTP_BASIC', {
+      hint: 'export WARREN_HTTP_BASIC=<user>:<password> (the secret is never a flag, so it stays out of ps)',
+    });
+  return {
+    token: schemes.includes('bearer') ? token : undefined,
+    basic: schemes.includes('basic') ? parsed : undefined,
+  };
+}
+
+/** Whether an address is loopback only (nothing else can reach a receiver bound there). */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/** Whether the configured auth asks anything of a sender. */
+export function authRequired(auth: HttpAuth): boolean {
+  return auth.token !== undefined || auth.basic !== undefined;
 }
 
 export interface HttpInputOptions {
@@ -99,6 +164,15 @@ export interface Door {
   register(app: FastifyInstance, context: DoorContext): void;
 }
 
+/** The door a URL belongs to, for the counters of requests no door answered itself (401, 413). */
+export function doorOf(url: string): string {
+  const pathname = url.split('?')[0] ?? '';
+  if (pathname === '/v1/logs') return 'otlp';
+  if (pathname.startsWith('/loki/')) return 'loki';
+  if (pathname === '/metrics') return 'metrics';
+  return 'elasticsearch';
+}
+
 const gunzip = promisify(zlib.gunzip);
 const inflate = promisify(zlib.inflate);
 
@@ -150,9 +224,17 @@ export function createHttpInput(
   });
   const bytes = new Counter({
     name: 'warren_http_request_bytes_total',
-    help: 'Request body bytes read by the HTTP receiver (as sent, before decompression)',
+    help: 'Request body bytes read by the HTTP receiver (as sent, before decompression), by door',
+    labelNames: ['door'] as const,
     registers: [registry],
   });
+  // The same figures for logship's stats line (--verbose, SIGUSR1).
+  const totals = { requests: 0, refused: 0, records: 0, bytes: 0 };
+  const count = (doorName: string, status: number): void => {
+    requests.inc({ door: doorName, status: String(status) });
+    totals.requests++;
+    if (status >= 300) totals.refused++;
+  };
 
   const app = Fastify({ logger: false, bodyLimit: options.maxBodyBytes });
   // Every door reads its body as bytes: the content type and encoding are its to judge.
@@ -160,7 +242,7 @@ export function createHttpInput(
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   app.addHook('onRequest', async (request, reply) => {
     if (authorized(options.auth, request.headers.authorization)) return;
-    requests.inc({ door: 'auth', status: '401' });
+    count(doorOf(request.url), 401);
     await reply
       .code(401)
       .header('www-authenticate', options.auth.token !== undefined ? 'Bearer' : 'Basic realm="warren"')
@@ -171,8 +253,10 @@ export function createHttpInput(
   app.get('/metrics', async (_request, reply) => {
     await reply.type(registry.contentType).send(await registry.metrics());
   });
-  app.setErrorHandler(async (err: Error & { statusCode?: number }, _request, reply: FastifyReply) => {
+  app.setErrorHandler(async (err: Error & { statusCode?: number }, request, reply: FastifyReply) => {
     const status = err.statusCode ?? 500;
+    // A body over the cap (413) or a broken upload never reaches a door: counted here.
+    count(doorOf(request.url), status);
     if (status >= 500) logger.warn({ err: errorMessage(err) }, `${name}: request failed`);
     const message =
       status === 413
@@ -188,7 +272,8 @@ export function createHttpInput(
     async body(request) {
       const raw = request.body;
       const buffer = Buffer.isBuffer(raw) ? raw : Buffer.alloc(0);
-      bytes.inc(buffer.length);
+      bytes.inc({ door: doorOf(request.url) }, buffer.length);
+      totals.bytes += buffer.length;
       const encoding = String(request.headers['content-encoding'] ?? 'identity')
         .toLowerCase()
         .trim();
@@ -241,11 +326,10 @@ export function createHttpInput(
         };
       }
       records.inc({ door: doorName }, batch.length);
+      totals.records += batch.length;
       return { kind: 'safe' };
     },
-    answered(doorName, status) {
-      requests.inc({ door: doorName, status: String(status) });
-    },
+    answered: count,
   };
   for (const d of doors) d.register(app, door);
 
@@ -263,10 +347,20 @@ export function createHttpInput(
         });
       }
       logger.info(`listening on ${name} (${doors.map((d) => d.name).join(', ')})`);
+      if (!isLoopbackHost(options.address.host) && !authRequired(options.auth) && options.auth.open !== true)
+        logger.warn(
+          `${name} takes records from anyone who can reach it: set WARREN_HTTP_TOKEN (or WARREN_HTTP_BASIC), or say --http-auth none if that is meant`,
+        );
     },
     async stop() {
       // Requests in flight finish (their records are logged before close returns).
       await app.close();
     },
+    stats: () => ({
+      http_requests: totals.requests,
+      http_refused: totals.refused,
+      http_records: totals.records,
+      http_bytes: totals.bytes,
+    }),
   };
 }
