@@ -309,6 +309,14 @@ const YEAR_10000_MS = Date.UTC(10000, 0, 1);
 
 type Encoding = 'protobuf' | 'json';
 
+/** The google.rpc.Code for an HTTP status: 429 RESOURCE_EXHAUSTED, 401 UNAUTHENTICATED, other 4xx INVALID_ARGUMENT, 5xx UNAVAILABLE. */
+export function grpcCode(status: number): number {
+  if (status === 429) return 8;
+  if (status === 401) return 16;
+  if (status >= 400 && status < 500) return 3;
+  return 14;
+}
+
 function encodingOf(request: FastifyRequest): Encoding | undefined {
   const type = String(request.headers['content-type'] ?? '')
     .split(';')[0]
@@ -359,8 +367,8 @@ export const otlpDoor: Door = {
         }
         return;
       }
-      // Errors carry a google.rpc.Status in the request's encoding.
-      const status_ = { code: status === 400 ? 3 : status === 429 ? 8 : 14, message: body.error ?? '' };
+      // Errors carry a google.rpc.Status in the request's encoding, its code the gRPC one OTLP pairs with the HTTP status.
+      const status_ = { code: grpcCode(status), message: body.error ?? '' };
       if (encoding === 'protobuf')
         await reply.code(status).type('application/x-protobuf').send(encodeMessage(RpcStatus, status_));
       else await reply.code(status).type('application/json').send(status_);

@@ -318,6 +318,14 @@ export function createHttpInput(
       for (const record of batch) sink.log(record);
       const end = sink.nextSeq;
       if (!(await sink.whenSafe(end, safeTimeoutMs))) {
+        if (sink.spoolFull)
+          return {
+            kind: 'busy',
+            status: 503,
+            retryAfterS: 5,
+            reason:
+              'the spool filled up while taking these records: the broker is away and the disk buffer holds all it may (they are kept in memory and delivered when it is back, so a retry may store them twice)',
+          };
         return {
           kind: 'busy',
           status: 503,
