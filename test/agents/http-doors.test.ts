@@ -1,6 +1,7 @@
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { Client } from '@elastic/elasticsearch';
+import { ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import { OTLPLogExporter as OtlpHttpJsonExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPLogExporter as OtlpProtoExporter } from '@opentelemetry/exporter-logs-otlp-proto';
@@ -20,6 +21,8 @@ import { waitUntil } from '../../testkit/wait.js';
 
 type Row = StoredRecord;
 const TOKEN = 'doors-test-token';
+const TRACE_ID = '5b8efff798038103d269b633813fc60c';
+const SPAN_ID = 'eee19b7ec3c1b174';
 
 /**
  * logship --http (issue 18) through the real clients: the OpenTelemetry JS SDK with its OTLP/HTTP
@@ -72,14 +75,24 @@ describe('logship --http takes OTLP, Loki push and Elasticsearch bulk from their
       severityText: 'ERROR',
       body: 'payment failed',
       attributes: { 'http.status_code': 502, 'user.id': 'bob', retry: true },
-      context: undefined,
+      // Emitted inside a span: the record carries its trace and span ids.
+      context: trace.setSpanContext(ROOT_CONTEXT, {
+        traceId: TRACE_ID,
+        spanId: SPAN_ID,
+        traceFlags: TraceFlags.SAMPLED,
+      }),
     });
     logger.emit({
       timestamp: new Date('2026-11-30T10:00:01Z'),
       severityNumber: SeverityNumber.WARN,
       body: { message: 'slow checkout', duration_ms: 812 },
     });
-    logger.emit({ timestamp: new Date('2026-11-30T10:00:02Z'), severityText: 'debug', body: 'cart loaded' });
+    logger.emit({
+      timestamp: new Date('2026-11-30T10:00:02Z'),
+      severityText: 'debug',
+      body: 'cart loaded',
+      attributes: { 'cart.items': ['sku-1', 'sku-2'], ratio: 0.25 },
+    });
     await provider.forceFlush();
     await provider.shutdown();
   };
@@ -113,11 +126,25 @@ describe('logship --http takes OTLP, Loki push and Elasticsearch bulk from their
           retry: true,
           deployment: { environment: 'prod' },
           otel: { scope: 'checkout-scope' },
+          trace_id: TRACE_ID,
+          span_id: SPAN_ID,
         },
       });
       expect(failed?.pid).toBeUndefined();
-      expect(slow).toMatchObject({ severity: 'warning', msg: 'slow checkout', fields: { duration_ms: 812 } });
-      expect(cart).toMatchObject({ severity: 'debug', msg: 'cart loaded' });
+      expect(slow).toMatchObject({
+        ts: '2026-11-30T10:00:01.000Z',
+        severity: 'warning',
+        msg: 'slow checkout',
+        fields: { duration_ms: 812, deployment: { environment: 'prod' } },
+      });
+      // No span, no ids; severity_text alone gives the severity.
+      expect(slow?.fields).not.toHaveProperty('trace_id');
+      expect(cart).toMatchObject({
+        ts: '2026-11-30T10:00:02.000Z',
+        severity: 'debug',
+        msg: 'cart loaded',
+        fields: { cart: { items: ['sku-1', 'sku-2'] }, ratio: 0.25 },
+      });
     });
   }
 
@@ -365,6 +392,26 @@ describe('logship --http while the broker is away', () => {
         onDocument: () => ({ index: { _index: 'away' } }),
       });
       expect(bulk).toMatchObject({ total: 20, successful: 20, failed: 0 });
+      // And a Loki protobuf push (Promtail's and Alloy's form), 204 in the same outage.
+      const now = BigInt(Date.now());
+      const push = await fetch(`http://127.0.0.1:${port}/loki/api/v1/push`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf' },
+        body: snappy.compress(
+          encodeMessage(LokiPushRequest, {
+            streams: [
+              {
+                labels: '{service_name="offline-loki", level="warn"}',
+                entries: Array.from({ length: 10 }, (_, i) => ({
+                  timestamp: { seconds: String(now / 1000n), nanos: i * 1000 },
+                  line: `pushed while away ${i}`,
+                })),
+              },
+            ],
+          }),
+        ),
+      });
+      expect(push.status).toBe(204);
       // Told "safe": a crash now must not lose them.
       ship.child.kill('SIGKILL');
       await ship.exited;
@@ -375,6 +422,9 @@ describe('logship --http while the broker is away', () => {
       expect(new Set(rows.map((r) => r.msg)).size).toBe(50);
       expect(rows.every((r) => r.facility === 'offline' && r.severity === 'info')).toBe(true);
       expect(new Set((await waitForRows(suite.api, 'offline-es.#', 20)).map((r) => r.msg)).size).toBe(20);
+      const pushed = await waitForRows(suite.api, 'offline-loki.#', 10);
+      expect(new Set(pushed.map((r) => r.msg)).size).toBe(10);
+      expect(pushed.every((r) => r.severity === 'warning' && r.app === 'offline-loki')).toBe(true);
     } finally {
       await stopBin(ship);
       await proxy.close();
