@@ -220,6 +220,12 @@ describe('logship --http takes OTLP, Loki push and Elasticsearch bulk from their
     const client = new Client({ node: base, auth: { bearer: TOKEN } });
     const info = await client.info();
     expect(info.version.number).toMatch(/^\d+\.\d+\.\d+$/);
+    // What Vector, Logstash and Filebeat ask before they ship: answered, nothing stored.
+    expect((await client.cluster.health()).status).toBe('green');
+    expect(await client.indices.existsIndexTemplate({ name: 'logs-shop' })).toBe(true);
+    expect(
+      await client.indices.putIndexTemplate({ name: 'logs-shop', index_patterns: ['logs-shop*'] }),
+    ).toMatchObject({ acknowledged: true });
     const docs = [
       {
         '@timestamp': '2026-11-30T12:00:00.250Z',
@@ -280,6 +286,18 @@ describe('logship --http takes OTLP, Loki push and Elasticsearch bulk from their
       body: '{}',
     });
     expect(noAuth.status).toBe(401);
+    // A web page's POST (browsers always send Origin cross-site) is refused even with the token.
+    const fromPage = await fetch(`${base}/_bulk`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'text/plain',
+        origin: 'https://evil.example',
+        authorization: `Bearer ${TOKEN}`,
+      },
+      body: '{"index":{}}\n{"message":"injected","service.name":"from-page"}\n',
+    });
+    expect(fromPage.status).toBe(403);
+    expect(await fromPage.text()).toContain('does not take requests from web pages');
     const body = JSON.stringify({
       streams: [
         {
@@ -325,6 +343,10 @@ describe('logship --http takes OTLP, Loki push and Elasticsearch bulk from their
     expect(gz.status).toBe(200);
     await stored('gzipped.#', 1);
     // The good entry of the refused push was never published.
+    const page = (await (await fetch(`${suite.api}/api/logs?since=1h&pattern=from-page.%23`)).json()) as {
+      records: Row[];
+    };
+    expect(page.records).toEqual([]);
     const half = (await (await fetch(`${suite.api}/api/logs?since=1h&pattern=half.%23`)).json()) as {
       records: Row[];
     };

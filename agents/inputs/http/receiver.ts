@@ -241,6 +241,18 @@ export function createHttpInput(
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   app.addHook('onRequest', async (request, reply) => {
+    // Shippers and SDKs send no Origin; a browser does on every cross-origin POST, and an ES
+    // "no-cors" text/plain POST from any web page would otherwise write records through a loopback receiver.
+    if (request.headers.origin !== undefined) {
+      count(doorOf(request.url), 403);
+      await reply
+        .code(403)
+        .type('text/plain; charset=utf-8')
+        .send(
+          `logship's HTTP receiver does not take requests from web pages (Origin: ${request.headers.origin}): send from a shipper or an SDK on a server`,
+        );
+      return;
+    }
     if (authorized(options.auth, request.headers.authorization)) return;
     count(doorOf(request.url), 401);
     await reply
