@@ -5,6 +5,7 @@ import { lokiRecord, parseLabels } from '../../agents/inputs/http/loki.js';
 import {
   facilityOf,
   isoFromNanos,
+  isoOfMs,
   severityInLine,
   severityOfOtelNumber,
   severityOfText,
@@ -55,6 +56,23 @@ describe('the doors’ shared mapping', () => {
     expect(isoFromNanos('0')).toBeUndefined();
     expect(isoFromNanos('1764810000')).toBeUndefined();
     expect(isoFromNanos('12ab')).toBeUndefined();
+  });
+
+  it('writes millisecond times exactly as toISOString does, with its per-second cache', () => {
+    const edges = [
+      Date.UTC(1971, 0, 1),
+      Date.UTC(2026, 10, 30, 23, 59, 59, 999),
+      Date.UTC(2026, 11, 1),
+      Date.UTC(9999, 11, 31, 23, 59, 59, 999),
+    ];
+    let seed = 7;
+    const random = (): number => (seed = (seed * 48271) % 2147483647);
+    const times = [...edges];
+    for (const base of edges) for (const d of [0, 1, 9, 10, 99, 100, 999, 1000, -1]) times.push(base + d);
+    for (let i = 0; i < 2000; i++)
+      times.push(Date.UTC(1971, 0, 1) + (random() % 1000) * 1_000_000 + (random() % 3000));
+    for (const ms of times.filter((t) => t >= Date.UTC(1971, 0, 1) && t < Date.UTC(10000, 0, 1)))
+      expect(isoOfMs(ms)).toBe(new Date(ms).toISOString());
   });
 
   it('nests dotted keys unless that would overwrite a value', () => {
@@ -195,6 +213,43 @@ describe('each door’s records', () => {
     ]);
     expect(result.rejected).toBe(1);
     expect(result.reason).toContain('over 200 bytes');
+  });
+
+  it('OTLP: resource attributes reach every record of the resource, and one record’s never reaches another', () => {
+    const kv = (key: string, value: string) => ({ key, value: { stringValue: value } });
+    const resources = fromOtlpJson({
+      resourceLogs: [
+        {
+          resource: { attributes: [kv('service.name', 'shop'), kv('deployment.environment', 'prod')] },
+          scopeLogs: [
+            {
+              scope: { name: 'lib' },
+              logRecords: [
+                // Seconds sent as nanoseconds: not a time, so the observed time is taken.
+                {
+                  timeUnixNano: '1764810000',
+                  observedTimeUnixNano: '1764810000123000000',
+                  body: { stringValue: 'a' },
+                  attributes: [kv('deployment.region', 'eu'), kv('otel.scope', 'mine')],
+                },
+                { timeUnixNano: '1764810001000000000', body: { stringValue: 'b' } },
+              ],
+            },
+          ],
+        },
+      ],
+    });
+    const [a, b] = otlpRecords(resources, 65536).records;
+    expect(a?.ts).toBe('2025-12-04T01:00:00.123Z');
+    expect(a?.fields).toEqual({
+      deployment: { environment: 'prod', region: 'eu' },
+      // otel.scope is the scope's name, whatever an attribute of that name said.
+      otel: { scope: 'lib' },
+    });
+    expect(b?.ts).toBe('2025-12-04T01:00:01.000Z');
+    expect(b?.fields).toEqual({ deployment: { environment: 'prod' }, otel: { scope: 'lib' } });
+    // Mapping the same request again gives the same records (nothing shared was written to).
+    expect(otlpRecords(resources, 65536).records[1]?.fields).toEqual(b?.fields);
   });
 
   it('Loki: the first service label names the facility; the level label beats the line', () => {

@@ -65,3 +65,21 @@ export function isoFromNanos(nanos: unknown): string | undefined {
   // Records keep milliseconds (CONTRACT §4); finer digits are dropped.
   return date.toISOString();
 }
+
+let cachedSecond = Number.NaN;
+let cachedPrefix = '';
+
+/**
+ * Epoch milliseconds (an integer from 1971 to 9999) as ISO 8601, as `new Date(ms).toISOString()`
+ * writes it; the date and time up to the second are computed once per second, since the records of
+ * a request are mostly of the same second (toISOString cost a quarter of OTLP mapping).
+ */
+export function isoOfMs(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+  }
+  const frac = ms - second * 1000;
+  return `${cachedPrefix}${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}Z`;
+}

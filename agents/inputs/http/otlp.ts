@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errorMessage } from '../../../protocol/index.js';
 import type { ParsedRecord } from '../../record.js';
 import { capMessage, fieldsFit, nestDotted } from './fields.js';
-import { facilityOf, isoFromNanos, severityOfOtelNumber, severityOfText } from './mapping.js';
+import { facilityOf, isoFromNanos, isoOfMs, severityOfOtelNumber, severityOfText } from './mapping.js';
 import { encodeMessage, ExportLogsServiceRequest, ExportLogsServiceResponse, RpcStatus } from './proto.js';
 import { RequestError, type Door, type DoorContext, type Outcome } from './receiver.js';
 
@@ -230,18 +230,23 @@ export interface OtlpResult {
   reason: string | undefined;
 }
 
+/** No fields (shared, never written to: nestDotted only reads the map it takes). */
+const NO_FIELDS: Json = Object.freeze({});
+
 /** The message of a body: a string as it is, a kvlist's `message`/`msg` (the rest → fields), anything else as JSON. */
 function bodyMessage(body: unknown, eventName: string | undefined): { msg: string; fields: Json } {
-  if (typeof body === 'string') return { msg: body, fields: {} };
-  if (body === undefined) return { msg: eventName ?? '', fields: {} };
+  if (typeof body === 'string') return { msg: body, fields: NO_FIELDS };
+  if (body === undefined) return { msg: eventName ?? '', fields: NO_FIELDS };
   if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
     const { message, msg: short, ...rest } = body as Json;
     const said = typeof message === 'string' ? message : typeof short === 'string' ? short : undefined;
-    return said === undefined ? { msg: JSON.stringify(body), fields: {} } : { msg: said, fields: rest };
+    return said === undefined
+      ? { msg: JSON.stringify(body), fields: NO_FIELDS }
+      : { msg: said, fields: rest };
   }
   return {
     msg: typeof body === 'number' || typeof body === 'boolean' ? String(body) : JSON.stringify(body),
-    fields: {},
+    fields: NO_FIELDS,
   };
 }
 
@@ -262,25 +267,33 @@ export function otlpRecords(resources: readonly OtlpResourceLogs[], maxLineBytes
     const resourceFields: Json = {};
     for (const [key, value] of Object.entries(resource.attributes))
       if (!RESOURCE_COLUMNS.has(key)) resourceFields[key] = value;
+    // Nested once per resource; each record starts from a shallow copy (nestDotted copies a nested
+    // object before writing into it, so the resource's own stay untouched).
+    const resourceNested = nestDotted(resourceFields);
+    const resourceHasFields = Object.keys(resourceNested).length > 0;
     for (const scope of resource.scopes) {
+      const scopeField = scope.name === undefined ? undefined : { 'otel.scope': scope.name };
       for (const log of scope.logs) {
         const { msg, fields: bodyFields } = bodyMessage(log.body, log.eventName);
-        // One object, no intermediate copies: later maps win (attributes over body over resource).
-        const fields = nestDotted(log.attributes, nestDotted(bodyFields, nestDotted(resourceFields)));
+        // One object: later maps win (attributes over body over resource).
+        const fields = nestDotted(
+          log.attributes,
+          nestDotted(bodyFields, resourceHasFields ? { ...resourceNested } : {}),
+        );
         if (log.traceId !== undefined) fields.trace_id = log.traceId;
         if (log.spanId !== undefined) fields.span_id = log.spanId;
         if (log.eventName !== undefined && log.body !== undefined) fields.event_name = log.eventName;
-        if (scope.name !== undefined) nestDotted({ 'otel.scope': scope.name }, fields);
+        if (scopeField !== undefined) nestDotted(scopeField, fields);
         const severity = severityOfOtelNumber(log.severityNumber) ?? severityOfText(log.severityText);
-        const ms = log.timeMs ?? log.observedMs;
+        // The record's time if it is one, else when the SDK or Collector observed it.
+        const ms = plausibleMs(log.timeMs) ?? plausibleMs(log.observedMs);
         const record: ParsedRecord = { msg, relayed: true };
         if (facility !== undefined) record.facility = facility;
         if (typeof service === 'string' && service !== '') record.app = service;
         if (typeof host === 'string' && host !== '') record.host = host;
         if (typeof pid === 'number' && Number.isInteger(pid) && pid > 0) record.pid = pid;
         if (severity !== undefined) record.severity = severity;
-        if (ms !== undefined && ms >= YEAR_1971_MS && ms < YEAR_10000_MS)
-          record.ts = new Date(ms).toISOString();
+        if (ms !== undefined) record.ts = isoOfMs(ms);
         for (const _ in fields) {
           record.fields = fields;
           break;
@@ -306,6 +319,11 @@ export function otlpRecords(resources: readonly OtlpResourceLogs[], maxLineBytes
 
 const YEAR_1971_MS = Date.UTC(1971, 0, 1);
 const YEAR_10000_MS = Date.UTC(10000, 0, 1);
+
+/** A time in ms if it can be one: before 1971 is a unit mistake (seconds or ms sent as ns). */
+function plausibleMs(ms: number | undefined): number | undefined {
+  return ms !== undefined && ms >= YEAR_1971_MS && ms < YEAR_10000_MS ? ms : undefined;
+}
 
 type Encoding = 'protobuf' | 'json';
 
@@ -403,8 +421,10 @@ export const otlpDoor: Door = {
         });
         return;
       }
-      const result = otlpRecords(resources, context.maxLineBytes);
-      const outcome: Outcome = await context.receive('otlp', result.records);
+      const { records, rejected, reason } = otlpRecords(resources, context.maxLineBytes);
+      // Nothing of the request is referenced across the wait but the counts: its decoded messages
+      // and records die young instead of being promoted while the broker confirms.
+      const outcome: Outcome = await context.receive('otlp', records);
       if (outcome.kind === 'busy') {
         reply.header('retry-after', String(outcome.retryAfterS));
         await answer(reply, encoding, outcome.status, { error: outcome.reason });
@@ -414,7 +434,7 @@ export const otlpDoor: Door = {
         reply,
         encoding,
         200,
-        result.reason === undefined ? {} : { partial: { rejected: result.rejected, message: result.reason } },
+        reason === undefined ? {} : { partial: { rejected, message: reason } },
       );
     });
   },

@@ -328,6 +328,8 @@ export function createHttpInput(
           reason: 'logship is behind the broker: retry shortly',
         };
       for (const record of batch) sink.log(record);
+      // Only the count outlives this point: the records are encoded, and may be collected now.
+      const taken = batch.length;
       const end = sink.nextSeq;
       if (!(await sink.whenSafe(end, safeTimeoutMs))) {
         if (sink.spoolFull)
@@ -345,8 +347,8 @@ export function createHttpInput(
           reason: `the records were neither confirmed nor spooled within ${safeTimeoutMs / 1000} s (a retry may store them twice)`,
         };
       }
-      records.inc({ door: doorName }, batch.length);
-      totals.records += batch.length;
+      records.inc({ door: doorName }, taken);
+      totals.records += taken;
       return { kind: 'safe' };
     },
     answered: count,
