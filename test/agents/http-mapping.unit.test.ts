@@ -1,3 +1,4 @@
+import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { bulkItems, ecsRecord } from '../../agents/inputs/http/elastic.js';
 import { nestDotted } from '../../agents/inputs/http/fields.js';
@@ -10,7 +11,7 @@ import {
   severityOfOtelNumber,
   severityOfText,
 } from '../../agents/inputs/http/mapping.js';
-import { fromOtlpJson, otlpRecords } from '../../agents/inputs/http/otlp.js';
+import { fromOtlpJson, fromOtlpProtobuf, otlpRecords } from '../../agents/inputs/http/otlp.js';
 import { authorized, doorOf, parseHttpAddress } from '../../agents/inputs/http/receiver.js';
 import { parseAgentArgs } from '../../agents/options.js';
 
@@ -213,6 +214,90 @@ describe('each door’s records', () => {
     ]);
     expect(result.rejected).toBe(1);
     expect(result.reason).toContain('over 200 bytes');
+  });
+
+  it('OTLP protobuf: every AnyValue kind, defaults sent on the wire included, as the official oneof layout encodes them', () => {
+    // AnyValue as opentelemetry-proto declares it (with its oneof), to encode what SDKs send.
+    const official = protobuf
+      .parse(
+        `syntax = "proto3";
+       message Req { repeated RL resource_logs = 1; }
+       message RL { Res resource = 1; repeated SL scope_logs = 2; }
+       message Res { repeated KV attributes = 1; }
+       message SL { repeated LR log_records = 2; }
+       message LR { fixed64 time_unix_nano = 1; int32 severity_number = 2; AnyValue body = 5;
+                    repeated KV attributes = 6; bytes trace_id = 9; bytes span_id = 10; }
+       message AnyValue { oneof value { string string_value = 1; bool bool_value = 2; int64 int_value = 3;
+         double double_value = 4; ArrayValue array_value = 5; KeyValueList kvlist_value = 6; bytes bytes_value = 7; } }
+       message ArrayValue { repeated AnyValue values = 1; }
+       message KeyValueList { repeated KV values = 1; }
+       message KV { string key = 1; AnyValue value = 2; }`,
+        { keepCase: true },
+      )
+      .root.lookupType('Req');
+    const bytes = official
+      .encode(
+        official.fromObject({
+          resource_logs: [
+            {
+              resource: { attributes: [{ key: 'service.name', value: { string_value: 'Pay API' } }] },
+              scope_logs: [
+                {
+                  log_records: [
+                    {
+                      time_unix_nano: '1764810000123456789',
+                      severity_number: 21,
+                      body: {
+                        kvlist_value: {
+                          values: [
+                            { key: 'message', value: { string_value: 'declined' } },
+                            {
+                              key: 'codes',
+                              value: { array_value: { values: [{ int_value: 51 }, { string_value: 'x' }] } },
+                            },
+                          ],
+                        },
+                      },
+                      attributes: [
+                        { key: 'empty', value: { string_value: '' } },
+                        { key: 'zero', value: { int_value: 0 } },
+                        { key: 'no', value: { bool_value: false } },
+                        { key: 'half', value: { double_value: 0.5 } },
+                        { key: 'raw', value: { bytes_value: Buffer.from('hi') } },
+                        { key: 'huge', value: { int_value: '9223372036854775807' } },
+                        { key: 'unset', value: {} },
+                      ],
+                      trace_id: Buffer.from('0102030405060708090a0b0c0d0e0f10', 'hex'),
+                      span_id: Buffer.alloc(8),
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
+        }),
+      )
+      .finish();
+    const [record] = otlpRecords(fromOtlpProtobuf(bytes), 65536).records;
+    expect(record).toEqual({
+      msg: 'declined',
+      relayed: true,
+      facility: 'pay-api',
+      app: 'Pay API',
+      severity: 'critical',
+      ts: '2025-12-04T01:00:00.123Z',
+      fields: {
+        codes: [51, 'x'],
+        empty: '',
+        zero: 0,
+        no: false,
+        half: 0.5,
+        raw: 'aGk=',
+        huge: '9223372036854775807',
+        unset: undefined,
+        trace_id: '0102030405060708090a0b0c0d0e0f10',
+      },
+    });
   });
 
   it('OTLP: resource attributes reach every record of the resource, and one record’s never reaches another', () => {

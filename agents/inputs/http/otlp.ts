@@ -81,15 +81,15 @@ function text(value: unknown): string | undefined {
 
 // ---- protobuf: the decoded messages, read directly (toObject would copy every field first) ----
 
+/** An AnyValue as decoded: only the member sent on the wire is an own property (the rest are prototype defaults). */
 interface PbAnyValue {
-  value?: string;
-  string_value: string;
-  bool_value: boolean;
-  int_value: unknown;
-  double_value: number;
-  array_value: { values: PbAnyValue[] } | null;
-  kvlist_value: { values: PbKeyValue[] } | null;
-  bytes_value: Uint8Array;
+  string_value?: string;
+  bool_value?: boolean;
+  int_value?: unknown;
+  double_value?: number;
+  array_value?: { values: PbAnyValue[] } | null;
+  kvlist_value?: { values: PbKeyValue[] } | null;
+  bytes_value?: Uint8Array;
 }
 interface PbKeyValue {
   key: string;
@@ -113,26 +113,22 @@ interface PbRequest {
   }[];
 }
 
-/** An AnyValue message as plain data: the member its oneof says is set. */
+/**
+ * An AnyValue message as plain data: the member that was sent. The schema declares AnyValue's
+ * members `optional` instead of in their oneof (the same wire format), so the member is found by
+ * presence: protobufjs sets a oneof's virtual field through a setter that deletes every other
+ * member, which took a fifth of the decoding time.
+ */
 function pbAnyValue(v: PbAnyValue | null | undefined): unknown {
-  switch (v?.value) {
-    case 'string_value':
-      return v.string_value;
-    case 'bool_value':
-      return v.bool_value;
-    case 'int_value':
-      return int64(v.int_value);
-    case 'double_value':
-      return v.double_value;
-    case 'array_value':
-      return (v.array_value?.values ?? []).map(pbAnyValue);
-    case 'kvlist_value':
-      return pbKeyValues(v.kvlist_value?.values ?? []);
-    case 'bytes_value':
-      return Buffer.from(v.bytes_value).toString('base64');
-    default:
-      return undefined;
-  }
+  if (v === null || v === undefined) return undefined;
+  if (Object.hasOwn(v, 'string_value')) return v.string_value;
+  if (Object.hasOwn(v, 'int_value')) return int64(v.int_value);
+  if (Object.hasOwn(v, 'bool_value')) return v.bool_value;
+  if (Object.hasOwn(v, 'double_value')) return v.double_value;
+  if (Object.hasOwn(v, 'kvlist_value')) return pbKeyValues(v.kvlist_value?.values ?? []);
+  if (Object.hasOwn(v, 'array_value')) return (v.array_value?.values ?? []).map(pbAnyValue);
+  if (Object.hasOwn(v, 'bytes_value')) return Buffer.from(v.bytes_value ?? []).toString('base64');
+  return undefined;
 }
 
 function pbKeyValues(values: readonly PbKeyValue[]): Json {
