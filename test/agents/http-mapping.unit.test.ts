@@ -57,6 +57,10 @@ describe('the doors’ shared mapping', () => {
     expect(isoFromNanos('0')).toBeUndefined();
     expect(isoFromNanos('1764810000')).toBeUndefined();
     expect(isoFromNanos('12ab')).toBeUndefined();
+    const ns = (ms: number) => (BigInt(ms) * 1_000_000n).toString();
+    expect(isoFromNanos(ns(Date.UTC(9999, 11, 31, 23, 59, 59, 999)))).toBe('9999-12-31T23:59:59.999Z');
+    expect(isoFromNanos(ns(Date.UTC(10000, 0, 1)))).toBeUndefined();
+    expect(isoFromNanos('9'.repeat(40))).toBeUndefined();
   });
 
   it('writes millisecond times exactly as toISOString does, with its per-second cache', () => {

@@ -47,6 +47,7 @@ export function severityInLine(line: string): Severity | undefined {
 }
 
 const YEAR_1971_MS = Date.UTC(1971, 0, 1);
+const YEAR_10000_MS = Date.UTC(10000, 0, 1);
 
 /** Nanoseconds since the epoch (a decimal string or number) as ISO 8601 in ms; 0, absent or absurd: undefined. */
 export function isoFromNanos(nanos: unknown): string | undefined {
@@ -59,11 +60,10 @@ export function isoFromNanos(nanos: unknown): string | undefined {
   const value = BigInt(text);
   if (value === 0n) return undefined;
   const ms = Number(value / 1_000_000n);
-  const date = new Date(ms);
   // Before 1971 or after 9999: a unit mistake (seconds or ms sent as ns), not a time.
-  if (ms < YEAR_1971_MS || Number.isNaN(date.getTime()) || date.getUTCFullYear() > 9999) return undefined;
+  if (ms < YEAR_1971_MS || ms >= YEAR_10000_MS) return undefined;
   // Records keep milliseconds (CONTRACT §4); finer digits are dropped.
-  return date.toISOString();
+  return isoOfMs(ms);
 }
 
 let cachedSecond = Number.NaN;
