@@ -117,7 +117,11 @@ HTTP receiver (--http [HOST:]PORT), several doors on one port:
   A request is answered 2xx only once all its records are confirmed by the broker or fsync'd
   in the spool; 429/503 with Retry-After while logship cannot take them. gzip accepted.
   Bodies over --http-max-body are refused (413), so are malformed ones (400) and unknown
-  content types (415); nothing of a refused request is shipped.
+  content types (415); nothing of a refused request is shipped. Requests from web pages
+  (an Origin header) are refused (403).
+  Mapping: OTLP service.name, a Loki service label (service_name, job, app, ...) or ECS
+  service.name → facility (made valid: lower case, other characters '-'); severity_number,
+  a level label or log.level → severity; other attributes, labels and document keys → fields.
   Auth: WARREN_HTTP_TOKEN=T requires "Authorization: Bearer T"; WARREN_HTTP_BASIC=user:pass
   requires basic auth (either one is accepted when both are set). Secrets are read from the
   environment only, never from flags. --http-auth bearer|basic|bearer,basic says which
