@@ -5,6 +5,7 @@ import { ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import { OTLPLogExporter as OtlpHttpJsonExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPLogExporter as OtlpProtoExporter } from '@opentelemetry/exporter-logs-otlp-proto';
+import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchLogRecordProcessor, LoggerProvider, type LogRecordExporter } from '@opentelemetry/sdk-logs';
 import { ExportResultCode } from '@opentelemetry/core';
@@ -12,7 +13,7 @@ import pino from 'pino';
 import pinoLoki from 'pino-loki';
 import snappy from 'snappyjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeMessage, LokiPushRequest } from '../../agents/inputs/http/proto.js';
+import { encodeMessage, ExportLogsServiceRequest, LokiPushRequest } from '../../agents/inputs/http/proto.js';
 import type { StoredRecord } from '../../protocol/index.js';
 import { freePort, startBrokerProxy } from '../../testkit/net.js';
 import { runBin, stopBin, type RunningBin } from '../../testkit/processes.js';
@@ -106,9 +107,18 @@ describe('logship --http takes OTLP, Loki push and Elasticsearch bulk from their
       'protobuf',
       (url: string) => new OtlpProtoExporter({ url, headers: { authorization: `Bearer ${TOKEN}` } }),
     ],
+    [
+      'protobuf gzip',
+      (url: string) =>
+        new OtlpProtoExporter({
+          url,
+          headers: { authorization: `Bearer ${TOKEN}` },
+          compression: CompressionAlgorithm.GZIP,
+        }),
+    ],
   ] as const) {
     it(`stores what the OpenTelemetry SDK exports over OTLP/HTTP ${name}`, async () => {
-      const service = `checkout-${name.toLowerCase()}`;
+      const service = `checkout-${name.toLowerCase().replace(' ', '-')}`;
       await otelSend(make(`${base}/v1/logs`), service);
       const rows = await stored(`${service}.#`, 3);
       const [failed, slow, cart] = rows;
@@ -217,7 +227,8 @@ describe('logship --http takes OTLP, Loki push and Elasticsearch bulk from their
   });
 
   it('stores what the Elasticsearch client bulk-indexes, ECS fields mapped, and answers per item', async () => {
-    const client = new Client({ node: base, auth: { bearer: TOKEN } });
+    // compression: the client gzips its request bodies.
+    const client = new Client({ node: base, auth: { bearer: TOKEN }, compression: true });
     const info = await client.info();
     expect(info.version.number).toMatch(/^\d+\.\d+\.\d+$/);
     // What Vector, Logstash and Filebeat ask before they ship: answered, nothing stored.
@@ -277,6 +288,55 @@ describe('logship --http takes OTLP, Loki push and Elasticsearch bulk from their
     expect(bulk.errors).toBe(true);
     expect(bulk.items.map((i) => Object.values(i)[0]?.status)).toEqual([400, 201, 400]);
     await stored('mixed-door.#', 1);
+  });
+
+  it('takes twelve OTLP requests at once: each answered 200 with an empty response, every record stored exactly once', async () => {
+    const requests = 12;
+    const per = 400;
+    const bodies = Array.from({ length: requests }, (_, r) =>
+      encodeMessage(ExportLogsServiceRequest, {
+        resource_logs: [
+          {
+            resource: { attributes: [{ key: 'service.name', value: { string_value: 'crowd' } }] },
+            scope_logs: [
+              {
+                log_records: Array.from({ length: per }, (_, i) => ({
+                  severity_number: 9,
+                  body: { string_value: `request ${r} record ${i}` },
+                })),
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    const answers = await Promise.all(
+      bodies.map((body) =>
+        fetch(`${base}/v1/logs`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${TOKEN}` },
+          body,
+        }),
+      ),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array.from({ length: requests }, () => 200));
+    // An empty ExportLogsServiceResponse: no partial_success.
+    expect(await Promise.all(answers.map(async (a) => (await a.arrayBuffer()).byteLength))).toEqual(
+      Array.from({ length: requests }, () => 0),
+    );
+    let rows: Row[] = [];
+    await waitUntil(
+      `${requests * per} records under crowd.#`,
+      async () => {
+        const url = `${suite.api}/api/logs?since=1h&limit=10000&pattern=crowd.%23`;
+        rows = ((await (await fetch(url)).json()) as { records: Row[] }).records;
+        return rows.length >= requests * per;
+      },
+      30_000,
+    );
+    expect(rows).toHaveLength(requests * per);
+    expect(new Set(rows.map((r) => r.msg)).size).toBe(requests * per);
+    expect(new Set(rows.map((r) => r.id)).size).toBe(requests * per);
   });
 
   it('refuses without the token, and refuses a malformed request whole: nothing of it is published', async () => {
