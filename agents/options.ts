@@ -13,12 +13,8 @@ import {
 import { addCommonOptions, collect } from '../protocol/cli.js';
 import { DEFAULT_BATCH_LIMITS } from './batcher.js';
 import { parseSyslogUrl, type SyslogAddress } from './inputs/syslog.js';
-import {
-  parseHttpAddress,
-  resolveHttpAuth,
-  type HttpAddress,
-  type HttpAuth,
-} from './inputs/http/receiver.js';
+import { resolveHttpAuth, type HttpAuth } from './inputs/http/auth.js';
+import { parseHttpAddress, type HttpAddress } from './inputs/http/receiver.js';
 import { DEFAULT_MAX_LINE_BYTES } from './parse/line.js';
 import {
   DEFAULT_CONTINUATION,

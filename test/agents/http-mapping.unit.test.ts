@@ -12,7 +12,8 @@ import {
   severityOfText,
 } from '../../agents/inputs/http/mapping.js';
 import { fromOtlpJson, fromOtlpProtobuf, otlpRecords } from '../../agents/inputs/http/otlp.js';
-import { authorized, doorOf, parseHttpAddress } from '../../agents/inputs/http/receiver.js';
+import { authorized } from '../../agents/inputs/http/auth.js';
+import { doorOf, parseHttpAddress } from '../../agents/inputs/http/receiver.js';
 import { parseAgentArgs } from '../../agents/options.js';
 
 describe('the doors’ shared mapping', () => {

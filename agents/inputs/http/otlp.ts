@@ -4,7 +4,8 @@ import type { ParsedRecord } from '../../record.js';
 import { capMessage, fieldsFit, nestDotted } from './fields.js';
 import { facilityOf, isoFromNanos, isoOfMs, severityOfOtelNumber, severityOfText } from './mapping.js';
 import { encodeMessage, ExportLogsServiceRequest, ExportLogsServiceResponse, RpcStatus } from './proto.js';
-import { RequestError, type Door, type DoorContext, type Outcome } from './receiver.js';
+import type { Outcome } from './ack.js';
+import { RequestError, type Door, type DoorContext } from './receiver.js';
 
 type Json = Record<string, unknown>;
 

@@ -1,11 +1,12 @@
-import { timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Counter, Registry } from 'prom-client';
-import { ErrorCodes, WarrenError, errorMessage, sleep } from '../../../protocol/index.js';
+import { ErrorCodes, WarrenError, errorMessage } from '../../../protocol/index.js';
 import type { ParsedRecord } from '../../record.js';
 import type { Input, InputContext } from '../input.js';
+import { shipWhole, type Outcome } from './ack.js';
+import { authRequired, authorized, isLoopbackHost, type HttpAuth } from './auth.js';
 
 /** Where the receiver listens: `HOST:PORT`, `:PORT` or `PORT` (loopback unless a host is given). */
 export interface HttpAddress {
@@ -25,94 +26,6 @@ export function parseHttpAddress(text: string): HttpAddress {
   return { host: host === '' ? '127.0.0.1' : host, port };
 }
 
-/** Who may send: a bearer token, a basic user and password, or both; none configured: anyone who can connect. */
-export interface HttpAuth {
-  readonly token?: string | undefined;
-  readonly basic?: { readonly user: string; readonly password: string } | undefined;
-  /** `--http-auth none`: open on purpose (no warning for a non-loopback address). */
-  readonly open?: boolean | undefined;
-}
-
-/** The schemes `--http-auth` names: `none`, `bearer`, `basic` or `bearer,basic`. */
-export type HttpAuthScheme = 'bearer' | 'basic';
-
-/** `--http-auth` as written: `none`, or schemes separated by commas. */
-export function parseHttpAuthFlag(text: string): readonly HttpAuthScheme[] {
-  const words = text
-    .split(',')
-    .map((w) => w.trim().toLowerCase())
-    .filter((w) => w !== '');
-  if (words.length === 1 && words[0] === 'none') return [];
-  const schemes = new Set<HttpAuthScheme>();
-  for (const word of words) {
-    if (word !== 'bearer' && word !== 'basic')
-      throw new WarrenError(ErrorCodes.BAD_USAGE, `invalid --http-auth '${text}'`, {
-        hint: 'use bearer, basic, bearer,basic or none; the secrets come from WARREN_HTTP_TOKEN and WARREN_HTTP_BASIC',
-      });
-    schemes.add(word);
-  }
-  if (schemes.size === 0)
-    throw new WarrenError(ErrorCodes.BAD_USAGE, 'empty --http-auth', {
-      hint: 'use bearer, basic, bearer,basic or none',
-    });
-  return [...schemes];
-}
-
-/**
- * The receiver's auth: the secrets come from WARREN_HTTP_TOKEN and WARREN_HTTP_BASIC (`user:password`)
- * only, so they stay out of argv and `ps`. Without `--http-auth`, every secret set is required
- * (either one accepted); with it, the schemes it names, each of which must have its secret set
- * (a missing variable is a usage error, not an open receiver); `--http-auth none` with a secret
- * set is refused as a contradiction.
- */
-export function resolveHttpAuth(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): HttpAuth {
-  const token = env.WARREN_HTTP_TOKEN === '' ? undefined : env.WARREN_HTTP_TOKEN;
-  const basic = env.WARREN_HTTP_BASIC;
-  let parsed: HttpAuth['basic'];
-  if (basic !== undefined && basic !== '') {
-    const colon = basic.indexOf(':');
-    if (colon <= 0) {
-      throw new WarrenError(ErrorCodes.BAD_USAGE, 'WARREN_HTTP_BASIC must be user:password', {
-        hint: 'e.g. WARREN_HTTP_BASIC=shipper:s3cret',
-      });
-    }
-    parsed = { user: basic.slice(0, colon), password: basic.slice(colon + 1) };
-  }
-  if (flag === undefined) return { token, basic: parsed };
-  const schemes = parseHttpAuthFlag(flag);
-  if (schemes.length === 0) {
-    if (token !== undefined || parsed !== undefined)
-      throw new WarrenError(
-        ErrorCodes.BAD_USAGE,
-        `--http-auth none, but ${token !== undefined ? 'WARREN_HTTP_TOKEN' : 'WARREN_HTTP_BASIC'} is set`,
-        { hint: 'unset the variable to run the receiver open, or name its scheme: --http-auth bearer' },
-      );
-    return { open: true };
-  }
-  if (schemes.includes('bearer') && token === undefined)
-    throw new WarrenError(ErrorCodes.BAD_USAGE, '--http-auth bearer needs WARREN_HTTP_TOKEN', {
-      hint: 'export WARREN_HTTP_TOKEN=<token> (the secret is never a flag, so it stays out of ps)',
-    });
-  if (schemes.includes('basic') && parsed === undefined)
-    throw new WarrenError(ErrorCodes.BAD_USAGE, '--http-auth basic needs WARREN_HTTP_BASIC', {
-      hint: 'export WARREN_HTTP_BASIC=<user>:<password> (the secret is never a flag, so it stays out of ps)',
-    });
-  return {
-    token: schemes.includes('bearer') ? token : undefined,
-    basic: schemes.includes('basic') ? parsed : undefined,
-  };
-}
-
-/** Whether an address is loopback only (nothing else can reach a receiver bound there). */
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
-}
-
-/** Whether the configured auth asks anything of a sender. */
-export function authRequired(auth: HttpAuth): boolean {
-  return auth.token !== undefined || auth.basic !== undefined;
-}
-
 export interface HttpInputOptions {
   address: HttpAddress;
   auth: HttpAuth;
@@ -123,16 +36,6 @@ export interface HttpInputOptions {
   /** How long a request waits for back-pressure to ease before 429. */
   busyWaitMs?: number;
 }
-
-/** What became of a request's records: every one safe, or none taken (and why, for the door's answer). */
-export type Outcome =
-  | { readonly kind: 'safe' }
-  | {
-      readonly kind: 'busy';
-      readonly status: 429 | 503;
-      readonly retryAfterS: number;
-      readonly reason: string;
-    };
 
 /** A request the door refuses: the status and the reason said to the sender. */
 export class RequestError extends Error {
@@ -175,25 +78,6 @@ export function doorOf(url: string): string {
 
 const gunzip = promisify(zlib.gunzip);
 const inflate = promisify(zlib.inflate);
-
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-/** Whether a request's Authorization header satisfies the configured auth. */
-export function authorized(auth: HttpAuth, header: string | undefined): boolean {
-  if (auth.token === undefined && auth.basic === undefined) return true;
-  if (header === undefined) return false;
-  const [scheme = '', value = ''] = header.split(/\s+/, 2);
-  if (auth.token !== undefined && scheme.toLowerCase() === 'bearer') return safeEqual(value, auth.token);
-  if (auth.basic !== undefined && scheme.toLowerCase() === 'basic') {
-    const decoded = Buffer.from(value, 'base64').toString('utf8');
-    return safeEqual(decoded, `${auth.basic.user}:${auth.basic.password}`);
-  }
-  return false;
-}
 
 /**
  * The HTTP receiver of `logship --http`: one fastify server, several doors. A request's records are
@@ -309,47 +193,13 @@ export function createHttpInput(
       return buffer;
     },
     async receive(doorName, batch) {
-      if (batch.length === 0) return { kind: 'safe' };
-      // Back-pressure (the broker is up but behind) holds the request a while: TCP inputs pause the same way.
-      const waitUntil = Date.now() + busyWaitMs;
-      while (!sink.accepting && !sink.spoolFull && Date.now() < waitUntil) await sleep(20);
-      if (sink.spoolFull)
-        return {
-          kind: 'busy',
-          status: 503,
-          retryAfterS: 5,
-          reason: 'the spool is full: the broker is away and the disk buffer holds all it may',
-        };
-      if (!sink.accepting)
-        return {
-          kind: 'busy',
-          status: 429,
-          retryAfterS: 1,
-          reason: 'logship is behind the broker: retry shortly',
-        };
-      for (const record of batch) sink.log(record);
-      // Only the count outlives this point: the records are encoded, and may be collected now.
       const taken = batch.length;
-      const end = sink.nextSeq;
-      if (!(await sink.whenSafe(end, safeTimeoutMs))) {
-        if (sink.spoolFull)
-          return {
-            kind: 'busy',
-            status: 503,
-            retryAfterS: 5,
-            reason:
-              'the spool filled up while taking these records: the broker is away and the disk buffer holds all it may (they are kept in memory and delivered when it is back, so a retry may store them twice)',
-          };
-        return {
-          kind: 'busy',
-          status: 503,
-          retryAfterS: 5,
-          reason: `the records were neither confirmed nor spooled within ${safeTimeoutMs / 1000} s (a retry may store them twice)`,
-        };
+      const outcome = await shipWhole(sink, batch, { busyWaitMs, safeTimeoutMs });
+      if (outcome.kind === 'safe' && taken > 0) {
+        records.inc({ door: doorName }, taken);
+        totals.records += taken;
       }
-      records.inc({ door: doorName }, taken);
-      totals.records += taken;
-      return { kind: 'safe' };
+      return outcome;
     },
     answered: count,
   };
