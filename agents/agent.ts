@@ -96,6 +96,10 @@ export function createAgent(
       closing ??= close();
       return closing;
     },
-    statsFields: () => statsFields(shipper.stats, shipper.spoolBytes),
+    statsFields: () => {
+      const fields = statsFields(shipper.stats, shipper.spoolBytes);
+      for (const input of inputs) Object.assign(fields, input.stats?.());
+      return fields;
+    },
   };
 }

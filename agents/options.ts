@@ -13,12 +13,8 @@ import {
 import { addCommonOptions, collect } from '../protocol/cli.js';
 import { DEFAULT_BATCH_LIMITS } from './batcher.js';
 import { parseSyslogUrl, type SyslogAddress } from './inputs/syslog.js';
-import {
-  httpAuthFromEnv,
-  parseHttpAddress,
-  type HttpAddress,
-  type HttpAuth,
-} from './inputs/http/receiver.js';
+import { resolveHttpAuth, type HttpAuth } from './inputs/http/auth.js';
+import { parseHttpAddress, type HttpAddress } from './inputs/http/receiver.js';
 import { DEFAULT_MAX_LINE_BYTES } from './parse/line.js';
 import {
   DEFAULT_CONTINUATION,
@@ -97,6 +93,9 @@ function parseRegex(text: string): RegExp {
   }
 }
 
+/** The HTTP receiver's body cap: an OTLP batch of thousands of records, or a Loki push, fits. */
+const DEFAULT_HTTP_MAX_BODY = '16m';
+
 const EXAMPLES = `
 Inputs (stdin is read when no --file, --syslog or --http is given, or with --stdin):
   Plain lines take --facility/--severity. JSON object lines (pino, bunyan) are read:
@@ -113,8 +112,18 @@ HTTP receiver (--http [HOST:]PORT), several doors on one port:
   GET /metrics                  the receiver's request counters (Prometheus text)
   A request is answered 2xx only once all its records are confirmed by the broker or fsync'd
   in the spool; 429/503 with Retry-After while logship cannot take them. gzip accepted.
+  Bodies over --http-max-body are refused (413), so are malformed ones (400) and unknown
+  content types (415); nothing of a refused request is shipped. Requests from web pages
+  (an Origin header) are refused (403).
+  Mapping: OTLP service.name, a Loki service label (service_name, job, app, ...) or ECS
+  service.name → facility (made valid: lower case, other characters '-'); severity_number,
+  a level label or log.level → severity; other attributes, labels and document keys → fields.
   Auth: WARREN_HTTP_TOKEN=T requires "Authorization: Bearer T"; WARREN_HTTP_BASIC=user:pass
-  requires basic auth (either one is accepted when both are set).
+  requires basic auth (either one is accepted when both are set). Secrets are read from the
+  environment only, never from flags. --http-auth bearer|basic|bearer,basic says which
+  schemes are required and refuses to start when their variable is unset; --http-auth none
+  runs the receiver open on purpose (a non-loopback --http without auth is warned about).
+  The stats line adds http_requests, http_refused, http_records and http_bytes.
 
 Files:
   Followed like tail -F: a renamed file is read to its end, then the new one from its start;
@@ -152,6 +161,7 @@ Examples:
   logship --file '/var/log/nginx/*.log' --facility nginx --severity notice
   logship --syslog udp://0.0.0.0:5514 --syslog tcp://0.0.0.0:5514
   logship --http 0.0.0.0:4318 --facility otel      # OTEL_EXPORTER_OTLP_ENDPOINT=http://host:4318
+  WARREN_HTTP_TOKEN=s3cret logship --http 0.0.0.0:3100 --http-auth bearer   # Loki push, Promtail
   logship --file app.log --from-start --multiline '^\\s|^Caused by:' --spool /var/lib/warren/spool
 `;
 
@@ -196,7 +206,14 @@ export function buildProgram(): Command {
       '--http <[host:]port>',
       'receive OTLP/HTTP logs, Loki push and Elasticsearch _bulk on one port (host default 127.0.0.1)',
     )
-    .option('--http-max-body <bytes>', 'largest request body, compressed or not', '16m')
+    .option(
+      '--http-max-body <bytes>',
+      `largest request body, compressed or not (413 beyond) (default: "${DEFAULT_HTTP_MAX_BODY}")`,
+    )
+    .option(
+      '--http-auth <schemes>',
+      'auth the receiver requires: bearer, basic, bearer,basic or none (default: whichever of WARREN_HTTP_TOKEN, WARREN_HTTP_BASIC is set)',
+    )
     .option('--no-json', 'do not read JSON lines; ship them as text')
     .option('--multiline <regex>', 'a line matching this joins the record before it')
     .option('--no-multiline', 'never join lines')
@@ -252,7 +269,8 @@ interface RawOptions {
   stateFile?: string;
   syslog: string[];
   http?: string;
-  httpMaxBody: string;
+  httpMaxBody?: string;
+  httpAuth?: string;
   json: boolean;
   multiline: string | boolean;
   multilineTimeout: string;
@@ -285,13 +303,19 @@ function resolveAgentConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process.en
           lingerMs: parseDuration(raw.multilineTimeout),
         };
   const syslog = raw.syslog.map(parseSyslogUrl);
+  if (raw.http === undefined && (raw.httpAuth !== undefined || raw.httpMaxBody !== undefined))
+    throw new WarrenError(
+      ErrorCodes.BAD_USAGE,
+      `${raw.httpAuth !== undefined ? '--http-auth' : '--http-max-body'} applies to the HTTP receiver, which is off`,
+      { hint: 'add --http [HOST:]PORT, e.g. --http 127.0.0.1:4318' },
+    );
   const http: HttpInputSettings | undefined =
     raw.http === undefined
       ? undefined
       : Object.freeze({
           address: parseHttpAddress(raw.http),
-          auth: httpAuthFromEnv(env),
-          maxBodyBytes: parseSize(raw.httpMaxBody, '--http-max-body'),
+          auth: Object.freeze(resolveHttpAuth(raw.httpAuth, env)),
+          maxBodyBytes: parseSize(raw.httpMaxBody ?? DEFAULT_HTTP_MAX_BODY, '--http-max-body'),
         });
   return Object.freeze({
     amqpUrl: common.amqpUrl,

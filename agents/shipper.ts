@@ -327,7 +327,9 @@ export class Shipper {
 
   /**
    * Waits until every record below sequence `end` is confirmed by the broker or fsync'd in the
-   * spool (what an HTTP sender may be told is safe), or `timeoutMs` passes; true if it is.
+   * spool (what an HTTP sender may be told is safe); true if they are. False once `timeoutMs`
+   * passes, or as soon as the spool is full while some of them are not safe (they wait in memory
+   * for room, which a broker that is away will not make soon: the sender is better told now).
    */
   async whenSafe(end: number, timeoutMs: number): Promise<boolean> {
     this.batcher?.flush();
@@ -336,7 +338,7 @@ export class Shipper {
       const volatile = this.volatileFrom();
       if (volatile === undefined || volatile >= end) return true;
       const left = deadline - this.config.clock();
-      if (left <= 0 || this.delivery === undefined) return false;
+      if (left <= 0 || this.delivery === undefined || this.spoolFull) return false;
       // Confirms wake it; a spool fsync (every SPOOL_SYNC_MS) is caught by the short sleep.
       const abort = new AbortController();
       await Promise.race([this.delivery.changed(), sleep(Math.min(left, 20), abort.signal)]);

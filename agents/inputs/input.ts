@@ -16,7 +16,7 @@ export interface RecordSink {
   volatileFrom(): number | undefined;
   /** Sequence the next record will get. */
   readonly nextSeq: number;
-  /** Resolves true once every record below `end` is confirmed or fsync'd in the spool (false after `timeoutMs`). */
+  /** Resolves true once every record below `end` is confirmed or fsync'd in the spool (false after `timeoutMs`, or once the spool is full while some are not). */
   whenSafe(end: number, timeoutMs: number): Promise<boolean>;
 }
 
@@ -35,4 +35,6 @@ export interface Input {
   stop(): Promise<void>;
   /** Called after the shipper closed (all records confirmed or spooled): save positions. */
   persist?(): void;
+  /** Figures of its own for the stats line (--verbose, SIGUSR1), e.g. the HTTP receiver's requests. */
+  stats?(): Record<string, number>;
 }

@@ -1,9 +1,11 @@
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { Client } from '@elastic/elasticsearch';
+import { ROOT_CONTEXT, TraceFlags, trace } from '@opentelemetry/api';
 import { SeverityNumber } from '@opentelemetry/api-logs';
 import { OTLPLogExporter as OtlpHttpJsonExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { OTLPLogExporter as OtlpProtoExporter } from '@opentelemetry/exporter-logs-otlp-proto';
+import { CompressionAlgorithm } from '@opentelemetry/otlp-exporter-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchLogRecordProcessor, LoggerProvider, type LogRecordExporter } from '@opentelemetry/sdk-logs';
 import { ExportResultCode } from '@opentelemetry/core';
@@ -11,7 +13,7 @@ import pino from 'pino';
 import pinoLoki from 'pino-loki';
 import snappy from 'snappyjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeMessage, LokiPushRequest } from '../../agents/inputs/http/proto.js';
+import { encodeMessage, ExportLogsServiceRequest, LokiPushRequest } from '../../agents/inputs/http/proto.js';
 import type { StoredRecord } from '../../protocol/index.js';
 import { freePort, startBrokerProxy } from '../../testkit/net.js';
 import { runBin, stopBin, type RunningBin } from '../../testkit/processes.js';
@@ -20,6 +22,8 @@ import { waitUntil } from '../../testkit/wait.js';
 
 type Row = StoredRecord;
 const TOKEN = 'doors-test-token';
+const TRACE_ID = '5b8efff798038103d269b633813fc60c';
+const SPAN_ID = 'eee19b7ec3c1b174';
 
 /**
  * logship --http (issue 18) through the real clients: the OpenTelemetry JS SDK with its OTLP/HTTP
@@ -72,14 +76,24 @@ describe('logship --http takes OTLP, Loki push and Elasticsearch bulk from their
       severityText: 'ERROR',
       body: 'payment failed',
       attributes: { 'http.status_code': 502, 'user.id': 'bob', retry: true },
-      context: undefined,
+      // Emitted inside a span: the record carries its trace and span ids.
+      context: trace.setSpanContext(ROOT_CONTEXT, {
+        traceId: TRACE_ID,
+        spanId: SPAN_ID,
+        traceFlags: TraceFlags.SAMPLED,
+      }),
     });
     logger.emit({
       timestamp: new Date('2026-11-30T10:00:01Z'),
       severityNumber: SeverityNumber.WARN,
       body: { message: 'slow checkout', duration_ms: 812 },
     });
-    logger.emit({ timestamp: new Date('2026-11-30T10:00:02Z'), severityText: 'debug', body: 'cart loaded' });
+    logger.emit({
+      timestamp: new Date('2026-11-30T10:00:02Z'),
+      severityText: 'debug',
+      body: 'cart loaded',
+      attributes: { 'cart.items': ['sku-1', 'sku-2'], ratio: 0.25 },
+    });
     await provider.forceFlush();
     await provider.shutdown();
   };
@@ -93,9 +107,18 @@ describe('logship --http takes OTLP, Loki push and Elasticsearch bulk from their
       'protobuf',
       (url: string) => new OtlpProtoExporter({ url, headers: { authorization: `Bearer ${TOKEN}` } }),
     ],
+    [
+      'protobuf gzip',
+      (url: string) =>
+        new OtlpProtoExporter({
+          url,
+          headers: { authorization: `Bearer ${TOKEN}` },
+          compression: CompressionAlgorithm.GZIP,
+        }),
+    ],
   ] as const) {
     it(`stores what the OpenTelemetry SDK exports over OTLP/HTTP ${name}`, async () => {
-      const service = `checkout-${name.toLowerCase()}`;
+      const service = `checkout-${name.toLowerCase().replace(' ', '-')}`;
       await otelSend(make(`${base}/v1/logs`), service);
       const rows = await stored(`${service}.#`, 3);
       const [failed, slow, cart] = rows;
@@ -113,11 +136,25 @@ describe('logship --http takes OTLP, Loki push and Elasticsearch bulk from their
           retry: true,
           deployment: { environment: 'prod' },
           otel: { scope: 'checkout-scope' },
+          trace_id: TRACE_ID,
+          span_id: SPAN_ID,
         },
       });
       expect(failed?.pid).toBeUndefined();
-      expect(slow).toMatchObject({ severity: 'warning', msg: 'slow checkout', fields: { duration_ms: 812 } });
-      expect(cart).toMatchObject({ severity: 'debug', msg: 'cart loaded' });
+      expect(slow).toMatchObject({
+        ts: '2026-11-30T10:00:01.000Z',
+        severity: 'warning',
+        msg: 'slow checkout',
+        fields: { duration_ms: 812, deployment: { environment: 'prod' } },
+      });
+      // No span, no ids; severity_text alone gives the severity.
+      expect(slow?.fields).not.toHaveProperty('trace_id');
+      expect(cart).toMatchObject({
+        ts: '2026-11-30T10:00:02.000Z',
+        severity: 'debug',
+        msg: 'cart loaded',
+        fields: { cart: { items: ['sku-1', 'sku-2'] }, ratio: 0.25 },
+      });
     });
   }
 
@@ -190,9 +227,16 @@ describe('logship --http takes OTLP, Loki push and Elasticsearch bulk from their
   });
 
   it('stores what the Elasticsearch client bulk-indexes, ECS fields mapped, and answers per item', async () => {
-    const client = new Client({ node: base, auth: { bearer: TOKEN } });
+    // compression: the client gzips its request bodies.
+    const client = new Client({ node: base, auth: { bearer: TOKEN }, compression: true });
     const info = await client.info();
     expect(info.version.number).toMatch(/^\d+\.\d+\.\d+$/);
+    // What Vector, Logstash and Filebeat ask before they ship: answered, nothing stored.
+    expect((await client.cluster.health()).status).toBe('green');
+    expect(await client.indices.existsIndexTemplate({ name: 'logs-shop' })).toBe(true);
+    expect(
+      await client.indices.putIndexTemplate({ name: 'logs-shop', index_patterns: ['logs-shop*'] }),
+    ).toMatchObject({ acknowledged: true });
     const docs = [
       {
         '@timestamp': '2026-11-30T12:00:00.250Z',
@@ -246,6 +290,55 @@ describe('logship --http takes OTLP, Loki push and Elasticsearch bulk from their
     await stored('mixed-door.#', 1);
   });
 
+  it('takes twelve OTLP requests at once: each answered 200 with an empty response, every record stored exactly once', async () => {
+    const requests = 12;
+    const per = 400;
+    const bodies = Array.from({ length: requests }, (_, r) =>
+      encodeMessage(ExportLogsServiceRequest, {
+        resource_logs: [
+          {
+            resource: { attributes: [{ key: 'service.name', value: { string_value: 'crowd' } }] },
+            scope_logs: [
+              {
+                log_records: Array.from({ length: per }, (_, i) => ({
+                  severity_number: 9,
+                  body: { string_value: `request ${r} record ${i}` },
+                })),
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    const answers = await Promise.all(
+      bodies.map((body) =>
+        fetch(`${base}/v1/logs`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-protobuf', authorization: `Bearer ${TOKEN}` },
+          body,
+        }),
+      ),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array.from({ length: requests }, () => 200));
+    // An empty ExportLogsServiceResponse: no partial_success.
+    expect(await Promise.all(answers.map(async (a) => (await a.arrayBuffer()).byteLength))).toEqual(
+      Array.from({ length: requests }, () => 0),
+    );
+    let rows: Row[] = [];
+    await waitUntil(
+      `${requests * per} records under crowd.#`,
+      async () => {
+        const url = `${suite.api}/api/logs?since=1h&limit=10000&pattern=crowd.%23`;
+        rows = ((await (await fetch(url)).json()) as { records: Row[] }).records;
+        return rows.length >= requests * per;
+      },
+      30_000,
+    );
+    expect(rows).toHaveLength(requests * per);
+    expect(new Set(rows.map((r) => r.msg)).size).toBe(requests * per);
+    expect(new Set(rows.map((r) => r.id)).size).toBe(requests * per);
+  });
+
   it('refuses without the token, and refuses a malformed request whole: nothing of it is published', async () => {
     const noAuth = await fetch(`${base}/loki/api/v1/push`, {
       method: 'POST',
@@ -253,6 +346,18 @@ describe('logship --http takes OTLP, Loki push and Elasticsearch bulk from their
       body: '{}',
     });
     expect(noAuth.status).toBe(401);
+    // A web page's POST (browsers always send Origin cross-site) is refused even with the token.
+    const fromPage = await fetch(`${base}/_bulk`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'text/plain',
+        origin: 'https://evil.example',
+        authorization: `Bearer ${TOKEN}`,
+      },
+      body: '{"index":{}}\n{"message":"injected","service.name":"from-page"}\n',
+    });
+    expect(fromPage.status).toBe(403);
+    expect(await fromPage.text()).toContain('does not take requests from web pages');
     const body = JSON.stringify({
       streams: [
         {
@@ -298,6 +403,10 @@ describe('logship --http takes OTLP, Loki push and Elasticsearch bulk from their
     expect(gz.status).toBe(200);
     await stored('gzipped.#', 1);
     // The good entry of the refused push was never published.
+    const page = (await (await fetch(`${suite.api}/api/logs?since=1h&pattern=from-page.%23`)).json()) as {
+      records: Row[];
+    };
+    expect(page.records).toEqual([]);
     const half = (await (await fetch(`${suite.api}/api/logs?since=1h&pattern=half.%23`)).json()) as {
       records: Row[];
     };
@@ -305,8 +414,20 @@ describe('logship --http takes OTLP, Loki push and Elasticsearch bulk from their
     const metrics = await (
       await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })
     ).text();
-    expect(metrics).toMatch(/warren_http_requests_total\{door="loki",status="400"\} 1/);
+    expect(metrics).toMatch(/warren_http_requests_total\{door="loki",status="400"\} 1\n/);
+    // A request refused before any door read it is counted under the door its URL names.
+    expect(metrics).toMatch(/warren_http_requests_total\{door="loki",status="401"\} 1\n/);
+    expect(metrics).toMatch(/warren_http_requests_total\{door="otlp",status="415"\} 1\n/);
     expect(metrics).toMatch(/warren_http_records_total\{door="otlp"\} \d+/);
+    expect(metrics).toMatch(/warren_http_request_bytes_total\{door="loki"\} [1-9]\d*\n/);
+    // The same figures in logship's stats line (SIGUSR1, --verbose).
+    await waitUntil('the stats line has the receiver figures', async () => {
+      ship.child.kill('SIGUSR1');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      return /http_requests=\d+ http_refused=[1-9]\d* http_records=[1-9]\d* http_bytes=[1-9]\d*/.test(
+        ship.stderr(),
+      );
+    });
   });
 });
 
@@ -353,6 +474,26 @@ describe('logship --http while the broker is away', () => {
         onDocument: () => ({ index: { _index: 'away' } }),
       });
       expect(bulk).toMatchObject({ total: 20, successful: 20, failed: 0 });
+      // And a Loki protobuf push (Promtail's and Alloy's form), 204 in the same outage.
+      const now = BigInt(Date.now());
+      const push = await fetch(`http://127.0.0.1:${port}/loki/api/v1/push`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf' },
+        body: snappy.compress(
+          encodeMessage(LokiPushRequest, {
+            streams: [
+              {
+                labels: '{service_name="offline-loki", level="warn"}',
+                entries: Array.from({ length: 10 }, (_, i) => ({
+                  timestamp: { seconds: String(now / 1000n), nanos: i * 1000 },
+                  line: `pushed while away ${i}`,
+                })),
+              },
+            ],
+          }),
+        ),
+      });
+      expect(push.status).toBe(204);
       // Told "safe": a crash now must not lose them.
       ship.child.kill('SIGKILL');
       await ship.exited;
@@ -363,6 +504,9 @@ describe('logship --http while the broker is away', () => {
       expect(new Set(rows.map((r) => r.msg)).size).toBe(50);
       expect(rows.every((r) => r.facility === 'offline' && r.severity === 'info')).toBe(true);
       expect(new Set((await waitForRows(suite.api, 'offline-es.#', 20)).map((r) => r.msg)).size).toBe(20);
+      const pushed = await waitForRows(suite.api, 'offline-loki.#', 10);
+      expect(new Set(pushed.map((r) => r.msg)).size).toBe(10);
+      expect(pushed.every((r) => r.severity === 'warning' && r.app === 'offline-loki')).toBe(true);
     } finally {
       await stopBin(ship);
       await proxy.close();

@@ -194,6 +194,16 @@ export const elasticDoor: Door = {
     app.get('/_xpack', async (_request, reply) => {
       await send(reply, 200, { features: {} });
     });
+    // Vector's elasticsearch sink checks this before it starts.
+    app.get('/_cluster/health', async (_request, reply) => {
+      await send(reply, 200, {
+        cluster_name: 'warren',
+        status: 'green',
+        timed_out: false,
+        number_of_nodes: 1,
+        number_of_data_nodes: 1,
+      });
+    });
     // Templates, pipelines and index creation: acknowledged and ignored (Warren's store has its own schema).
     for (const url of [
       '/_index_template/:name',

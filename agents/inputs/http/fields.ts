@@ -13,18 +13,15 @@ export function nestDotted(
   for (const key in flat) {
     const value = flat[key];
     // Most keys have no dot: placed as they are, without splitting.
-    if (!key.includes('.')) {
-      into[key] = value;
-      continue;
-    }
-    const path = key.split('.');
-    if (path.some((part) => part === '') || path.length === 1) {
+    const path = key.includes('.') ? pathOf(key) : undefined;
+    if (path === undefined) {
       into[key] = value;
       continue;
     }
     let node = into;
     let placed = true;
-    for (const part of path.slice(0, -1)) {
+    for (let i = 0; i < path.length - 1; i++) {
+      const part = path[i] ?? '';
       const next = node[part];
       if (next === undefined) node = node[part] = {};
       // Copied before writing into it: it may be a value shared with other records (a resource's).
@@ -35,13 +32,28 @@ export function nestDotted(
         break;
       }
     }
-    const leaf = path.at(-1) ?? key;
+    const leaf = path[path.length - 1] ?? key;
     const existing = node[leaf];
     // A later map's value wins, as object spread would; an object is not replaced by a leaf.
     if (placed && (typeof existing !== 'object' || existing === null)) node[leaf] = value;
     else into[key] = value;
   }
   return into;
+}
+
+/** Dotted keys as paths, remembered: every record of a batch has the same few keys. */
+const PATHS = new Map<string, readonly string[] | undefined>();
+const PATHS_KEPT = 4096;
+
+/** A dotted key's parts; undefined when it is kept whole (an empty part: `a..b`, `.a`, `a.`). */
+function pathOf(key: string): readonly string[] | undefined {
+  if (PATHS.has(key)) return PATHS.get(key);
+  const parts = key.split('.');
+  const path = parts.includes('') ? undefined : parts;
+  // Keys are the sender's to choose: the memory of them stays bounded.
+  if (PATHS.size >= PATHS_KEPT) PATHS.clear();
+  PATHS.set(key, path);
+  return path;
 }
 
 /** A message cut at `maxBytes` as the line inputs cut it, the cut said in fields.truncated_bytes. */

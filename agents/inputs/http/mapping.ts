@@ -47,6 +47,7 @@ export function severityInLine(line: string): Severity | undefined {
 }
 
 const YEAR_1971_MS = Date.UTC(1971, 0, 1);
+const YEAR_10000_MS = Date.UTC(10000, 0, 1);
 
 /** Nanoseconds since the epoch (a decimal string or number) as ISO 8601 in ms; 0, absent or absurd: undefined. */
 export function isoFromNanos(nanos: unknown): string | undefined {
@@ -59,9 +60,26 @@ export function isoFromNanos(nanos: unknown): string | undefined {
   const value = BigInt(text);
   if (value === 0n) return undefined;
   const ms = Number(value / 1_000_000n);
-  const date = new Date(ms);
   // Before 1971 or after 9999: a unit mistake (seconds or ms sent as ns), not a time.
-  if (ms < YEAR_1971_MS || Number.isNaN(date.getTime()) || date.getUTCFullYear() > 9999) return undefined;
+  if (ms < YEAR_1971_MS || ms >= YEAR_10000_MS) return undefined;
   // Records keep milliseconds (CONTRACT §4); finer digits are dropped.
-  return date.toISOString();
+  return isoOfMs(ms);
+}
+
+let cachedSecond = Number.NaN;
+let cachedPrefix = '';
+
+/**
+ * Epoch milliseconds (an integer from 1971 to 9999) as ISO 8601, as `new Date(ms).toISOString()`
+ * writes it; the date and time up to the second are computed once per second, since the records of
+ * a request are mostly of the same second (toISOString cost a quarter of OTLP mapping).
+ */
+export function isoOfMs(ms: number): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+  }
+  const frac = ms - second * 1000;
+  return `${cachedPrefix}${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}Z`;
 }

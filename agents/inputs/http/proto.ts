@@ -31,16 +31,17 @@ message LogRecord {
   bytes span_id = 10;
   string event_name = 12;
 }
+// The official AnyValue puts its members in "oneof value"; the wire format is the same with each
+// member "optional" instead (explicit presence: "" and 0 and false sent are still told from absent),
+// and protobufjs then sets a member without its oneof setter, which deletes every other member.
 message AnyValue {
-  oneof value {
-    string string_value = 1;
-    bool bool_value = 2;
-    int64 int_value = 3;
-    double double_value = 4;
-    ArrayValue array_value = 5;
-    KeyValueList kvlist_value = 6;
-    bytes bytes_value = 7;
-  }
+  optional string string_value = 1;
+  optional bool bool_value = 2;
+  optional int64 int_value = 3;
+  optional double double_value = 4;
+  optional ArrayValue array_value = 5;
+  optional KeyValueList kvlist_value = 6;
+  optional bytes bytes_value = 7;
 }
 message ArrayValue { repeated AnyValue values = 1; }
 message KeyValueList { repeated KeyValue values = 1; }

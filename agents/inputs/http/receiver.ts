@@ -1,11 +1,12 @@
-import { timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Counter, Registry } from 'prom-client';
-import { ErrorCodes, WarrenError, errorMessage, sleep } from '../../../protocol/index.js';
+import { ErrorCodes, WarrenError, errorMessage } from '../../../protocol/index.js';
 import type { ParsedRecord } from '../../record.js';
 import type { Input, InputContext } from '../input.js';
+import { shipWhole, type Outcome } from './ack.js';
+import { authRequired, authorized, isLoopbackHost, type HttpAuth } from './auth.js';
 
 /** Where the receiver listens: `HOST:PORT`, `:PORT` or `PORT` (loopback unless a host is given). */
 export interface HttpAddress {
@@ -25,29 +26,6 @@ export function parseHttpAddress(text: string): HttpAddress {
   return { host: host === '' ? '127.0.0.1' : host, port };
 }
 
-/** Who may send: a bearer token, a basic user and password, or both; none configured: anyone who can connect. */
-export interface HttpAuth {
-  readonly token?: string | undefined;
-  readonly basic?: { readonly user: string; readonly password: string } | undefined;
-}
-
-/** WARREN_HTTP_TOKEN and WARREN_HTTP_BASIC (`user:password`): secrets stay out of argv and `ps`. */
-export function httpAuthFromEnv(env: NodeJS.ProcessEnv = process.env): HttpAuth {
-  const token = env.WARREN_HTTP_TOKEN;
-  const basic = env.WARREN_HTTP_BASIC;
-  let parsed: HttpAuth['basic'];
-  if (basic !== undefined && basic !== '') {
-    const colon = basic.indexOf(':');
-    if (colon <= 0) {
-      throw new WarrenError(ErrorCodes.BAD_USAGE, 'WARREN_HTTP_BASIC must be user:password', {
-        hint: 'e.g. WARREN_HTTP_BASIC=shipper:s3cret',
-      });
-    }
-    parsed = { user: basic.slice(0, colon), password: basic.slice(colon + 1) };
-  }
-  return { token: token === '' ? undefined : token, basic: parsed };
-}
-
 export interface HttpInputOptions {
   address: HttpAddress;
   auth: HttpAuth;
@@ -58,16 +36,6 @@ export interface HttpInputOptions {
   /** How long a request waits for back-pressure to ease before 429. */
   busyWaitMs?: number;
 }
-
-/** What became of a request's records: every one safe, or none taken (and why, for the door's answer). */
-export type Outcome =
-  | { readonly kind: 'safe' }
-  | {
-      readonly kind: 'busy';
-      readonly status: 429 | 503;
-      readonly retryAfterS: number;
-      readonly reason: string;
-    };
 
 /** A request the door refuses: the status and the reason said to the sender. */
 export class RequestError extends Error {
@@ -99,27 +67,17 @@ export interface Door {
   register(app: FastifyInstance, context: DoorContext): void;
 }
 
+/** The door a URL belongs to, for the counters of requests no door answered itself (401, 413). */
+export function doorOf(url: string): string {
+  const pathname = url.split('?')[0] ?? '';
+  if (pathname === '/v1/logs') return 'otlp';
+  if (pathname.startsWith('/loki/')) return 'loki';
+  if (pathname === '/metrics') return 'metrics';
+  return 'elasticsearch';
+}
+
 const gunzip = promisify(zlib.gunzip);
 const inflate = promisify(zlib.inflate);
-
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-/** Whether a request's Authorization header satisfies the configured auth. */
-export function authorized(auth: HttpAuth, header: string | undefined): boolean {
-  if (auth.token === undefined && auth.basic === undefined) return true;
-  if (header === undefined) return false;
-  const [scheme = '', value = ''] = header.split(/\s+/, 2);
-  if (auth.token !== undefined && scheme.toLowerCase() === 'bearer') return safeEqual(value, auth.token);
-  if (auth.basic !== undefined && scheme.toLowerCase() === 'basic') {
-    const decoded = Buffer.from(value, 'base64').toString('utf8');
-    return safeEqual(decoded, `${auth.basic.user}:${auth.basic.password}`);
-  }
-  return false;
-}
 
 /**
  * The HTTP receiver of `logship --http`: one fastify server, several doors. A request's records are
@@ -150,17 +108,37 @@ export function createHttpInput(
   });
   const bytes = new Counter({
     name: 'warren_http_request_bytes_total',
-    help: 'Request body bytes read by the HTTP receiver (as sent, before decompression)',
+    help: 'Request body bytes read by the HTTP receiver (as sent, before decompression), by door',
+    labelNames: ['door'] as const,
     registers: [registry],
   });
+  // The same figures for logship's stats line (--verbose, SIGUSR1).
+  const totals = { requests: 0, refused: 0, records: 0, bytes: 0 };
+  const count = (doorName: string, status: number): void => {
+    requests.inc({ door: doorName, status: String(status) });
+    totals.requests++;
+    if (status >= 300) totals.refused++;
+  };
 
   const app = Fastify({ logger: false, bodyLimit: options.maxBodyBytes });
   // Every door reads its body as bytes: the content type and encoding are its to judge.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   app.addHook('onRequest', async (request, reply) => {
+    // Shippers and SDKs send no Origin; a browser does on every cross-origin POST, and an ES
+    // "no-cors" text/plain POST from any web page would otherwise write records through a loopback receiver.
+    if (request.headers.origin !== undefined) {
+      count(doorOf(request.url), 403);
+      await reply
+        .code(403)
+        .type('text/plain; charset=utf-8')
+        .send(
+          `logship's HTTP receiver does not take requests from web pages (Origin: ${request.headers.origin}): send from a shipper or an SDK on a server`,
+        );
+      return;
+    }
     if (authorized(options.auth, request.headers.authorization)) return;
-    requests.inc({ door: 'auth', status: '401' });
+    count(doorOf(request.url), 401);
     await reply
       .code(401)
       .header('www-authenticate', options.auth.token !== undefined ? 'Bearer' : 'Basic realm="warren"')
@@ -171,8 +149,10 @@ export function createHttpInput(
   app.get('/metrics', async (_request, reply) => {
     await reply.type(registry.contentType).send(await registry.metrics());
   });
-  app.setErrorHandler(async (err: Error & { statusCode?: number }, _request, reply: FastifyReply) => {
+  app.setErrorHandler(async (err: Error & { statusCode?: number }, request, reply: FastifyReply) => {
     const status = err.statusCode ?? 500;
+    // A body over the cap (413) or a broken upload never reaches a door: counted here.
+    count(doorOf(request.url), status);
     if (status >= 500) logger.warn({ err: errorMessage(err) }, `${name}: request failed`);
     const message =
       status === 413
@@ -188,7 +168,8 @@ export function createHttpInput(
     async body(request) {
       const raw = request.body;
       const buffer = Buffer.isBuffer(raw) ? raw : Buffer.alloc(0);
-      bytes.inc(buffer.length);
+      bytes.inc({ door: doorOf(request.url) }, buffer.length);
+      totals.bytes += buffer.length;
       const encoding = String(request.headers['content-encoding'] ?? 'identity')
         .toLowerCase()
         .trim();
@@ -212,40 +193,15 @@ export function createHttpInput(
       return buffer;
     },
     async receive(doorName, batch) {
-      if (batch.length === 0) return { kind: 'safe' };
-      // Back-pressure (the broker is up but behind) holds the request a while: TCP inputs pause the same way.
-      const waitUntil = Date.now() + busyWaitMs;
-      while (!sink.accepting && !sink.spoolFull && Date.now() < waitUntil) await sleep(20);
-      if (sink.spoolFull)
-        return {
-          kind: 'busy',
-          status: 503,
-          retryAfterS: 5,
-          reason: 'the spool is full: the broker is away and the disk buffer holds all it may',
-        };
-      if (!sink.accepting)
-        return {
-          kind: 'busy',
-          status: 429,
-          retryAfterS: 1,
-          reason: 'logship is behind the broker: retry shortly',
-        };
-      for (const record of batch) sink.log(record);
-      const end = sink.nextSeq;
-      if (!(await sink.whenSafe(end, safeTimeoutMs))) {
-        return {
-          kind: 'busy',
-          status: 503,
-          retryAfterS: 5,
-          reason: `the records were neither confirmed nor spooled within ${safeTimeoutMs / 1000} s (a retry may store them twice)`,
-        };
+      const taken = batch.length;
+      const outcome = await shipWhole(sink, batch, { busyWaitMs, safeTimeoutMs });
+      if (outcome.kind === 'safe' && taken > 0) {
+        records.inc({ door: doorName }, taken);
+        totals.records += taken;
       }
-      records.inc({ door: doorName }, batch.length);
-      return { kind: 'safe' };
+      return outcome;
     },
-    answered(doorName, status) {
-      requests.inc({ door: doorName, status: String(status) });
-    },
+    answered: count,
   };
   for (const d of doors) d.register(app, door);
 
@@ -263,10 +219,20 @@ export function createHttpInput(
         });
       }
       logger.info(`listening on ${name} (${doors.map((d) => d.name).join(', ')})`);
+      if (!isLoopbackHost(options.address.host) && !authRequired(options.auth) && options.auth.open !== true)
+        logger.warn(
+          `${name} takes records from anyone who can reach it: set WARREN_HTTP_TOKEN (or WARREN_HTTP_BASIC), or say --http-auth none if that is meant`,
+        );
     },
     async stop() {
       // Requests in flight finish (their records are logged before close returns).
       await app.close();
     },
+    stats: () => ({
+      http_requests: totals.requests,
+      http_refused: totals.refused,
+      http_records: totals.records,
+      http_bytes: totals.bytes,
+    }),
   };
 }
