@@ -11,7 +11,7 @@ v8.setFlagsFromString('--heap-growing-percent=20');
 
 const program = new Command('logcollect')
   .description(
-    'Consume log records from RabbitMQ into a SQLite store, and serve them over HTTP (search, live stream, stats, metrics).',
+    'Consume log records from RabbitMQ into a store (a SQLite file, or PostgreSQL shared by several collectors), and serve them over HTTP (search, live stream, stats, metrics).',
   )
   .option(
     '--bind <pattern>',
@@ -20,6 +20,10 @@ const program = new Command('logcollect')
   )
   .option('--queue <name>', 'durable queue to consume (default <exchange>.archive)')
   .option('--db <file>', `SQLite store; its directory is created (default ${COLLECTOR_DEFAULTS.db})`)
+  .option(
+    '--store <url>',
+    'a PostgreSQL store instead of SQLite, shared by several collectors: postgres://USER[:PASSWORD]@HOST[:PORT]/DB (env WARREN_STORE; the schema is created and upgraded on start)',
+  )
   .option('--listen <host:port>', `HTTP API address (default ${COLLECTOR_DEFAULTS.listen})`)
   .option(
     '--allow-host <name>',
@@ -72,7 +76,7 @@ addCommonOptions(program, { amqp: true });
 program.addHelpText(
   'after',
   `
-Environment: AMQP_URL, WARREN_EXCHANGE, WARREN_TOKEN (when set, the HTTP API requires "Authorization: Bearer <token>"),
+Environment: AMQP_URL, WARREN_STORE, WARREN_EXCHANGE, WARREN_TOKEN (when set, the HTTP API requires "Authorization: Bearer <token>"),
 WARREN_ALLOW_HOSTS, WARREN_QUERY_TIMEOUT, WARREN_QUERY_WORKERS.
 Records that cannot be decoded go to <exchange>.dead with the reason in the x-warren-error header.
 SIGTERM or Ctrl-C commits and acks the batch in hand, then exits; a second one exits at once.
@@ -80,7 +84,8 @@ SIGTERM or Ctrl-C commits and acks the batch in hand, then exits; a second one e
 Examples:
   logcollect
   logcollect --bind 'kern.*' --bind '*.error+' --retention '*.debug=1d' --retention '#=30d'
-  logcollect --quorum --db /var/lib/warren/warren.db --listen 0.0.0.0:8080`,
+  logcollect --quorum --db /var/lib/warren/warren.db --listen 0.0.0.0:8080
+  logcollect --quorum --store postgres://warren@db.internal/warren --amqp amqp://rabbit1,amqp://rabbit2,amqp://rabbit3`,
 );
 
 /** What commander gives: the collector's own flags (resolveCollectorConfig validates them) plus the log level. */

@@ -9,19 +9,18 @@ import { startApiThread, type ApiHost } from './http/api-host.js';
 import { allowedHosts } from './http/hosts.js';
 import { createMetrics, RateMeter, type CollectorMetrics } from './metrics.js';
 import type { CollectorStatus } from './status.js';
-import { closeDatabase, startCheckpoints } from './store/checkpoint.js';
-import { openDatabase, type Db } from './store/database.js';
-import { lockStore, type StoreLock } from './store/lock.js';
-import { bindingsOf } from './store/bindings.js';
-import { createRetention, startRetention } from './store/retention.js';
-import { createBatchWriter } from './store/writer.js';
+import type { Db } from './store/database.js';
+import { bindingChange } from './store/bindings.js';
+import { openStore } from './store/open.js';
+import { startRetention } from './store/retention.js';
+import type { IngestStore } from './store/store.js';
 
 export interface CollectorDeps {
   readonly logger: Logger;
   /** The clock (ms since the epoch), for retention, lag and rates. */
   readonly now?: () => number;
   readonly registry?: Registry;
-  /** An already opened store (tests use it to make the disk "full"); otherwise config.dbPath is opened. */
+  /** An already opened SQLite database (tests use it to make the disk "full"); otherwise the configured store is opened. */
   readonly db?: Db;
 }
 
@@ -60,12 +59,11 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
   };
   const status = (): CollectorStatus => ({ ...state, ingestRate: rate.rate() });
 
-  let lock: StoreLock | null = null;
-  let db: Db | null = null;
+  let store: IngestStore | null = null;
   let consumer: Consumer | null = null;
   let redeliveries: RedeliveryLedger | null = null;
   let retention: { stop(): Promise<void> } | null = null;
-  let checkpoints: { stop(): void } | null = null;
+  let upkeep: { stop(): void } | null = null;
   let api: ApiHost | null = null;
   let url: string | null = null;
   let started = false;
@@ -74,9 +72,9 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
     if (consumer !== null) await consumer.close();
     consumer = null;
     // The channel's close-ok has settled the last acks: their digests can go now.
-    if (redeliveries !== null) {
+    if (redeliveries !== null && store !== null) {
       try {
-        redeliveries.flush();
+        await store.removeLedgerRows(redeliveries.flush());
       } catch (err) {
         logger.warn({ err: errorMessage(err) }, 'could not clear settled redelivery digests; harmless');
       }
@@ -84,15 +82,13 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
     redeliveries = null;
     if (retention !== null) await retention.stop();
     retention = null;
-    checkpoints?.stop();
-    checkpoints = null;
+    upkeep?.stop();
+    upkeep = null;
     if (api !== null)
       await api.close().catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'HTTP close'));
     api = null;
-    if (db !== null && deps.db === undefined) closeDatabase(db, logger);
-    db = null;
-    lock?.release();
-    lock = null;
+    if (store !== null) await store.close(logger);
+    store = null;
   }
 
   return {
@@ -106,21 +102,13 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
       started = true;
       // One writer per store, and an API that can serve it, before anything is consumed: a
       // collector that fails later would have taken records into a store nobody reads.
-      if (deps.db === undefined) lock = lockStore(config.dbPath);
       try {
-        const store =
-          deps.db ??
-          openDatabase(config.dbPath, {
-            onMigrate: (from, to) =>
-              logger.info(
-                { db: config.dbPath, from, to },
-                'upgrading the store schema: it can take a minute or more on a large store (stopping it leaves the store as it was)',
-              ),
-          });
-        db = store;
+        const opened = await openStore(config, logger, deps.db);
+        store = opened;
         if (config.listen !== null) {
           api = await startApiThread({
             dbPath: config.dbPath,
+            storeUrl: config.storeUrl,
             listen: config.listen,
             events,
             status,
@@ -132,11 +120,10 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
           });
           url = api.url;
         }
-        const writer = createBatchWriter(store);
-        redeliveries = createRedeliveryLedger(store);
+        redeliveries = createRedeliveryLedger(await opened.ledgerRows());
         consumer = createConsumer({
           config,
-          writer,
+          writer: opened,
           redeliveries,
           metrics,
           status: state,
@@ -148,14 +135,14 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
           },
         });
         await consumer.start();
-        await narrowBindings(config, store, logger);
+        await narrowBindings(config, opened, logger);
         retention = startRetention(
-          createRetention(store, { rules: config.retention, now }),
+          opened.retention(config.retention, now),
           config.retentionIntervalMs,
           logger,
           (count) => metrics.retentionDeleted.inc(count),
         );
-        checkpoints = startCheckpoints(store, config.dbPath, config.checkpointIntervalMs, logger);
+        upkeep = opened.maintain(logger);
         // Said once consuming: a start that fails says only why, in one line.
         if (url !== null) logger.info({ url }, 'HTTP API listening');
       } catch (err) {
@@ -177,9 +164,8 @@ export function createCollector(config: CollectorConfig, deps: CollectorDeps): C
  * older collector bound on the main exchange itself (before `.collect`, CONTRACT §1) go too, `#`
  * among them: the queue's only bindings are now on `.collect`.
  */
-async function narrowBindings(config: CollectorConfig, db: Db, logger: Logger): Promise<void> {
-  const remembered = bindingsOf(db, config.queue, config.names.exchange);
-  const change = remembered.change(config.bindings);
+async function narrowBindings(config: CollectorConfig, store: IngestStore, logger: Logger): Promise<void> {
+  const change = bindingChange(await store.bindings(config.queue, config.names.exchange), config.bindings);
   const legacy = new Set([...change.removed, '#']);
   const connection = await connectBroker(config.amqpUrl, { name: `${config.connectionName} (bindings)` });
   try {
@@ -191,7 +177,7 @@ async function narrowBindings(config: CollectorConfig, db: Db, logger: Logger): 
   } finally {
     await connection.close().catch(() => undefined);
   }
-  remembered.remember(config.bindings);
+  await store.rememberBindings(config.queue, config.names.exchange, config.bindings);
   if (change.known && (change.added.length > 0 || change.removed.length > 0)) {
     logger.info(
       { queue: config.queue, added: change.added, removed: change.removed },

@@ -72,7 +72,10 @@ export interface CollectorConfig {
   readonly bindings: readonly string[];
   readonly quorum: boolean;
   readonly deliveryLimit: number;
+  /** The SQLite file (the embedded store), used when `storeUrl` is null. */
   readonly dbPath: string;
+  /** `--store postgres://...` (or WARREN_STORE): the PostgreSQL store several collectors share; null for SQLite. */
+  readonly storeUrl: string | null;
   /** Where the HTTP API listens; null runs the collector without it (tests, embedding). */
   readonly listen: ListenAddress | null;
   readonly token: string | undefined;
@@ -98,6 +101,7 @@ export interface CollectorFlags extends CommonFlags {
   bind?: readonly string[] | undefined;
   queue?: string | undefined;
   db?: string | undefined;
+  store?: string | undefined;
   listen?: string | false | undefined;
   allowHost?: readonly string[] | undefined;
   quorum?: boolean | undefined;
@@ -230,6 +234,11 @@ export function resolveCollectorConfig(
       max: 10_000,
     }),
     dbPath,
+    // A --db on the command line wins over WARREN_STORE in the environment; --db with --store is refused.
+    storeUrl: storeUrl(
+      flags.store ?? (flags.db === undefined ? nonEmpty(env.WARREN_STORE) : undefined),
+      flags.store === undefined ? undefined : flags.db,
+    ),
     listen: flags.listen === false ? null : parseListen(flags.listen ?? COLLECTOR_DEFAULTS.listen),
     token: common.token,
     allowHosts: Object.freeze(
@@ -301,6 +310,35 @@ export function resolveCollectorConfig(
       }),
     }),
   });
+}
+
+/** A PostgreSQL URL, checked here so a typo is a usage error, not a connection failure later. */
+function storeUrl(text: string | undefined, db: string | undefined): string | null {
+  if (text === undefined) return null;
+  let url: URL | null;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    url = null;
+  }
+  if (url === null || !/^postgres(ql)?:$/.test(url.protocol) || url.hostname === '') {
+    throw usage(
+      `invalid --store '${redactUrl(text)}'`,
+      'give a PostgreSQL URL, e.g. --store postgres://warren@127.0.0.1/warren (without --store the SQLite file of --db is used)',
+    );
+  }
+  if (db !== undefined) {
+    throw usage(
+      '--db and --store both given',
+      'pick one store: --db FILE (SQLite) or --store postgres://... (PostgreSQL)',
+    );
+  }
+  return text.trim();
+}
+
+/** A URL as logs may show it: the password replaced. */
+export function redactUrl(text: string): string {
+  return text.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@');
 }
 
 function queryTimeout(text: string | undefined): number {

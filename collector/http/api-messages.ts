@@ -4,6 +4,8 @@ import type { CollectorStatus } from '../status.js';
 /** What the API thread starts with (api-thread.ts). */
 export interface ApiThreadData {
   readonly dbPath: string;
+  /** A PostgreSQL store's URL, or null for the SQLite file. */
+  readonly storeUrl: string | null;
   readonly listen: { readonly host: string; readonly port: number };
   readonly token: string | undefined;
   readonly allowedHosts: readonly string[] | null;

@@ -29,6 +29,7 @@ const send = (message: FromApiThread): void => port.postMessage(message);
 async function main(): Promise<void> {
   const app = await buildApi({
     dbPath: data.dbPath,
+    storeUrl: data.storeUrl,
     events,
     status: () => status,
     registry: new Registry(),

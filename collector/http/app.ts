@@ -19,6 +19,8 @@ import { ErrorCodes, httpStatusOf, isWarrenError, type ErrorCode } from '../../p
 import type { CollectorStatus } from '../status.js';
 import type { QueryStore } from '../store/query.js';
 import { openReadPool } from '../store/read-pool.js';
+import { listenForStored } from '../store/postgres/notices.js';
+import { openPgQueryStore } from '../store/postgres/pg-query-store.js';
 import { hostAllowed } from './hosts.js';
 import { registerExploreRoutes } from './explore.js';
 import { registerExportRoute } from './export.js';
@@ -30,6 +32,8 @@ import { DEFAULT_STREAM_OPTIONS, StreamHub, type StreamOptions } from './stream.
 export interface ApiDeps {
   /** The store; the API opens its OWN read-only connections (WAL allows concurrent readers). */
   dbPath: string;
+  /** A PostgreSQL store's URL (`--store`): read there instead of the SQLite file. */
+  storeUrl?: string | null | undefined;
   /**
    * Where reads run (read-pool.ts): reader processes for pages and counts (plus one for the live
    * streams), each read stopped at `timeoutMs`; 0 workers reads on this thread (the default here,
@@ -110,14 +114,29 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     ...Object.fromEntries(Object.entries(deps.stream ?? {}).filter(([, v]) => v !== undefined)),
   });
   const now = deps.now ?? (() => new Date());
-  const store: QueryStore = openReadPool({
-    dbPath: deps.dbPath,
-    ...(deps.reads ?? { workers: 0, timeoutMs: 0, maxWaiting: 0 }),
-    logger: deps.logger.child({ component: 'reads' }),
-  });
+  const reads = deps.reads ?? { workers: 0, timeoutMs: 0, maxWaiting: 0 };
+  const logger = deps.logger.child({ component: 'reads' });
+  const storeUrl = deps.storeUrl ?? null;
+  const store: QueryStore =
+    storeUrl === null
+      ? openReadPool({ dbPath: deps.dbPath, ...reads, logger })
+      : await openPgQueryStore(
+          storeUrl,
+          // The readers' work runs in PostgreSQL: a connection per reader, one more for the streams.
+          {
+            connections: Math.max(2, reads.workers + 1),
+            timeoutMs: reads.timeoutMs > 0 ? reads.timeoutMs : 30_000,
+          },
+          logger,
+        );
+  // Other collectors' commits wake the live streams too.
+  const notices = storeUrl === null ? null : listenForStored(storeUrl, deps.events, logger);
   try {
-    return await assemble(deps, store, streamOptions, now);
+    const app = await assemble(deps, store, streamOptions, now);
+    if (notices !== null) app.addHook('onClose', () => notices.close());
+    return app;
   } catch (err) {
+    await notices?.close();
     await store.close();
     throw err;
   }

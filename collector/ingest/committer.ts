@@ -4,7 +4,7 @@ import { backoffDelay, errorMessage, sleep, type StoredRecord } from '../../prot
 import type { CollectorConfig } from '../config.js';
 import type { CollectorMetrics } from '../metrics.js';
 import { reportReadiness, type CollectorStatus } from '../status.js';
-import type { BatchWriter, WriteResult } from '../store/writer.js';
+import type { IngestStore, WriteResult } from '../store/store.js';
 import type { DeliveryBatch } from './batch.js';
 import { messageDigest, type LedgerPlan, type RedeliveryLedger } from './redeliveries.js';
 import { triageDelivery, type DeadLetter } from './triage.js';
@@ -33,8 +33,8 @@ export type CommitOutcome =
   | { readonly acked: false; readonly seen: number; readonly why: string | null };
 
 export interface CommitterDeps {
-  readonly config: Pick<CollectorConfig, 'queue' | 'maxMessageBytes' | 'dbPath' | 'names'>;
-  readonly writer: Pick<BatchWriter, 'write'>;
+  readonly config: Pick<CollectorConfig, 'queue' | 'maxMessageBytes' | 'names'>;
+  readonly writer: Pick<IngestStore, 'write' | 'location'>;
   /** Which redelivered id-less messages were already committed (redeliveries.ts). */
   readonly redeliveries: RedeliveryLedger;
   readonly metrics: CollectorMetrics;
@@ -115,7 +115,7 @@ export function createCommitter(deps: CommitterDeps): Committer {
       if (!channels.open) return null;
       const started = performance.now();
       try {
-        const result = writer.write(records, plan.write);
+        const result = await writer.write(records, plan.writes ? plan.changes : undefined);
         metrics.commitSeconds.observe((performance.now() - started) / 1000);
         if (!status.storeWritable) {
           logger.info('the store accepts writes again; resuming');
@@ -126,8 +126,8 @@ export function createCommitter(deps: CommitterDeps): Committer {
         metrics.storeErrors.inc();
         if (status.storeWritable) {
           logger.error(
-            { err: errorMessage(err), code: (err as { code?: unknown }).code, db: config.dbPath },
-            'the store refused a batch (disk full or read-only?); consuming is paused, nothing is acked, retrying',
+            { err: errorMessage(err), code: (err as { code?: unknown }).code, store: writer.location },
+            'the store refused a batch (disk full, read-only, or the database unreachable?); consuming is paused, nothing is acked, retrying',
           );
         }
         reportReadiness(status, metrics, 'storeWritable', false);

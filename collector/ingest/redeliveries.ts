@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import type { Db } from '../store/database.js';
+import { createHash, randomBytes } from 'node:crypto';
 
 /**
  * Redeliveries of messages whose records carry no id (plain pika, syslog-ng: no `message_id`, no
@@ -27,14 +26,27 @@ export interface LedgerMessage {
   readonly digest: string | null;
 }
 
+/** One unsettled digest as the store keeps it (table unsettled_messages). */
+export interface LedgerRow {
+  readonly id: number;
+  readonly batch: number;
+  readonly digest: string;
+}
+
+/** The rows a batch's transaction adds to and removes from the store's ledger table. */
+export interface LedgerChanges {
+  readonly remove: readonly number[];
+  readonly add: readonly LedgerRow[];
+}
+
 /** What a batch decided, applied only once its transaction commits. */
 export interface LedgerPlan {
   /** Per message of the batch, in order: store its records (true) or skip them as a redelivery. */
   readonly keep: readonly boolean[];
   /** True when the batch must write even if it stores no record (entries to add or remove). */
   readonly writes: boolean;
-  /** Runs inside the batch's write transaction. */
-  readonly write: () => void;
+  /** What the batch's write transaction does to the ledger table, with the records. */
+  readonly changes: LedgerChanges;
   /** After the commit: the number to settle once the broker has the batch's ack (null: nothing to settle). */
   readonly committed: () => number | null;
 }
@@ -44,8 +56,11 @@ export interface RedeliveryLedger {
   plan(session: object, messages: readonly LedgerMessage[]): LedgerPlan;
   /** The broker has the acks of this batch and every earlier one of its session. */
   settled(batch: number): void;
-  /** Writes the settled entries' removal now (at shutdown; otherwise it rides on the next batch). */
-  flush(): void;
+  /**
+   * The settled entries' rows, to remove now (at shutdown; otherwise they ride on the next batch);
+   * forgotten here once taken.
+   */
+  flush(): number[];
   /** Digests of earlier sessions still excusing a redelivery (for tests and the log). */
   readonly doubtful: number;
 }
@@ -62,7 +77,7 @@ export function messageDigest(routingKey: string, contentType: string | undefine
 }
 
 interface Entry {
-  readonly rowid: number;
+  readonly id: number;
   readonly digest: string;
   readonly batch: number;
   /** When a doubtful entry stops excusing redeliveries (ms); unset while its own session runs. */
@@ -72,11 +87,19 @@ interface Entry {
 /** How long an earlier session's unsettled digests excuse redeliveries, from the next session's start. */
 export const DOUBT_MS = 120_000;
 
-export function createRedeliveryLedger(db: Db, clock: () => number = Date.now): RedeliveryLedger {
-  const insert = db.prepare('INSERT INTO unsettled_messages (batch, digest) VALUES (?, ?)');
-  const remove = db.prepare('DELETE FROM unsettled_messages WHERE rowid = ?');
-  const load = db.prepare('SELECT rowid, batch, digest FROM unsettled_messages ORDER BY rowid');
+/**
+ * A row id no other collector sharing the store will pick: random, within JavaScript's safe
+ * integers, so a row can be named before its transaction runs (the plan is data, any store applies it).
+ */
+function newRowId(): number {
+  return Number(randomBytes(8).readBigUInt64BE() >> 11n);
+}
 
+/** `rows`: what the store's ledger table holds at start (left by earlier runs). */
+export function createRedeliveryLedger(
+  rows: readonly LedgerRow[],
+  clock: () => number = Date.now,
+): RedeliveryLedger {
   // Entries of earlier sessions (and earlier processes) that may excuse a redelivery, by digest.
   const doubtful = new Map<string, Entry[]>();
   // Entries of the current session, waiting for their batch's ack to be known.
@@ -84,8 +107,8 @@ export function createRedeliveryLedger(db: Db, clock: () => number = Date.now): 
   const toRemove: number[] = [];
   let session: object | null = null;
   let nextBatch = 1;
-  for (const row of load.all() as { rowid: number; batch: number; digest: string }[]) {
-    addDoubt({ rowid: row.rowid, digest: row.digest, batch: row.batch });
+  for (const row of rows) {
+    addDoubt({ id: row.id, digest: row.digest, batch: row.batch });
     nextBatch = Math.max(nextBatch, row.batch + 1);
   }
 
@@ -109,7 +132,7 @@ export function createRedeliveryLedger(db: Db, clock: () => number = Date.now): 
     for (const [digest, list] of doubtful) {
       const live = list.filter((entry) => (entry.expires ?? Infinity) > now);
       if (live.length === list.length) continue;
-      for (const entry of list) if (!live.includes(entry)) toRemove.push(entry.rowid);
+      for (const entry of list) if (!live.includes(entry)) toRemove.push(entry.id);
       if (live.length === 0) doubtful.delete(digest);
       else doubtful.set(digest, live);
     }
@@ -140,23 +163,19 @@ export function createRedeliveryLedger(db: Db, clock: () => number = Date.now): 
         }
       }
       const batch = nextBatch;
-      const inserted: Entry[] = [];
-      let written: number[] = [];
+      const inserted: Entry[] = remembered.map((digest) => ({ id: newRowId(), digest, batch }));
+      // Settles that arrive after this plan ride on the next one.
+      const written = toRemove.slice();
       return {
         keep,
-        writes: toRemove.length > 0 || excused.length > 0 || remembered.length > 0,
-        write() {
-          // Settles that arrive after this transaction ride on the next one.
-          written = toRemove.slice();
-          for (const rowid of written) remove.run(rowid);
-          for (const entry of excused) remove.run(entry.rowid);
-          for (const digest of remembered) {
-            inserted.push({ rowid: Number(insert.run(batch, digest).lastInsertRowid), digest, batch });
-          }
+        writes: written.length > 0 || excused.length > 0 || inserted.length > 0,
+        changes: {
+          remove: [...written, ...excused.map((entry) => entry.id)],
+          add: inserted.map(({ id, digest }) => ({ id, batch, digest })),
         },
         committed() {
           const done = new Set(written);
-          toRemove.splice(0, toRemove.length, ...toRemove.filter((rowid) => !done.has(rowid)));
+          toRemove.splice(0, toRemove.length, ...toRemove.filter((id) => !done.has(id)));
           for (const entry of excused) {
             const list = doubtful.get(entry.digest) ?? [];
             list.splice(list.indexOf(entry), 1);
@@ -173,16 +192,12 @@ export function createRedeliveryLedger(db: Db, clock: () => number = Date.now): 
     settled(batch) {
       while (pending.length > 0 && (pending[0]?.batch ?? Infinity) <= batch) {
         const entry = pending.shift();
-        if (entry !== undefined) toRemove.push(entry.rowid);
+        if (entry !== undefined) toRemove.push(entry.id);
       }
     },
 
     flush() {
-      if (toRemove.length === 0) return;
-      db.transaction(() => {
-        for (const rowid of toRemove) remove.run(rowid);
-      })();
-      toRemove.length = 0;
+      return toRemove.splice(0);
     },
 
     get doubtful() {

@@ -8,24 +8,28 @@ export interface BindingChange {
   readonly known: boolean;
 }
 
+/** From the keys remembered (`previous`) to the keys wanted. */
+export function bindingChange(previous: readonly string[], wanted: readonly string[]): BindingChange {
+  const before = new Set(previous);
+  const after = new Set(wanted);
+  return {
+    added: wanted.filter((key) => !before.has(key)),
+    removed: previous.filter((key) => !after.has(key)),
+    known: previous.length > 0,
+  };
+}
+
 /**
- * The binding keys the collector last bound `queue` with on `exchange` (AMQP cannot list them),
- * and how to remember the new set once it is bound.
+ * The binding keys the collector last bound `queue` with on `exchange` in a SQLite store, and how
+ * to remember the new set once it is bound.
  */
 export function bindingsOf(db: Db, queue: string, exchange: string) {
   return {
-    change(wanted: readonly string[]): BindingChange {
-      const previous = db
+    previous(): string[] {
+      return db
         .prepare('SELECT binding_key FROM bindings WHERE queue = ? AND exchange = ?')
         .pluck()
         .all(queue, exchange) as string[];
-      const before = new Set(previous);
-      const after = new Set(wanted);
-      return {
-        added: wanted.filter((key) => !before.has(key)),
-        removed: previous.filter((key) => !after.has(key)),
-        known: previous.length > 0,
-      };
     },
     remember(bound: readonly string[]): void {
       db.transaction(() => {

@@ -2,19 +2,13 @@ import type { Logger } from 'pino';
 import { errorMessage, patternMatches } from '../../protocol/index.js';
 import type { RetentionRule } from '../config.js';
 import type { Db } from './database.js';
+import type { Retention, RetentionPass } from './store.js';
 
 export interface RetentionOptions {
   readonly rules: readonly RetentionRule[];
   readonly now: () => number;
   /** Rows deleted per transaction: small, so ingest (same thread) waits milliseconds at most. */
   readonly rowsPerStep?: number;
-}
-
-/** What one pass did, per routing key. */
-export interface RetentionPass {
-  deleted: number;
-  /** True when a key still had expired rows after the pass's step budget. */
-  more: boolean;
 }
 
 /** The first rule whose pattern matches the key decides its age limit (CONTRACT §5); none means kept. */
@@ -26,7 +20,7 @@ export function ruleFor(rules: readonly RetentionRule[], routingKey: string): Re
  * Deletes expired records in small transactions. The FTS rows go too: an external-content FTS5
  * table needs the old text to un-index a row, so it is read before the row is deleted.
  */
-export function createRetention(db: Db, options: RetentionOptions) {
+export function createRetention(db: Db, options: RetentionOptions): Retention {
   const rowsPerStep = options.rowsPerStep ?? 2000;
   const keys = db.prepare('SELECT key_id AS keyId, routing_key AS routingKey FROM routing_keys');
   // The newest row is never deleted: seq is a plain rowid (max + 1), so deleting the newest would let
@@ -76,8 +70,6 @@ export function createRetention(db: Db, options: RetentionOptions) {
     },
   };
 }
-
-export type Retention = ReturnType<typeof createRetention>;
 
 /** Runs retention passes in the background until stopped; a failure is logged and retried later. */
 export function startRetention(

@@ -17,30 +17,39 @@ export interface RoutingKeys {
   entries(): IterableIterator<[number, string]>;
 }
 
-export function createRoutingKeys(statements: Statements): RoutingKeys {
+export interface KeyRow {
+  key_id: number;
+  routing_key: string;
+}
+
+/** The keys known so far, whichever store they are read from (this file: SQLite's, synchronously). */
+export interface KeyCache extends Omit<RoutingKeys, 'refresh'> {
+  /** The highest key_id known: read only keys above it. */
+  readonly maxKeyId: number;
+  add(rows: readonly KeyRow[]): void;
+}
+
+export function createKeyCache(refreshOnce: () => void = () => undefined): KeyCache {
   const keys = new Map<number, string>();
   let maxKeyId = 0;
   let version = 0;
   const matchCache = new WeakMap<readonly Pattern[], { version: number; ids: number[] | null }>();
-
-  const refresh = (): void => {
-    const rows = statements
-      .prepare('SELECT key_id, routing_key FROM routing_keys WHERE key_id > ? ORDER BY key_id')
-      .all(maxKeyId) as { key_id: number; routing_key: string }[];
-    if (rows.length === 0) return;
-    for (const row of rows) {
-      keys.set(row.key_id, row.routing_key);
-      maxKeyId = Math.max(maxKeyId, row.key_id);
-    }
-    version++;
-  };
-
   return {
-    refresh,
+    get maxKeyId() {
+      return maxKeyId;
+    },
+    add(rows) {
+      if (rows.length === 0) return;
+      for (const row of rows) {
+        keys.set(Number(row.key_id), row.routing_key);
+        maxKeyId = Math.max(maxKeyId, Number(row.key_id));
+      }
+      version++;
+    },
     name(keyId) {
       let key = keys.get(keyId);
       if (key === undefined) {
-        refresh();
+        refreshOnce();
         key = keys.get(keyId) ?? '';
       }
       return key;
@@ -61,5 +70,25 @@ export function createRoutingKeys(statements: Statements): RoutingKeys {
       return keys.size;
     },
     entries: () => keys.entries(),
+  };
+}
+
+export function createRoutingKeys(statements: Statements): RoutingKeys {
+  const refresh = (): void => {
+    cache.add(
+      statements
+        .prepare('SELECT key_id, routing_key FROM routing_keys WHERE key_id > ? ORDER BY key_id')
+        .all(cache.maxKeyId) as KeyRow[],
+    );
+  };
+  const cache = createKeyCache(refresh);
+  return {
+    refresh,
+    name: (keyId) => cache.name(keyId),
+    idsFor: (patterns) => cache.idsFor(patterns),
+    get size() {
+      return cache.size;
+    },
+    entries: () => cache.entries(),
   };
 }

@@ -21,7 +21,7 @@ export const COLUMNS =
   'r.seq, r.id, r.ts, r.key_id, r.facility, r.severity, r.host, r.app, r.pid, r.msg, r.fields';
 
 /** A row back into the record the collector stored, with its place for cursors. */
-export function toPositioned(row: Row, keys: RoutingKeys): PositionedRecord {
+export function toPositioned(row: Row, keys: Pick<RoutingKeys, 'name'>): PositionedRecord {
   const record: StoredRecord = {
     id: row.id,
     ts: new Date(row.ts).toISOString(),

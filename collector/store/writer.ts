@@ -1,24 +1,24 @@
 import { severityRank, type StoredRecord } from '../../protocol/index.js';
+import type { LedgerChanges } from '../ingest/redeliveries.js';
 import type { Db } from './database.js';
-
-/** What one committed batch did. */
-export interface WriteResult {
-  /** Rows inserted (new ids, or records without id). */
-  stored: number;
-  /** Records whose id was already stored: a redelivery after a crash between commit and ack. */
-  duplicates: number;
-  /** Highest seq committed so far (the live stream resumes from it); 0 for an empty store. */
-  lastSeq: number;
-  /** Newest record time in this batch, ms since the epoch; null when nothing was stored. */
-  newestTs: number | null;
-}
+import type { WriteResult } from './store.js';
 
 export interface BatchWriter {
   /**
-   * Stores the records in ONE synchronous transaction, with `alongside` (other tables' rows that
+   * Stores the records in ONE synchronous transaction, with the redelivery ledger's changes (which
    * must commit or roll back with them); throws (and stores nothing) on failure.
    */
-  write(records: readonly StoredRecord[], alongside?: () => void): WriteResult;
+  write(records: readonly StoredRecord[], ledger?: LedgerChanges): WriteResult;
+}
+
+/** Applies a batch's ledger changes to unsettled_messages (inside the caller's transaction). */
+export function ledgerWriter(db: Db): (changes: LedgerChanges) => void {
+  const insert = db.prepare('INSERT INTO unsettled_messages (rowid, batch, digest) VALUES (?, ?, ?)');
+  const remove = db.prepare('DELETE FROM unsettled_messages WHERE rowid = ?');
+  return (changes) => {
+    for (const id of changes.remove) remove.run(id);
+    for (const row of changes.add) insert.run(row.id, row.batch, row.digest);
+  };
 }
 
 /**
@@ -39,6 +39,7 @@ export function createBatchWriter(db: Db): BatchWriter {
   const selectKey = db.prepare('SELECT key_id FROM routing_keys WHERE routing_key = ?').pluck();
   const maxSeq = db.prepare('SELECT coalesce(max(seq), 0) FROM records').pluck();
 
+  const writeLedger = ledgerWriter(db);
   const keyIds = new Map<string, number>();
   // Agents stamp records per millisecond, so neighbours mostly share a ts: parse each one once.
   let parsedTs = '';
@@ -55,9 +56,9 @@ export function createBatchWriter(db: Db): BatchWriter {
     (
       records: readonly StoredRecord[],
       newKeys: Map<string, number>,
-      alongside: (() => void) | undefined,
+      ledger: LedgerChanges | undefined,
     ): WriteResult => {
-      alongside?.();
+      if (ledger !== undefined) writeLedger(ledger);
       let stored = 0;
       let duplicates = 0;
       let newestTs: number | null = null;
@@ -98,9 +99,9 @@ export function createBatchWriter(db: Db): BatchWriter {
   );
 
   return {
-    write(records, alongside) {
+    write(records, ledger) {
       const newKeys = new Map<string, number>();
-      const result = run(records, newKeys, alongside);
+      const result = run(records, newKeys, ledger);
       for (const [key, id] of newKeys) keyIds.set(key, id);
       return result;
     },

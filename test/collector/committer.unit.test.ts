@@ -6,9 +6,8 @@ import type { DeliveryBatch } from '../../collector/ingest/batch.js';
 import { createCommitter, type BatchChannels } from '../../collector/ingest/committer.js';
 import { createMetrics } from '../../collector/metrics.js';
 import type { CollectorStatus } from '../../collector/status.js';
-import type { WriteResult } from '../../collector/store/writer.js';
+import type { WriteResult } from '../../collector/store/store.js';
 import { createRedeliveryLedger } from '../../collector/ingest/redeliveries.js';
-import { openDatabase } from '../../collector/store/database.js';
 import { captureLogger } from '../../testkit/log.js';
 
 let tags = 0;
@@ -71,17 +70,16 @@ function setup(
     config: {
       queue: 'logs.archive',
       maxMessageBytes: 1024,
-      dbPath: '/tmp/x.db',
       names: topologyNames('logs'),
     },
     writer: {
-      write(records, alongside) {
+      location: '/tmp/x.db',
+      write(records) {
         writes.push(records.length);
-        alongside?.();
-        return write(records);
+        return Promise.resolve().then(() => write(records));
       },
     },
-    redeliveries: createRedeliveryLedger(openDatabase(':memory:')),
+    redeliveries: createRedeliveryLedger([]),
     metrics,
     status,
     logger,

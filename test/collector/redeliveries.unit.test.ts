@@ -8,6 +8,7 @@ import {
   type RedeliveryLedger,
 } from '../../collector/ingest/redeliveries.js';
 import { openDatabase, type Db } from '../../collector/store/database.js';
+import { ledgerWriter } from '../../collector/store/writer.js';
 import { tempDir } from '../../testkit/temp.js';
 
 const d = (body: string): string => messageDigest('app.info', undefined, Buffer.from(body));
@@ -22,9 +23,20 @@ function commit(
   messages: LedgerMessage[],
 ): { keep: readonly boolean[]; settle: number | null } {
   const plan = ledger.plan(session, messages);
-  db.transaction(() => plan.write())();
+  db.transaction(() => ledgerWriter(db)(plan.changes))();
   return { keep: plan.keep, settle: plan.committed() };
 }
+
+/** The ledger of a store, from the rows its table holds (as the collector opens it). */
+const ledgerOf = (db: Db, clock?: () => number): RedeliveryLedger =>
+  createRedeliveryLedger(
+    db.prepare('SELECT rowid AS id, batch, digest FROM unsettled_messages ORDER BY rowid').all() as {
+      id: number;
+      batch: number;
+      digest: string;
+    }[],
+    clock,
+  );
 
 const rows = (db: Db): number =>
   db.prepare('SELECT count(*) FROM unsettled_messages').pluck().get() as number;
@@ -32,7 +44,7 @@ const rows = (db: Db): number =>
 describe('redelivery ledger', () => {
   it('never skips a message that was not redelivered: two identical lines are two records', () => {
     const db = openDatabase(':memory:');
-    const ledger = createRedeliveryLedger(db);
+    const ledger = ledgerOf(db);
     const a = {};
     expect(commit(db, ledger, a, [fresh('same'), fresh('same')]).keep).toEqual([true, true]);
     // A new session, the same text sent again (not redelivered): stored again.
@@ -41,7 +53,7 @@ describe('redelivery ledger', () => {
 
   it('skips a redelivered copy of a message committed in an earlier session whose ack is not known, once per commit', () => {
     const db = openDatabase(':memory:');
-    const ledger = createRedeliveryLedger(db);
+    const ledger = ledgerOf(db);
     commit(db, ledger, {}, [fresh('x'), fresh('y')]);
     // The session died before the ack was known; x comes back twice (only one was ever committed).
     expect(commit(db, ledger, {}, [again('x'), again('x'), again('z')]).keep).toEqual([false, true, true]);
@@ -49,7 +61,7 @@ describe('redelivery ledger', () => {
 
   it('stores a redelivered message once its earlier copy is known acked', () => {
     const db = openDatabase(':memory:');
-    const ledger = createRedeliveryLedger(db);
+    const ledger = ledgerOf(db);
     const { settle } = commit(db, ledger, {}, [fresh('x')]);
     expect(settle).not.toBeNull();
     ledger.settled(settle ?? 0);
@@ -59,7 +71,7 @@ describe('redelivery ledger', () => {
   it('keeps the doubt past new deliveries (late requeues) until DOUBT_MS after the next session began', () => {
     const db = openDatabase(':memory:');
     let now = 1_000_000;
-    const ledger = createRedeliveryLedger(db, () => now);
+    const ledger = ledgerOf(db, () => now);
     commit(db, ledger, {}, [fresh('x'), fresh('x')]);
     const b = {};
     // The broker requeued the dead session's messages behind a new one: both copies still excused.
@@ -78,7 +90,7 @@ describe('redelivery ledger', () => {
 
   it('ignores messages with record ids, and keeps its table small as acks settle', () => {
     const db = openDatabase(':memory:');
-    const ledger = createRedeliveryLedger(db);
+    const ledger = ledgerOf(db);
     const session = {};
     let last = commit(db, ledger, session, [{ redelivered: false, digest: null }]);
     expect(last.settle).toBeNull();
@@ -86,8 +98,10 @@ describe('redelivery ledger', () => {
       last = commit(db, ledger, session, [fresh(`m${i}`)]);
       ledger.settled(last.settle ?? 0);
     }
-    ledger.flush();
+    const remove = db.prepare('DELETE FROM unsettled_messages WHERE rowid = ?');
+    for (const id of ledger.flush()) remove.run(id);
     expect(rows(db)).toBe(0);
+    expect(ledger.flush()).toEqual([]);
   });
 
   it('remembers unsettled digests across a restart (a collector SIGKILLed after its commit)', () => {
@@ -95,10 +109,10 @@ describe('redelivery ledger', () => {
     try {
       const file = path.join(dir, 'warren.db');
       const first = openDatabase(file);
-      commit(first, createRedeliveryLedger(first), {}, [fresh('x')]);
+      commit(first, ledgerOf(first), {}, [fresh('x')]);
       first.close();
       const second = openDatabase(file);
-      const ledger = createRedeliveryLedger(second);
+      const ledger = ledgerOf(second);
       expect(ledger.doubtful).toBe(1);
       expect(commit(second, ledger, {}, [again('x'), again('x')]).keep).toEqual([false, true]);
       second.close();
@@ -109,12 +123,12 @@ describe('redelivery ledger', () => {
 
   it('changes nothing when the batch transaction rolls back', () => {
     const db = openDatabase(':memory:');
-    const ledger = createRedeliveryLedger(db);
+    const ledger = ledgerOf(db);
     commit(db, ledger, {}, [fresh('x')]);
     const plan = ledger.plan({}, [again('x')]);
     expect(() =>
       db.transaction(() => {
-        plan.write();
+        ledgerWriter(db)(plan.changes);
         throw new Error('disk full');
       })(),
     ).toThrow('disk full');
