@@ -14,6 +14,23 @@ export default defineConfig({
         test: { name: 'unit', include: ['test/**/*.unit.test.ts', 'test/**/*.unit.test.tsx'] },
       },
       {
+        // The API's suite again on the PostgreSQL store (one suite, both stores: test/http/fixtures.ts).
+        extends: true,
+        test: {
+          name: 'postgres',
+          include: [
+            'test/http/logs.unit.test.ts',
+            'test/http/stream.unit.test.ts',
+            'test/http/ops.unit.test.ts',
+            'test/http/explore.unit.test.ts',
+            'test/http/hosts.unit.test.ts',
+            'test/http/query-language.unit.test.ts',
+            'test/http/search.unit.test.ts',
+          ],
+          env: { WARREN_TEST_STORE: 'postgres' },
+        },
+      },
+      {
         // Everything that talks to the real broker; the global set-up stops early if it is not there.
         extends: true,
         test: {

@@ -1,5 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openQueryStore } from '../../collector/store/query.js';
 import { parsePatterns } from '../../protocol/pattern.js';
 import {
   createTestApi,
@@ -21,7 +20,7 @@ describe('volume, top, context and export', () => {
   let api: TestApi;
 
   beforeEach(async () => {
-    store = createTestStore();
+    store = await createTestStore();
     api = await createTestApi(store, { now: () => new Date(NOW) });
     const rows: TestRecord[] = [
       {
@@ -78,11 +77,11 @@ describe('volume, top, context and export', () => {
         msg: 'upstream timeout again',
       },
     ];
-    store.insert(rows);
+    await store.insert(rows);
   });
   afterEach(async () => {
     await api.app.close();
-    store.cleanup();
+    await store.cleanup();
   });
 
   const get = async <T>(url: string): Promise<T> => {
@@ -108,19 +107,19 @@ describe('volume, top, context and export', () => {
     );
     expect(timeouts.buckets.map((b) => b.total)).toEqual([1, 2]);
     // The store groups whole buckets (a step bound as REAL once gave one row per record).
-    const reads = openQueryStore(store.dbPath);
+    const reads = await store.reads();
     const since = NOW - 10 * MINUTE;
     for (const filter of [{ patterns: [] }, { patterns: [], host: 'web-01' }]) {
-      const rows = reads.volume({ ...filter, since, until: NOW }, 5 * MINUTE);
+      const rows = await reads.volume({ ...filter, since, until: NOW }, 5 * MINUTE);
       for (const row of rows) expect(row.bucket % (5 * MINUTE)).toBe(0);
     }
-    reads.close();
+    await reads.close();
     const bad = await api.app.inject({ method: 'GET', url: '/api/logs/volume?since=7d&step=1s' });
     expect(bad.statusCode).toBe(400);
     expect(bad.json<ErrorReply>().error.hint).toContain('widen step');
   });
 
-  it('counts the same whether it groups index entries or counts each bucket (dense ranges)', () => {
+  it('counts the same whether it groups index entries or counts each bucket (dense ranges)', async () => {
     // 3,000 records over 3 keys in 30 minutes: ~33 per key and 1-minute bucket (counted), ~3 per 10 s (grouped).
     const dense: TestRecord[] = [];
     const keys = ['dense.info', 'dense.error', 'dense.debug'];
@@ -132,12 +131,12 @@ describe('volume, top, context and export', () => {
         msg: `dense ${i}`,
       });
     }
-    store.insert(dense);
-    const reads = openQueryStore(store.dbPath);
+    await store.insert(dense);
+    const reads = await store.reads();
     const since = NOW - 31 * MINUTE + 1234;
     for (const step of [MINUTE, 10_000, 7 * MINUTE]) {
       for (const until of [NOW - 3 * MINUTE + 17, undefined]) {
-        const rows = reads.volume({ patterns: parsePatterns(['dense.*']), since, until }, step);
+        const rows = await reads.volume({ patterns: parsePatterns(['dense.*']), since, until }, step);
         const got = new Map(rows.map((r) => [`${r.bucket} ${r.severity}`, r.count]));
         const want = new Map<string, number>();
         for (const [i, r] of dense.entries()) {
@@ -148,7 +147,7 @@ describe('volume, top, context and export', () => {
         expect(got, `step ${step}, until ${until}`).toEqual(want);
       }
     }
-    reads.close();
+    await reads.close();
   });
 
   it('lists the most frequent values of a column or a field, with what is left over', async () => {
@@ -216,7 +215,7 @@ describe('volume, top, context and export', () => {
     const many: TestRecord[] = [];
     for (let i = 0; i < 4_500; i++)
       many.push({ id: `m${i}`, ts: NOW - 30 * MINUTE + i, key: 'bulk.info', msg: `bulk line ${i}` });
-    store.insert(many);
+    await store.insert(many);
     const res = await api.app.inject({ method: 'GET', url: '/api/logs/export?pattern=bulk.%23&since=1h' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toContain('application/x-ndjson');

@@ -9,7 +9,20 @@ import { isSeverity, type StoredRecord } from '../../protocol/index.js';
 import { buildApi, type Api, type ApiDeps } from '../../collector/http/app.js';
 import type { CollectorStatus } from '../../collector/status.js';
 import { openDatabase } from '../../collector/store/database.js';
+import { openPgStore } from '../../collector/store/postgres/pg-store.js';
+import { openPgQueryStore } from '../../collector/store/postgres/pg-query-store.js';
+import type { QueryStore } from '../../collector/store/query.js';
+import { inlineQueryStore } from '../../collector/store/read-pool.js';
+import { openQueryStore } from '../../collector/store/sqlite-query-store.js';
 import { createBatchWriter } from '../../collector/store/writer.js';
+import { createPgSchema, runSql } from '../../testkit/postgres.js';
+
+/**
+ * Which store the API tests run on: SQLite (default) or PostgreSQL (WARREN_TEST_STORE=postgres,
+ * the vitest project `postgres`): one suite, both stores.
+ */
+export const TEST_STORE: 'sqlite' | 'postgres' =
+  process.env.WARREN_TEST_STORE === 'postgres' ? 'postgres' : 'sqlite';
 
 /** A temp store written through the collector's own writer, plus an API reading it. */
 export interface TestRecord {
@@ -24,19 +37,29 @@ export interface TestRecord {
 }
 
 export interface TestStore {
+  readonly kind: 'sqlite' | 'postgres';
   dir: string;
   dbPath: string;
-  db: Database.Database;
-  /** Inserts in one transaction, FTS included; returns the last seq. */
-  insert(records: readonly TestRecord[]): number;
-  cleanup(): void;
+  /** The PostgreSQL store's URL (its own schema); null on SQLite. */
+  storeUrl: string | null;
+  /** The SQLite database (SQLite-only tests); throws on PostgreSQL. */
+  readonly db: Database.Database;
+  /** Inserts in one transaction, through the collector's own writer; returns the last seq. */
+  insert(records: readonly TestRecord[]): Promise<number>;
+  /** The store's reads as the API makes them (close it after). */
+  reads(): Promise<QueryStore>;
+  /** Empties the store as if it were made anew (seqs start again from 1). */
+  recreate(): Promise<void>;
+  /** Breaks the store's full-text index so a text query fails inside. */
+  breakText(): Promise<void>;
+  cleanup(): Promise<void>;
 }
 
-export function createTestStore(): TestStore {
+const silent = pino({ level: 'silent' });
+
+export async function createTestStore(kind: 'sqlite' | 'postgres' = TEST_STORE): Promise<TestStore> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warren-http-'));
   const dbPath = path.join(dir, 'warren.db');
-  const db = openDatabase(dbPath);
-  const writer = createBatchWriter(db);
   let counter = 0;
   const toStored = (r: TestRecord): StoredRecord => {
     const [facility = 'unknown', severity = 'notice'] = r.key.split('.');
@@ -54,15 +77,50 @@ export function createTestStore(): TestStore {
     if (r.fields != null) record.fields = r.fields;
     return record;
   };
-  const insert = (records: readonly TestRecord[]): number => writer.write(records.map(toStored)).lastSeq;
+  if (kind === 'postgres') {
+    const schema = await createPgSchema('http');
+    const ingest = await openPgStore(schema.url, { applicationName: 'warren test' }, silent);
+    return {
+      kind,
+      dir,
+      dbPath,
+      storeUrl: schema.url,
+      get db(): Database.Database {
+        throw new Error('a SQLite-only test ran on the PostgreSQL store');
+      },
+      insert: async (records) => (await ingest.write(records.map(toStored))).lastSeq,
+      reads: () => openPgQueryStore(schema.url, { connections: 2, timeoutMs: 30_000 }, silent),
+      recreate: () => runSql(schema.url, 'TRUNCATE records, seq_blocks; ALTER SEQUENCE records_seq RESTART'),
+      breakText: () => runSql(schema.url, 'ALTER TABLE records DROP COLUMN words'),
+      cleanup: async () => {
+        await ingest.close(silent);
+        await schema.drop();
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const db = openDatabase(dbPath);
+  const writer = createBatchWriter(db);
   return {
+    kind,
     dir,
     dbPath,
+    storeUrl: null,
     db,
-    insert: (records) => insert(records),
+    insert: (records) => Promise.resolve(writer.write(records.map(toStored)).lastSeq),
+    reads: () => Promise.resolve(inlineQueryStore(openQueryStore(dbPath))),
+    recreate: () => {
+      db.exec("INSERT INTO records_fts (records_fts) VALUES ('delete-all'); DELETE FROM records;");
+      return Promise.resolve();
+    },
+    breakText: () => {
+      db.exec('DROP TABLE records_fts');
+      return Promise.resolve();
+    },
     cleanup: () => {
       db.close();
       fs.rmSync(dir, { recursive: true, force: true });
+      return Promise.resolve();
     },
   };
 }
@@ -101,6 +159,7 @@ export async function createTestApi(store: TestStore, over: Partial<ApiDeps> = {
   const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(line) });
   const app = await buildApi({
     dbPath: store.dbPath,
+    storeUrl: store.storeUrl,
     events,
     status: () => status,
     registry,

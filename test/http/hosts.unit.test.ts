@@ -31,11 +31,11 @@ describe('the Host guard (DNS rebinding)', () => {
     let api: TestApi;
     afterEach(async () => {
       await api.app.close();
-      store.cleanup();
+      await store.cleanup();
     });
 
     it('refuses a foreign Host with 403 WARREN_BAD_HOST and a hint naming the flag, on every route', async () => {
-      store = createTestStore();
+      store = await createTestStore();
       api = await createTestApi(store, { allowedHosts: allowedHosts('127.0.0.1', []) });
       for (const url of ['/api/logs', '/api/stats', '/healthz', '/metrics']) {
         const refused = await api.app.inject({ url, headers: { host: 'rebound.example:8080' } });

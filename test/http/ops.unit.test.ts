@@ -12,12 +12,12 @@ describe('operations routes', () => {
   let api: TestApi;
 
   beforeEach(async () => {
-    store = createTestStore();
+    store = await createTestStore();
     api = await createTestApi(store, { now: () => new Date(NOW) });
   });
   afterEach(async () => {
     await api.app.close();
-    store.cleanup();
+    await store.cleanup();
   });
 
   it('GET /healthz says ok', async () => {
@@ -95,7 +95,7 @@ describe('operations routes', () => {
   });
 
   it('GET /api/stats counts per facility and severity over since, with collector and store facts', async () => {
-    store.insert([
+    await store.insert([
       { ts: NOW - 5 * MINUTE, key: 'kern.critical', msg: 'a' },
       { ts: NOW - 6 * MINUTE, key: 'kern.critical', msg: 'b' },
       { ts: NOW - 7 * MINUTE, key: 'kern.info', msg: 'c' },
@@ -149,12 +149,12 @@ describe('bearer token', () => {
   let api: TestApi;
 
   beforeEach(async () => {
-    store = createTestStore();
+    store = await createTestStore();
     api = await createTestApi(store, { token: TOKEN });
   });
   afterEach(async () => {
     await api.app.close();
-    store.cleanup();
+    await store.cleanup();
   });
 
   it.each(['/api/logs', '/api/logs/stream', '/api/stats', '/metrics', '/api/nothing'])(
@@ -229,11 +229,11 @@ describe('bearer token', () => {
 
 describe('without a token', () => {
   it('serves /api to anyone (loopback by default)', async () => {
-    const store = createTestStore();
+    const store = await createTestStore();
     const api = await createTestApi(store);
     const res = await api.app.inject({ method: 'GET', url: '/api/logs' });
     expect(res.statusCode).toBe(200);
     await api.app.close();
-    store.cleanup();
+    await store.cleanup();
   });
 });

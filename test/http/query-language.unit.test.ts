@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseQuery, queryMatcher, type StoredRecord } from '../../protocol/index.js';
 import {
   createQueryStore,
-  openQueryStore,
   textFilter,
+  type QueryStore,
   type SyncQueryStore,
 } from '../../collector/store/query.js';
 import { createTestStore, type TestRecord, type TestStore } from './fixtures.js';
@@ -73,13 +73,13 @@ function randomQuery(): string {
 
 describe('the query language on the store', () => {
   let store: TestStore;
-  let reads: SyncQueryStore;
-  /** The same store with plan thresholds that send every text query through the scan plans. */
-  let scanning: SyncQueryStore;
+  let reads: QueryStore;
+  /** On SQLite, the same store with plan thresholds that send every text query through the scan plans. */
+  let scanning: SyncQueryStore | null;
   const stored: StoredRecord[] = [];
 
-  beforeAll(() => {
-    store = createTestStore();
+  beforeAll(async () => {
+    store = await createTestStore();
     const records: TestRecord[] = [];
     for (let i = 0; i < 500; i++) {
       const words = Array.from({ length: 1 + Math.floor(random() * 5) }, () => pick(WORDS));
@@ -94,18 +94,18 @@ describe('the query language on the store', () => {
         fields: randomFields() ?? null,
       });
     }
-    store.insert(records);
-    reads = openQueryStore(store.dbPath);
-    scanning = createQueryStore(store.db, store.dbPath, {
-      ftsDriveLimit: 1,
-      ftsScanMinChunk: 1,
-      mergeMaxKeys: 2,
-    });
-    for (const r of reads.page({ patterns: [], order: 'asc', limit: 1000 }).records) stored.push(r.record);
+    await store.insert(records);
+    reads = await store.reads();
+    scanning =
+      store.kind === 'sqlite'
+        ? createQueryStore(store.db, store.dbPath, { ftsDriveLimit: 1, ftsScanMinChunk: 1, mergeMaxKeys: 2 })
+        : null;
+    for (const r of (await reads.page({ patterns: [], order: 'asc', limit: 1000 })).records)
+      stored.push(r.record);
   });
-  afterAll(() => {
-    reads.close();
-    store.cleanup();
+  afterAll(async () => {
+    await reads.close();
+    await store.cleanup();
   });
 
   it('stores what was generated, fields included', () => {
@@ -113,35 +113,36 @@ describe('the query language on the store', () => {
     expect(stored.some((r) => r.fields?.http !== undefined)).toBe(true);
   });
 
-  it('answers every random query exactly as a filter of all records in code', () => {
+  it('answers every random query exactly as a filter of all records in code', async () => {
     let nonEmpty = 0;
     for (let i = 0; i < 400; i++) {
       const q = randomQuery();
       const expected = stored.filter(queryMatcher(parseQuery(q))).map((r) => r.id);
-      const page = reads.page({ patterns: [], order: 'asc', limit: 1000, text: textFilter(q) });
+      const page = await reads.page({ patterns: [], order: 'asc', limit: 1000, text: textFilter(q) });
       expect(
         page.records.map((r) => r.record.id),
         q,
       ).toEqual(expected);
-      // Newest first in pages of 7, through the scan plans.
+      // Newest first in pages of 7 (on SQLite through the scan plans).
       const ids: (string | null)[] = [];
       let after: { ts: number; seq: number } | undefined;
       for (;;) {
-        const next = scanning.page({ patterns: [], order: 'desc', limit: 7, text: textFilter(q), after });
+        const query = { patterns: [], order: 'desc' as const, limit: 7, text: textFilter(q), after };
+        const next = scanning === null ? await reads.page(query) : scanning.page(query);
         ids.push(...next.records.map((r) => r.record.id));
         const last = next.records.at(-1);
         if (!next.more || last === undefined) break;
         after = { ts: last.ts, seq: last.seq };
       }
-      expect(ids.reverse(), `scan plans: ${q}`).toEqual(expected);
+      expect(ids.reverse(), `pages of 7: ${q}`).toEqual(expected);
       if (expected.length > 0 && expected.length < stored.length) nonEmpty++;
       // The live stream's reads and counts agree too.
-      const stream = reads.streamBatch({ patterns: [], text: textFilter(q) }, 0, 1000);
+      const stream = await reads.streamBatch({ patterns: [], text: textFilter(q) }, 0, 1000);
       expect(
         stream.records.map((r) => r.record.id),
         `stream: ${q}`,
       ).toEqual(expected);
-      expect(reads.countBetween({ patterns: [], text: textFilter(q) }, 0, 500), `count: ${q}`).toBe(
+      expect(await reads.countBetween({ patterns: [], text: textFilter(q) }, 0, 500), `count: ${q}`).toBe(
         expected.length,
       );
     }

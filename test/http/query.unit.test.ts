@@ -84,8 +84,8 @@ describe('the store read path', () => {
   let store: TestStore;
   const rows: Row[] = [];
 
-  beforeAll(() => {
-    store = createTestStore();
+  beforeAll(async () => {
+    store = await createTestStore('sqlite');
     const batch: TestRecord[] = [];
     for (let i = 0; i < 700; i++) {
       const words = [pick(WORDS), pick(WORDS), pick(WORDS)].filter((w) => w !== 'rare' || random() < 0.2);
@@ -98,7 +98,7 @@ describe('the store read path', () => {
         msg: `${words.join(' ')} #${i}`,
       });
     }
-    const last = store.insert(batch);
+    const last = await store.insert(batch);
     batch.forEach((r, i) => rows.push({ ...r, seq: last - batch.length + 1 + i }));
   });
   afterAll(() => store.cleanup());

@@ -34,8 +34,8 @@ describe('reads off the ingest thread', () => {
   };
 
   beforeEach(async () => {
-    store = createTestStore();
-    store.insert([{ ts: NOW - MINUTE, key: 'kern.info', msg: 'disk ok' }]);
+    store = await createTestStore();
+    await store.insert([{ ts: NOW - MINUTE, key: 'kern.info', msg: 'disk ok' }]);
     api = await createTestApi(store, {
       now: () => new Date(NOW),
       reads: { workers: 1, timeoutMs: 1000, maxWaiting: 1 },
@@ -44,7 +44,7 @@ describe('reads off the ingest thread', () => {
   afterEach(async () => {
     unblock();
     await api.app.close();
-    store.cleanup();
+    await store.cleanup();
   });
 
   it('stops a query at its deadline with a 504 that says what to do, and the next query gets a fresh reader', async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCodes, WarrenError } from '../../protocol/index.js';
 import { messageMatcher, parseSearch, searchWords, toFtsExpression } from '../../protocol/search.js';
-import { openQueryStore, textFilter, type SyncQueryStore } from '../../collector/store/query.js';
+import { textFilter, type QueryStore } from '../../collector/store/query.js';
 import { createTestStore, type TestRecord, type TestStore } from './fixtures.js';
 
 /**
@@ -68,19 +68,19 @@ function randomQuery(): string {
 
 describe('the one text search', () => {
   let store: TestStore;
-  let query: SyncQueryStore;
+  let query: QueryStore;
   const records: TestRecord[] = [];
 
-  beforeAll(() => {
-    store = createTestStore();
+  beforeAll(async () => {
+    store = await createTestStore();
     for (let i = 0; i < 600; i++)
       records.push({ id: `s${i}`, ts: 1_000 + i, key: 'app.info', msg: randomMessage() });
-    store.insert(records);
-    query = openQueryStore(store.dbPath);
+    await store.insert(records);
+    query = await store.reads();
   });
-  afterAll(() => {
-    query.close();
-    store.cleanup();
+  afterAll(async () => {
+    await query.close();
+    await store.cleanup();
   });
 
   it('cuts words as unicode61 does: case-folded, Latin accents removed, punctuation separates', () => {
@@ -114,19 +114,25 @@ describe('the one text search', () => {
     }
   });
 
-  it('matches a live record exactly when the store returns it, on random records and queries', () => {
+  it('matches a live record exactly when the store returns it, on random records and queries', async () => {
     for (let i = 0; i < 300; i++) {
       const q = randomQuery();
       const matches = messageMatcher(parseSearch(q));
       const live = records.filter((r) => matches(r.msg)).map((r) => r.id);
-      const page = query.page({ patterns: [], text: textFilter(q, 'words'), order: 'asc', limit: 10_000 });
+      const page = await query.page({
+        patterns: [],
+        text: textFilter(q, 'words'),
+        order: 'asc',
+        limit: 10_000,
+      });
       expect(
         page.records.map((r) => r.record.id),
         `q=${q}`,
       ).toEqual(live);
-      expect(query.countBetween({ patterns: [], text: textFilter(q, 'words') }, 0, page.head), `q=${q}`).toBe(
-        live.length,
-      );
+      expect(
+        await query.countBetween({ patterns: [], text: textFilter(q, 'words') }, 0, page.head),
+        `q=${q}`,
+      ).toBe(live.length);
     }
   });
 });

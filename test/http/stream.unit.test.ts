@@ -92,8 +92,8 @@ describe('GET /api/logs/stream', () => {
     return client;
   };
 
-  const store1 = (id: string, key = 'kern.critical', msg = `message ${id}`): number => {
-    const lastSeq = store.insert([{ id, ts: Date.now(), key, msg, host: 'web-01' }]);
+  const store1 = async (id: string, key = 'kern.critical', msg = `message ${id}`): Promise<number> => {
+    const lastSeq = await store.insert([{ id, ts: Date.now(), key, msg, host: 'web-01' }]);
     api.events.emit('stored', { lastSeq });
     return lastSeq;
   };
@@ -115,7 +115,7 @@ describe('GET /api/logs/stream', () => {
   };
 
   beforeEach(async () => {
-    store = createTestStore();
+    store = await createTestStore();
     api = await createTestApi(store, { stream: { heartbeatMs: 100, pollMs: 60_000, maxStreams: 3 } });
     await api.app.listen({ port: 0, host: '127.0.0.1' });
     const address = api.app.server.address();
@@ -124,18 +124,18 @@ describe('GET /api/logs/stream', () => {
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((c) => c.close()));
     await api.app.close();
-    store.cleanup();
+    await store.cleanup();
   });
 
   it('sends records stored after it opened, filtered, with their seq as event id', async () => {
-    store1('before');
+    await store1('before');
     const client = await connect('/api/logs/stream?pattern=kern.*&q=disk');
     expect(client.status).toBe(200);
     expect(client.headers?.get('content-type')).toMatch(/^text\/event-stream/);
-    const s1 = store1('k1', 'kern.critical', 'disk failure');
-    store1('other-key', 'auth.critical', 'disk failure');
-    store1('other-text', 'kern.info', 'all fine');
-    const s2 = store1('k2', 'kern.info', 'disk ok');
+    const s1 = await store1('k1', 'kern.critical', 'disk failure');
+    await store1('other-key', 'auth.critical', 'disk failure');
+    await store1('other-text', 'kern.info', 'all fine');
+    const s2 = await store1('k2', 'kern.info', 'disk ok');
     await client.waitFor((c) => c.records().length >= 2);
     expect(client.records()).toEqual([
       { id: 'k1', seq: String(s1) },
@@ -153,10 +153,10 @@ describe('GET /api/logs/stream', () => {
 
   it('selects keys by severity spelling as /api/logs does, and by a plain pattern its own name', async () => {
     const client = await connect('/api/logs/stream?pattern=*.error%2B&pattern=app.verbose');
-    store1('syslog-ng', 'local3.err');
-    store1('upper', 'KERN.CRIT');
-    store1('too-mild', 'daemon.warn');
-    store1('verbose', 'app.verbose');
+    await store1('syslog-ng', 'local3.err');
+    await store1('upper', 'KERN.CRIT');
+    await store1('too-mild', 'daemon.warn');
+    await store1('verbose', 'app.verbose');
     await client.waitFor((c) => c.records().length >= 3);
     await new Promise((r) => setTimeout(r, 100));
     expect(client.records().map((r) => r.id)).toEqual(['syslog-ng', 'upper', 'verbose']);
@@ -164,44 +164,44 @@ describe('GET /api/logs/stream', () => {
 
   it('resumes after Last-Event-ID with no gap and no duplicate', async () => {
     const first = await connect('/api/logs/stream?pattern=kern.*');
-    store1('a');
-    store1('b');
+    await store1('a');
+    await store1('b');
     await first.waitFor((c) => c.records().length === 2);
     const lastId = first.records()[1]?.seq ?? '';
     await first.close();
     // stored while nobody listened
-    store1('c');
-    store1('d', 'auth.info');
-    store1('e');
+    await store1('c');
+    await store1('d', 'auth.info');
+    await store1('e');
     const second = await connect('/api/logs/stream?pattern=kern.*', { 'last-event-id': lastId });
-    store1('f');
+    await store1('f');
     await second.waitFor((c) => c.records().length >= 3);
     await new Promise((r) => setTimeout(r, 100));
     expect(second.records().map((r) => r.id)).toEqual(['c', 'e', 'f']);
   });
 
   it("resumes from ?cursor= (e.g. a page answer's stream_cursor) and Last-Event-ID wins over it", async () => {
-    store1('old', 'kern.info');
+    await store1('old', 'kern.info');
     const page = await api.app.inject({ method: 'GET', url: '/api/logs' });
     const { stream_cursor: cursor } = page.json<{ stream_cursor: string }>();
-    store1('new1');
+    await store1('new1');
     const fromCursor = await connect(`/api/logs/stream?cursor=${cursor}`);
     await fromCursor.waitFor((c) => c.records().length === 1);
     expect(fromCursor.records().map((r) => r.id)).toEqual(['new1']);
     const seqNew1 = fromCursor.records()[0]?.seq ?? '';
-    store1('new2');
+    await store1('new2');
     const both = await connect('/api/logs/stream?cursor=0', { 'last-event-id': seqNew1 });
     await both.waitFor((c) => c.records().length === 1);
     expect(both.records().map((r) => r.id)).toEqual(['new2']);
   });
 
   it('says reset when asked to resume past the newest record, and starts at the newest', async () => {
-    const head = store1('one');
+    const head = await store1('one');
     const client = await connect('/api/logs/stream', { 'last-event-id': '999' });
     await client.waitFor((c) => c.events.some((e) => e.event === 'reset'));
     const reset = client.events.find((e) => e.event === 'reset');
     expect(JSON.parse(reset?.data ?? '{}')).toEqual({ requested: 999, head });
-    store1('two');
+    await store1('two');
     await client.waitFor((c) => c.records().length === 1);
     expect(client.records().map((r) => r.id)).toEqual(['two']);
   });
@@ -215,18 +215,18 @@ describe('GET /api/logs/stream', () => {
 
   it('says reset when the store no longer reaches the position it streamed from', async () => {
     const client = await connect('/api/logs/stream');
-    store1('a');
-    store1('b');
+    await store1('a');
+    await store1('b');
     await client.waitFor((c) => c.records().length === 2);
-    // retention removed everything, so SQLite hands out low seqs again
-    store.db.exec("INSERT INTO records_fts (records_fts) VALUES ('delete-all'); DELETE FROM records;");
+    // the store was made anew (or, on SQLite, retention removed everything): low seqs come again
+    await store.recreate();
     api.events.emit('stored', { lastSeq: 0 });
     await client.waitFor((c) => c.events.some((e) => e.event === 'reset'));
     expect(JSON.parse(client.events.find((e) => e.event === 'reset')?.data ?? '{}')).toEqual({
       requested: 2,
       head: 0,
     });
-    store1('c');
+    await store1('c');
     await client.waitFor((c) => c.records().length === 3);
     expect(client.records().map((r) => r.id)).toEqual(['a', 'b', 'c']);
   });
@@ -243,7 +243,7 @@ describe('GET /api/logs/stream', () => {
     const address = api.app.server.address();
     base = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
     const client = await connect('/api/logs/stream');
-    store.insert([{ id: 'quiet', ts: Date.now(), key: 'kern.info', msg: 'no event emitted' }]);
+    await store.insert([{ id: 'quiet', ts: Date.now(), key: 'kern.info', msg: 'no event emitted' }]);
     await client.waitFor((c) => c.records().length === 1);
   });
 
@@ -271,7 +271,7 @@ describe('GET /api/logs/stream', () => {
   });
 
   it('disconnects a client whose socket takes nothing for too long', async () => {
-    const socket = await stalledStream({ heartbeatMs: 50, pollMs: 60_000, stallMs: 200 });
+    const socket = await stalledStream({ heartbeatMs: 50, pollMs: 60_000, stallMs: 1500 });
     const streams = async (): Promise<string> =>
       /warren_http_streams (\d+)/.exec(
         (await api.app.inject({ method: 'GET', url: '/metrics' })).body,
@@ -279,7 +279,7 @@ describe('GET /api/logs/stream', () => {
     for (let i = 0; i < 100 && (await streams()) !== '1'; i++) await new Promise((r) => setTimeout(r, 20));
     const big = 'y'.repeat(4000);
     for (let i = 0; i < 20; i++) {
-      const lastSeq = store.insert(
+      const lastSeq = await store.insert(
         Array.from({ length: 200 }, (_, j) => ({
           id: `stall-${i}-${j}`,
           ts: Date.now(),
@@ -302,7 +302,7 @@ describe('GET /api/logs/stream', () => {
     await new Promise((r) => setTimeout(r, 100));
     const big = 'x'.repeat(2000);
     for (let i = 0; i < 40; i++) {
-      const lastSeq = store.insert(
+      const lastSeq = await store.insert(
         Array.from({ length: 250 }, (_, j) => ({
           id: `bulk-${i}-${j}`,
           ts: Date.now() - MINUTE,

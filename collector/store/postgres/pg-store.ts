@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import { errorMessage, severityRank, type StoredRecord } from '../../../protocol/index.js';
-import { searchWords } from '../../../protocol/search.js';
 import { redactUrl } from '../../config.js';
 import type { LedgerRow } from '../../ingest/redeliveries.js';
 import type { IngestStore, WriteResult } from '../store.js';
 import { checkPg, inTransaction, openPgPool } from './pool.js';
 import { createPgRetention } from './retention.js';
+import { indexWords } from './words.js';
 import { createPartitions, DAY_MS, listPartitions, migratePg } from './schema.js';
 
 export interface PgStoreOptions {
@@ -132,7 +132,7 @@ export async function openPgStore(
             records.map((record) => record.pid ?? null),
             records.map((record) => record.msg),
             records.map((record) => (record.fields === undefined ? null : JSON.stringify(record.fields))),
-            records.map((record) => [...new Set(searchWords(record.msg))].join(' ')),
+            records.map((record) => indexWords(record.msg)),
           ],
         );
         stored = inserted.rows[0]?.stored ?? 0;

@@ -12,16 +12,18 @@ import { ErrorCodes, WarrenError } from '../../../protocol/index.js';
  *   whole day when every key's rule has expired it.
  * - words is the message's words exactly as protocol/search.ts cuts them (computed by the writer,
  *   so the live matcher and the store agree), a tsvector without positions, under GIN.
- * - seq is allocated in blocks by warren_allocate(n), which takes the transaction's id first under
- *   an advisory lock: transaction-id order is then seq order, and readers see only below the oldest
- *   running transaction (warren_safe_head()), so concurrent writers never make a reader skip a row
- *   that commits late with a lower seq (CONTRACT §4).
+ * - seq is allocated in blocks by warren_allocate(n), which takes the transaction's id and its
+ *   block under one advisory lock: transaction-id order is then seq order, and readers see only
+ *   the blocks below the oldest running writer's id (warren_safe_head()), so concurrent writers
+ *   never make a reader skip a row that commits late with a lower seq (CONTRACT §4).
  */
 
-/** The advisory lock key of seq allocation ('warren' in ASCII, 0x77617272656e). */
-export const ALLOCATION_LOCK = 0x77617272656e;
-/** The advisory lock key of migrations and partition creation. */
-export const SCHEMA_LOCK = ALLOCATION_LOCK + 1;
+/** Advisory lock keys (the first of two; the second is the schema's, warren_lock_space()). */
+export const ALLOCATION_LOCK = 0x5761726e; // 'Warn'
+/** Held shared by every batch transaction from its start to its end: who is writing right now. */
+export const WRITERS_LOCK = ALLOCATION_LOCK + 1;
+/** The advisory lock key of migrations and partition creation (one key, database-wide). */
+export const SCHEMA_LOCK = 0x77617272656e;
 
 export const PG_MIGRATIONS: readonly string[] = [
   // 1: the first schema.
@@ -71,15 +73,22 @@ export const PG_MIGRATIONS: readonly string[] = [
     digest text NOT NULL
   );
 
-  -- The first write of a batch's transaction: its id, then n seqs, both under one lock.
+  -- The first write of a batch's transaction: it joins the running writers (a shared lock held to
+  -- its end), then takes its transaction id and n seqs, both under one lock. Lock keys are this
+  -- schema's, so stores in other schemas of the database do not wait for each other.
+  CREATE FUNCTION warren_lock_space() RETURNS integer LANGUAGE sql STABLE AS $$
+    SELECT ('seq_blocks'::regclass::oid::bigint % 2147483647)::integer
+  $$;
   CREATE FUNCTION warren_allocate(n bigint) RETURNS bigint LANGUAGE plpgsql AS $$
   DECLARE
     lo bigint;
+    space integer := warren_lock_space();
   BEGIN
     IF pg_current_xact_id_if_assigned() IS NOT NULL THEN
       RAISE EXCEPTION 'warren_allocate must come before any other write of its transaction';
     END IF;
-    PERFORM pg_advisory_lock(${ALLOCATION_LOCK});
+    PERFORM pg_advisory_xact_lock_shared(${WRITERS_LOCK}, space);
+    PERFORM pg_advisory_lock(${ALLOCATION_LOCK}, space);
     BEGIN
       PERFORM pg_current_xact_id();
       lo := nextval('records_seq');
@@ -87,17 +96,34 @@ export const PG_MIGRATIONS: readonly string[] = [
         PERFORM setval('records_seq', lo + n - 1);
       END IF;
     EXCEPTION WHEN OTHERS THEN
-      PERFORM pg_advisory_unlock(${ALLOCATION_LOCK});
+      PERFORM pg_advisory_unlock(${ALLOCATION_LOCK}, space);
       RAISE;
     END;
-    PERFORM pg_advisory_unlock(${ALLOCATION_LOCK});
+    PERFORM pg_advisory_unlock(${ALLOCATION_LOCK}, space);
     RETURN lo;
   END
   $$;
 
-  -- The highest seq below which every row that will ever exist is committed and visible.
-  CREATE FUNCTION warren_safe_head() RETURNS bigint LANGUAGE sql STABLE AS $$
-    SELECT coalesce(max(hi), 0) FROM seq_blocks WHERE xid < pg_snapshot_xmin(pg_current_snapshot())
+  -- The highest seq at or below which every row that will ever exist is committed and visible:
+  -- first the lowest transaction id a writer may still commit under (the running writers' ids, or
+  -- the next id to be given), then, in a later snapshot, the highest block below it.
+  CREATE FUNCTION warren_safe_head() RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$
+  DECLARE
+    next_xid bigint;
+    bound bigint;
+    head bigint;
+  BEGIN
+    next_xid := pg_snapshot_xmax(pg_current_snapshot())::text::bigint;
+    -- pg_locks names a transaction by its 32-bit id: widen it against the next full id.
+    SELECT min(next_xid - ((next_xid - t.transactionid::text::bigint) % 4294967296 + 4294967296) % 4294967296)
+      INTO bound
+      FROM pg_locks w JOIN pg_locks t ON t.pid = w.pid AND t.locktype = 'transactionid' AND t.mode = 'ExclusiveLock'
+     WHERE w.locktype = 'advisory' AND w.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+       AND w.classid = ${WRITERS_LOCK} AND w.objid = warren_lock_space() AND w.objsubid = 2 AND w.granted;
+    bound := least(coalesce(bound, next_xid), next_xid);
+    SELECT coalesce(max(hi), 0) INTO head FROM seq_blocks WHERE xid < bound::text::xid8;
+    RETURN head;
+  END
   $$;
   `,
 ];
