@@ -13,6 +13,8 @@ export interface PgStoreOptions {
   readonly onMigrate?: (from: number, to: number) => void;
   /** Shown in pg_stat_activity. */
   readonly applicationName: string;
+  /** Runs just before each batch commits (tests hold transactions open to reorder commits). */
+  readonly beforeCommit?: () => Promise<void>;
 }
 
 /** The channel every collector notifies after a batch commits: the APIs' live streams listen. */

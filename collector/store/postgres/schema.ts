@@ -114,8 +114,9 @@ export const PG_MIGRATIONS: readonly string[] = [
     head bigint;
   BEGIN
     next_xid := pg_snapshot_xmax(pg_current_snapshot())::text::bigint;
-    -- pg_locks names a transaction by its 32-bit id: widen it against the next full id.
-    SELECT min(next_xid - ((next_xid - t.transactionid::text::bigint) % 4294967296 + 4294967296) % 4294967296)
+    -- pg_locks names a transaction by its 32-bit id: widen it to the full id nearest next_xid
+    -- (a writer may have taken its id after next_xid was read: then it is above it).
+    SELECT min(next_xid + ((t.transactionid::text::bigint - next_xid) % 4294967296 + 4294967296 + 2147483648) % 4294967296 - 2147483648)
       INTO bound
       FROM pg_locks w JOIN pg_locks t ON t.pid = w.pid AND t.locktype = 'transactionid' AND t.mode = 'ExclusiveLock'
      WHERE w.locktype = 'advisory' AND w.database = (SELECT oid FROM pg_database WHERE datname = current_database())
