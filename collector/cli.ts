@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import pino from 'pino';
 import { addCommonOptions, collect, runMain } from '../protocol/cli.js';
 import { createCollector } from './collector.js';
+import { runMigrate } from './migrate-cli.js';
 import { COLLECTOR_DEFAULTS, resolveCollectorConfig, type CollectorFlags } from './config.js';
 
 // Ingest allocates fast and briefly; V8's default heap growth (up to 4x the live size between major
@@ -81,6 +82,9 @@ WARREN_ALLOW_HOSTS, WARREN_QUERY_TIMEOUT, WARREN_QUERY_WORKERS.
 Records that cannot be decoded go to <exchange>.dead with the reason in the x-warren-error header.
 SIGTERM or Ctrl-C commits and acks the batch in hand, then exits; a second one exits at once.
 
+Commands:
+  logcollect migrate --db FILE --store URL   copy a SQLite store into PostgreSQL (see logcollect migrate --help)
+
 Examples:
   logcollect
   logcollect --bind 'kern.*' --bind '*.error+' --retention '*.debug=1d' --retention '#=30d'
@@ -92,6 +96,7 @@ Examples:
 type CliOptions = CollectorFlags & { logLevel: string };
 
 runMain('logcollect', async () => {
+  if (process.argv[2] === 'migrate') return runMigrate(process.argv.slice(3));
   program.exitOverride();
   program.parse();
   const options = program.opts<CliOptions>();
