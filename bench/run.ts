@@ -12,6 +12,7 @@ import { amqpCeiling, ceilingRecords, rawPublishRate, sqliteCeiling } from './ce
 import { naivePipeline } from './naive.js';
 import { agentBench } from './agent.js';
 import { collectorBench } from './collector.js';
+import { postgresBench, POSTGRES_KEYS } from './postgres.js';
 import { e2eBench } from './e2e.js';
 import { HTTP_KEYS, httpBench } from './http.js';
 import { QUERY_KEYS, queryBench } from './query.js';
@@ -107,6 +108,7 @@ const SECTIONS: readonly Section[] = [
   { name: 'tail', run: tailBench, keys: ['tail_p50_ms', 'tail_p99_ms', 'tail_screen_rss_mb'] },
   { name: 'sse', run: sseBench, keys: ['sse_p99_ms'] },
   { name: 'http', run: httpBench, keys: HTTP_KEYS },
+  { name: 'postgres', run: postgresBench, keys: POSTGRES_KEYS },
 ];
 
 async function main(): Promise<number> {

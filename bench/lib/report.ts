@@ -117,6 +117,22 @@ export const FIGURES: readonly FigureSpec[] = [
     target: { op: '>=', value: 20_000, source: 'issue 4' },
   },
   {
+    key: 'pg_writer_per_s',
+    label: "collector's PostgreSQL writer, batches of 5,000 (no broker)",
+    unit: 'logs/s',
+  },
+  {
+    key: 'pg_copy_ceiling_rows_per_s',
+    label: 'raw COPY of the same rows into the same PostgreSQL schema',
+    unit: 'rows/s',
+  },
+  {
+    key: 'pg_writer_vs_copy',
+    label: 'PostgreSQL writer / COPY ceiling',
+    unit: 'x',
+    target: { op: '>=', value: 0.5, source: 'issue 17' },
+  },
+  {
     key: 'collector_vs_sqlite_fts',
     label: 'collector batched / raw sqlite+FTS ceiling',
     unit: 'x',

@@ -73,3 +73,59 @@ describe('Dockerfile', () => {
     expect(entrypoint).toMatch(/logship \| logcollect \| logtail\)/);
   });
 });
+
+describe('docker-compose.cluster.yml', () => {
+  const cluster = parse(readFileSync(new URL('../../docker-compose.cluster.yml', import.meta.url), 'utf8'), {
+    merge: true,
+  }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+  const conf = readFileSync(new URL('../../docker/rabbitmq-cluster.conf', import.meta.url), 'utf8');
+  const rabbits = ['rabbit1', 'rabbit2', 'rabbit3'].map((name) => cluster.services[name]);
+  const collectors = ['collector-1', 'collector-2'].map((name) => cluster.services[name]);
+
+  it('runs three RabbitMQ nodes that form one cluster by name, with one cookie and their own data', () => {
+    for (const [i, node] of rabbits.entries()) {
+      expect(node?.image).toMatch(/^rabbitmq:[\w.-]*management/);
+      expect(node?.healthcheck?.test?.join(' ')).toContain('rabbitmq-diagnostics');
+      expect(node?.volumes).toContain(`rabbit${i + 1}-data:/var/lib/rabbitmq`);
+      expect(node?.volumes?.some((v) => v.startsWith('./docker/rabbitmq-cluster.conf:'))).toBe(true);
+      expect(node?.environment?.RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS).toBe(
+        rabbits[0]?.environment?.RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS,
+      );
+      expect(conf).toContain(`cluster_formation.classic_config.nodes.${i + 1} = rabbit@rabbit${i + 1}`);
+    }
+    expect(conf).toContain('cluster_formation.peer_discovery_backend = classic_config');
+  });
+
+  it('runs two collectors on the quorum archive and the PostgreSQL store, on two ports, once all are healthy', () => {
+    const ports = collectors.map((c) => c?.ports?.[0]);
+    expect(new Set(ports).size).toBe(2);
+    for (const collector of collectors) {
+      expect(collector?.command?.[0]).toBe('logcollect');
+      expect(collector?.command).toContain('--quorum');
+      expect(collector?.environment?.WARREN_STORE).toMatch(
+        /^postgres:\/\/warren:warren@postgres:5432\/warren$/,
+      );
+      expect(collector?.environment?.AMQP_URL?.split(',')).toHaveLength(3);
+      expect(collector?.healthcheck?.test?.join(' ')).toContain('/readyz');
+      for (const dependency of ['rabbit1', 'rabbit2', 'rabbit3', 'postgres'])
+        expect(collector?.depends_on?.[dependency]?.condition).toBe('service_healthy');
+    }
+    expect(cluster.services.postgres?.healthcheck?.test?.join(' ')).toContain('pg_isready');
+  });
+
+  it('runs the demo agent as logship itself with every node, and restarts everything unless stopped', () => {
+    const agent = cluster.services['demo-agent'];
+    expect(agent?.command?.[0]).toBe('logship');
+    expect(agent?.command?.join(' ')).not.toMatch(/sh -c|\|/);
+    expect(agent?.environment?.AMQP_URL?.split(',')).toHaveLength(3);
+    for (const service of Object.values(cluster.services)) expect(service.restart).toBe('unless-stopped');
+    expect(Object.keys(cluster.volumes).sort()).toEqual([
+      'agent-spool',
+      'demo-logs',
+      'postgres-data',
+      'rabbit1-data',
+      'rabbit2-data',
+      'rabbit3-data',
+    ]);
+  });
+});

@@ -1,0 +1,143 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import pino from 'pino';
+import { from as copyFrom } from 'pg-copy-streams';
+import { isSeverity, severityRank, type StoredRecord } from '../protocol/index.js';
+import { openPgStore } from '../collector/store/postgres/pg-store.js';
+import { indexWords } from '../collector/store/postgres/words.js';
+import { createPgSchema } from '../testkit/postgres.js';
+import { setFigure, type BenchContext } from './lib/context.js';
+import { progress } from './lib/progress.js';
+import { makeRecords } from './lib/records.js';
+
+export const POSTGRES_KEYS = ['pg_writer_per_s', 'pg_copy_ceiling_rows_per_s', 'pg_writer_vs_copy'] as const;
+
+const BATCH = 5000;
+const silent = pino({ level: 'silent' });
+
+/** COPY text format: tab-separated, with backslash, tab and newline escaped, \N for null. */
+function field(value: string | number | null): string {
+  if (value === null) return '\\N';
+  return String(value)
+    .replace(/\\/g, '\\\\')
+    .replace(/\t/g, '\\t')
+    .replace(/\n/g, '\\n')
+    .replace(/\r/g, '\\r');
+}
+
+/**
+ * Issue 17: the collector's PostgreSQL writer (batches of 5,000, one transaction each, as ingest
+ * commits them; no broker) next to the raw ceiling: the same rows COPYed into the same schema
+ * (partitions, indexes, GIN) in one stream, in the same run.
+ */
+export async function postgresBench(context: BenchContext): Promise<void> {
+  const count = context.quick ? 20_000 : 200_000;
+  const records: StoredRecord[] = makeRecords(count, 200, 'pgbench').map(({ record, routingKey }) => ({
+    ...record,
+    id: record.id ?? null,
+    ts: record.ts ?? new Date().toISOString(),
+    facility: record.facility ?? 'bench',
+    severity: record.severity !== undefined && isSeverity(record.severity) ? record.severity : 'info',
+    routing_key: routingKey,
+  }));
+
+  const writerSchema = await createPgSchema('bench_writer');
+  try {
+    const store = await openPgStore(writerSchema.url, { applicationName: 'warren bench' }, silent);
+    const started = performance.now();
+    for (let i = 0; i < records.length; i += BATCH) {
+      await store.write(records.slice(i, i + BATCH));
+      progress(`postgres writer ${i + BATCH}/${records.length}`);
+    }
+    setFigure(
+      context,
+      'pg_writer_per_s',
+      Math.round(records.length / ((performance.now() - started) / 1000)),
+    );
+    await store.close(silent);
+  } finally {
+    await writerSchema.drop();
+  }
+
+  const copySchema = await createPgSchema('bench_copy');
+  try {
+    // The schema and partitions as the collector makes them; then the same rows by COPY.
+    const store = await openPgStore(copySchema.url, { applicationName: 'warren bench' }, silent);
+    await store.write(records.slice(0, 1));
+    await store.close(silent);
+    const client = new pg.Client({ connectionString: copySchema.url });
+    await client.connect();
+    try {
+      const keys = new Map<string, number>();
+      for (const row of (
+        await client.query<{ key_id: number; routing_key: string }>('SELECT * FROM routing_keys')
+      ).rows)
+        keys.set(row.routing_key, row.key_id);
+      await client.query('TRUNCATE records');
+      for (const key of new Set(records.map((r) => r.routing_key)))
+        if (!keys.has(key))
+          keys.set(
+            key,
+            (
+              await client.query<{ key_id: number }>(
+                'INSERT INTO routing_keys (routing_key) VALUES ($1) RETURNING key_id',
+                [key],
+              )
+            ).rows[0]?.key_id ?? 0,
+          );
+      const started = performance.now();
+      const lines = function* (): Generator<string> {
+        let seq = 1;
+        for (const r of records) {
+          yield [
+            seq++,
+            r.id,
+            Date.parse(r.ts),
+            keys.get(r.routing_key) ?? 0,
+            r.facility,
+            severityRank(r.severity),
+            r.host ?? null,
+            r.app ?? null,
+            r.pid ?? null,
+            r.msg,
+            r.fields === undefined ? null : JSON.stringify(r.fields),
+            // A tsvector literal of the same words (each quoted).
+            indexWords(r.msg)
+              .split(' ')
+              .filter((w) => w !== '')
+              .map((w) => `'${w.replace(/'/g, "''")}'`)
+              .join(' '),
+          ]
+            .map((v) => field(v))
+            .join('\t')
+            .concat('\n');
+        }
+      };
+      await pipeline(
+        Readable.from(lines()),
+        client.query(
+          copyFrom(
+            'COPY records (seq, id, ts, key_id, facility, severity, host, app, pid, msg, fields, words) FROM STDIN',
+          ),
+        ),
+      );
+      setFigure(
+        context,
+        'pg_copy_ceiling_rows_per_s',
+        Math.round(records.length / ((performance.now() - started) / 1000)),
+      );
+    } finally {
+      await client.end();
+    }
+  } finally {
+    await copySchema.drop();
+  }
+  const writer = context.results.pg_writer_per_s;
+  const ceiling = context.results.pg_copy_ceiling_rows_per_s;
+  setFigure(
+    context,
+    'pg_writer_vs_copy',
+    writer == null || ceiling == null || ceiling === 0 ? null : Math.round((writer / ceiling) * 100) / 100,
+  );
+}
