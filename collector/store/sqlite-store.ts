@@ -39,7 +39,15 @@ export function openSqliteStore(
   return {
     db,
     location: dbPath,
-    write: (records, ledger) => Promise.resolve().then(() => writer.write(records, ledger)),
+    // Written at once, in the caller's turn (as before the interface was async): nothing runs between
+    // the committer's checks and the transaction.
+    write: (records, ledger) => {
+      try {
+        return Promise.resolve(writer.write(records, ledger));
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    },
     ledgerRows: () =>
       Promise.resolve(
         db.prepare('SELECT rowid AS id, batch, digest FROM unsettled_messages ORDER BY rowid').all() as {
