@@ -82,6 +82,8 @@ describe('logcollect --store postgres://', () => {
     expect(await queueDepth(`${f.exchange}.archive`)).toBe(0);
     // Each collector's API answers for the whole store.
     for (const child of [steady, victim]) {
+      // The last victim may still be starting: its API says where it listens once it consumes.
+      await waitUntil('its API listening', () => /"url":"http:/.test(child.stderr()), 30_000);
       const url = /"url":"(http:[^"]+)"/.exec(child.stderr())?.[1];
       expect(url).toBeDefined();
       const stats = (await (await fetch(`${url}/api/stats?since=1h`)).json()) as { total: number };
