@@ -94,4 +94,7 @@ function writeSome(): void {
 }
 
 setInterval(writeSome, 100);
+// As a container's PID 1 (docker-compose.yml) a signal without a handler is ignored, and `docker
+// compose stop` would wait out the grace period and SIGKILL; every line is already written.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => process.exit(0));
 process.stdout.on('error', () => process.exit(0)); // the agent went away: nothing left to feed

@@ -1,10 +1,16 @@
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { tempDir } from '../../testkit/temp.js';
+import { waitUntil } from '../../testkit/wait.js';
 
 interface Service {
   image?: string;
   build?: string;
+  entrypoint?: unknown;
   command?: string[];
   ports?: string[];
   volumes?: string[];
@@ -61,6 +67,57 @@ describe('docker-compose.yml', () => {
   });
 });
 
+describe('both compose files', () => {
+  const files = ['docker-compose.yml', 'docker-compose.cluster.yml'].map((name) => ({
+    name,
+    services: (
+      parse(readFileSync(new URL(`../../${name}`, import.meta.url), 'utf8'), { merge: true }) as {
+        services: Record<string, Service>;
+      }
+    ).services,
+  }));
+
+  it("runs every Warren service's command as given, through the image's entrypoint, no shell", () => {
+    for (const { name: file, services } of files) {
+      for (const [name, service] of Object.entries(services)) {
+        if (service.build === undefined) continue;
+        const what = `${file}: ${name}`;
+        expect(service.entrypoint, what).toBeUndefined();
+        expect(Array.isArray(service.command), what).toBe(true);
+        expect(['sh', 'bash', '/bin/sh', '/bin/bash'], what).not.toContain(service.command?.[0]);
+      }
+    }
+  });
+});
+
+// The demo app runs as its container's PID 1 too, where the kernel drops a signal that has no
+// handler: without one, `docker compose stop` waits out stop_grace_period and SIGKILLs it. Outside a
+// container the same missing handler shows as death by signal instead of exit code 0.
+const demoLogs = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../dist/scripts/demo-logs.js');
+describe.skipIf(!existsSync(demoLogs))('the demo app (built)', () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)('exits 0 on %s, having written its lines', async (signal) => {
+    const tmp = tempDir('demo-signal');
+    try {
+      const out = path.join(tmp.dir, 'app.log');
+      const child = spawn(process.execPath, [demoLogs, '--out', out, '--rate', '100'], { stdio: 'ignore' });
+      const exited = new Promise<[number | null, string | null]>((done) =>
+        child.once('exit', (code, sig) => done([code, sig])),
+      );
+      await waitUntil(
+        'the demo app wrote a line',
+        () => existsSync(out) && readFileSync(out, 'utf8').includes('\n'),
+        10_000,
+      );
+      child.kill(signal);
+      expect(await exited).toEqual([0, null]);
+      for (const line of readFileSync(out, 'utf8').trimEnd().split('\n'))
+        expect(() => void JSON.parse(line)).not.toThrow();
+    } finally {
+      tmp.remove();
+    }
+  });
+});
+
 describe('Dockerfile', () => {
   const dockerfile = readFileSync(new URL('../../Dockerfile', import.meta.url), 'utf8');
   const entrypoint = readFileSync(new URL('../../docker/entrypoint.sh', import.meta.url), 'utf8');
@@ -111,6 +168,14 @@ describe('docker-compose.cluster.yml', () => {
         expect(collector?.depends_on?.[dependency]?.condition).toBe('service_healthy');
     }
     expect(cluster.services.postgres?.healthcheck?.test?.join(' ')).toContain('pg_isready');
+  });
+
+  it('calls PostgreSQL healthy only once it listens on TCP, not while its first-start server runs', () => {
+    // The image's init server answers on the Unix socket only; a probe there releases the collectors
+    // into connection refused while it restarts.
+    const test = cluster.services.postgres?.healthcheck?.test ?? [];
+    expect(test.slice(0, 2)).toEqual(['CMD', 'pg_isready']);
+    expect(test[test.indexOf('-h') + 1]).toBe('127.0.0.1');
   });
 
   it('runs the demo agent as logship itself with every node, and restarts everything unless stopped', () => {
