@@ -10,7 +10,9 @@ import { createHash, randomBytes } from 'node:crypto';
  * leaves its digest here, in the batch's own transaction, until the broker is known to have its
  * ack: a round trip on the same channel after the ack (the broker answers in order), or a clean
  * channel close. A redelivered id-less message is skipped only against such an unsettled digest of
- * an earlier session, and each digest excuses one copy. The doubt lasts DOUBT_MS from the session
+ * an earlier session, and each digest excuses one copy. The copy skipped is itself acked later: its
+ * digest stays, as this session's, until that ack is known too, so a collector killed after skipping
+ * it (before its ack reached the broker) still excuses the next copy. The doubt lasts DOUBT_MS from the session
  * that inherits it: the broker requeues a dead session's messages as soon as it sees it gone, but
  * not always before the next session's first new deliveries (seen under load), so "the first new
  * delivery ends it" would store late redeliveries twice.
@@ -168,9 +170,10 @@ export function createRedeliveryLedger(
       const written = toRemove.slice();
       return {
         keep,
-        writes: written.length > 0 || excused.length > 0 || inserted.length > 0,
+        writes: written.length > 0 || inserted.length > 0,
         changes: {
-          remove: [...written, ...excused.map((entry) => entry.id)],
+          // An excused digest's row stays: the skipped copy's ack is not known yet either.
+          remove: written,
           add: inserted.map(({ id, digest }) => ({ id, batch, digest })),
         },
         committed() {
@@ -181,8 +184,9 @@ export function createRedeliveryLedger(
             list.splice(list.indexOf(entry), 1);
             if (list.length === 0) doubtful.delete(entry.digest);
           }
-          pending.push(...inserted);
-          if (inserted.length === 0) return null;
+          // The copies skipped wait for this batch's ack as the digests it stored do.
+          pending.push(...inserted, ...excused.map(({ id, digest }) => ({ id, digest, batch })));
+          if (inserted.length === 0 && excused.length === 0) return null;
           nextBatch++;
           return batch;
         },

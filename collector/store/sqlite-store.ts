@@ -39,8 +39,7 @@ export function openSqliteStore(
   return {
     db,
     location: dbPath,
-    // Written at once, in the caller's turn (as before the interface was async): nothing runs between
-    // the committer's checks and the transaction.
+    // Written at once, in the caller's turn, as before the interface was async.
     write: (records, ledger) => {
       try {
         return Promise.resolve(writer.write(records, ledger));

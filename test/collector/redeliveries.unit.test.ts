@@ -59,6 +59,33 @@ describe('redelivery ledger', () => {
     expect(commit(db, ledger, {}, [again('x'), again('x'), again('z')]).keep).toEqual([false, true, true]);
   });
 
+  it('keeps excusing a copy whose skip was never known acked (a collector killed again right after skipping it)', () => {
+    const db = openDatabase(':memory:');
+    commit(db, ledgerOf(db), {}, [fresh('x')]);
+    // The next collector skips the redelivered copy, commits, and is killed before its ack lands.
+    const second = ledgerOf(db);
+    const skipped = commit(db, second, {}, [again('x')]);
+    expect(skipped.keep).toEqual([false]);
+    expect(skipped.settle).not.toBeNull();
+    expect(rows(db)).toBe(1);
+    // So x comes back once more: the third collector must skip it too.
+    const third = ledgerOf(db);
+    expect(commit(db, third, {}, [again('x')]).keep).toEqual([false]);
+  });
+
+  it('forgets a skipped copy once the ack of the batch that skipped it is known', () => {
+    const db = openDatabase(':memory:');
+    commit(db, ledgerOf(db), {}, [fresh('x')]);
+    const second = ledgerOf(db);
+    const session = {};
+    const { settle } = commit(db, second, session, [again('x')]);
+    second.settled(settle ?? 0);
+    // The removal rides on the session's next batch (or its flush at shutdown).
+    commit(db, second, session, []);
+    expect(rows(db)).toBe(0);
+    expect(commit(db, ledgerOf(db), {}, [again('x')]).keep).toEqual([true]);
+  });
+
   it('stores a redelivered message once its earlier copy is known acked', () => {
     const db = openDatabase(':memory:');
     const ledger = ledgerOf(db);
