@@ -57,8 +57,9 @@ describe('reads off the ingest thread', () => {
     expect(error.code).toBe(ErrorCodes.QUERY_TIMEOUT);
     expect(error.message).toContain('ran longer than 1 s');
     expect(error.hint).toContain('--query-timeout');
-    // The store's busy timeout is 5 s: the answer came at the deadline, not after SQLite gave up.
-    expect(took).toBeLessThan(4_000);
+    // The deadline stopped it (SQLite giving up after its 5 s busy timeout would be another error,
+    // and stop no reader); how long the reader process took to start first depends on the machine's load.
+    expect(took).toBeGreaterThanOrEqual(1_000);
     expect(api.logLines.some((line) => line.includes('its reader was stopped'))).toBe(true);
     unblock();
     const next = await api.app.inject({ method: 'GET', url: '/api/logs?since=1h' });

@@ -271,12 +271,15 @@ describe('GET /api/logs/stream', () => {
   });
 
   it('disconnects a client whose socket takes nothing for too long', async () => {
-    const socket = await stalledStream({ heartbeatMs: 50, pollMs: 60_000, stallMs: 1500 });
+    const stallMs = 200;
+    const socket = await stalledStream({ heartbeatMs: 50, pollMs: 60_000, stallMs });
     const streams = async (): Promise<string> =>
       /warren_http_streams (\d+)/.exec(
         (await api.app.inject({ method: 'GET', url: '/metrics' })).body,
       )?.[1] ?? '';
     for (let i = 0; i < 100 && (await streams()) !== '1'; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await streams()).toBe('1');
+    const stalledFrom = Date.now();
     const big = 'y'.repeat(4000);
     for (let i = 0; i < 20; i++) {
       const lastSeq = await store.insert(
@@ -289,11 +292,11 @@ describe('GET /api/logs/stream', () => {
       );
       api.events.emit('stored', { lastSeq });
     }
-    // the socket never reads, so the server must give up on it
-    expect(await streams()).toBe('1');
+    // the socket never reads, so the server must give up on it, and not before it stalled that long
     const deadline = Date.now() + 10_000;
     while ((await streams()) !== '0' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(await streams()).toBe('0');
+    expect(Date.now() - stalledFrom).toBeGreaterThanOrEqual(stallMs);
     socket.destroy();
   });
 
