@@ -10,8 +10,23 @@ import { createPgSchema } from '../testkit/postgres.js';
 import { setFigure, type BenchContext } from './lib/context.js';
 import { progress } from './lib/progress.js';
 import { makeRecords } from './lib/records.js';
+import { generatePgQueryStore } from './lib/pg-synthetic.js';
+import { startCollector } from './lib/pipeline.js';
+import { RARE_WORD } from './lib/synthetic-store.js';
+import { p99Of } from './query.js';
+import { deleteTopology, uniqueName } from '../testkit/broker.js';
+import { freePort } from '../testkit/net.js';
+import { waitUntil } from '../testkit/wait.js';
 
-export const POSTGRES_KEYS = ['pg_writer_per_s', 'pg_copy_ceiling_rows_per_s', 'pg_writer_vs_copy'] as const;
+export const POSTGRES_KEYS = [
+  'pg_writer_per_s',
+  'pg_copy_ceiling_rows_per_s',
+  'pg_writer_vs_copy',
+  'pg_query_records',
+  'pg_query_critical_1h_p99_ms',
+  'pg_query_kern_7d_p99_ms',
+  'pg_fts_p99_ms',
+] as const;
 
 const BATCH = 5000;
 const silent = pino({ level: 'silent' });
@@ -133,6 +148,7 @@ export async function postgresBench(context: BenchContext): Promise<void> {
   } finally {
     await copySchema.drop();
   }
+  await queryFigures(context);
   const writer = context.results.pg_writer_per_s;
   const ceiling = context.results.pg_copy_ceiling_rows_per_s;
   setFigure(
@@ -140,4 +156,55 @@ export async function postgresBench(context: BenchContext): Promise<void> {
     'pg_writer_vs_copy',
     writer == null || ceiling == null || ceiling === 0 ? null : Math.round((writer / ceiling) * 100) / 100,
   );
+}
+
+/** The query bench's first three figures, on a PostgreSQL store of the same shape (pg-synthetic.ts). */
+async function queryFigures(context: BenchContext): Promise<void> {
+  const count = context.quick ? 100_000 : 5_000_000;
+  const schema = await createPgSchema('bench_query');
+  const exchange = uniqueName('bench-pgquery');
+  try {
+    // The collector creates the schema; then the records go in behind its back, as a migration would.
+    const store = await openPgStore(schema.url, { applicationName: 'warren bench' }, silent);
+    await store.close(silent);
+    await generatePgQueryStore(schema.url, count, Date.now());
+    setFigure(context, 'pg_query_records', count);
+    const port = await freePort();
+    const collector = startCollector({ exchange, db: schema.url, port });
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      await waitUntil(
+        'the HTTP API on PostgreSQL',
+        async () => {
+          if (collector.hasExited()) throw new Error(`logcollect exited: ${collector.stderrTail()}`);
+          try {
+            return (await fetch(`${base}/healthz`)).ok;
+          } catch {
+            return false;
+          }
+        },
+        60_000,
+        100,
+      );
+      const requests = context.quick ? 30 : 200;
+      const figures: [string, string][] = [
+        ['pg_query_critical_1h_p99_ms', 'pattern=*.critical&since=1h'],
+        ['pg_query_kern_7d_p99_ms', 'pattern=kern.%23&since=7d&limit=100'],
+        ['pg_fts_p99_ms', `q=${RARE_WORD}&since=7d`],
+      ];
+      for (const [key, query] of figures) {
+        try {
+          const result = await p99Of(base, query, requests, context.repeats, key);
+          setFigure(context, key, result.value, result.samples);
+        } catch (err) {
+          context.notes[key] = `failed: ${err instanceof Error ? err.message.slice(0, 200) : String(err)}`;
+        }
+      }
+    } finally {
+      await collector.stop(15_000);
+    }
+  } finally {
+    await deleteTopology(exchange);
+    await schema.drop();
+  }
 }

@@ -99,7 +99,7 @@ async function timedGet(url: string): Promise<{ ms: number; body: string }> {
 }
 
 /** p99 of `requests` sequential GETs of `/api/logs?query`, which must find records. */
-async function p99Of(
+export async function p99Of(
   base: string,
   query: string,
   requests: number,

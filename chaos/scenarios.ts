@@ -7,7 +7,9 @@ import { ensureBrokerRunning, openConnection as connect, rabbitmqctl } from '../
 import { waitUntil } from '../testkit/wait.js';
 import { startCollector } from '../bench/lib/pipeline.js';
 import { type Child, startBin } from '../testkit/processes.js';
-import { Rig, type ScenarioResult } from './lib/rig.js';
+import { Rig, type RigOptions, type ScenarioResult } from './lib/rig.js';
+import { createPgSchema, restartPostgres } from '../testkit/postgres.js';
+import { freePort } from '../testkit/net.js';
 import { killNode, quorumLeader, removeCluster, startCluster, startNode } from '../testkit/cluster.js';
 
 export interface ChaosOptions {
@@ -26,7 +28,7 @@ export interface Scenario {
 async function withRig(
   name: string,
   body: (rig: Rig) => Promise<ScenarioResult>,
-  rigOptions: { dbDir?: string; amqpUrl?: string } = {},
+  rigOptions: RigOptions = {},
 ): Promise<ScenarioResult> {
   const rig = new Rig(name, rigOptions);
   try {
@@ -743,6 +745,85 @@ export const quorumLeaderKill: Scenario = {
   },
 };
 
+/** Runs `body` on a rig whose store is a PostgreSQL schema of its own (dropped afterwards). */
+async function withPgRig(name: string, body: (rig: Rig) => Promise<ScenarioResult>): Promise<ScenarioResult> {
+  const schema = await createPgSchema(name.replace(/-/g, '_'));
+  try {
+    return await withRig(name, body, { storeUrl: schema.url });
+  } finally {
+    await schema.drop();
+  }
+}
+
+/**
+ * Issue 17: two collectors consume the archive queue, competing, into one PostgreSQL store; one of
+ * them is SIGKILLed three times mid-ingest and started again. Every record once.
+ */
+export const pgTwoCollectorsKill: Scenario = {
+  name: 'pg-two-collectors-sigkill',
+  touchesBroker: false,
+  run: (options) =>
+    withPgRig('pg-two-collectors-sigkill', async (rig) => {
+      await rig.startCollector();
+      const port = await freePort();
+      const startVictim = (): Child =>
+        startCollector({
+          exchange: rig.exchange,
+          db: rig.db,
+          port,
+          args: ['--connection-name', `chaos-${rig.name}-victim`],
+        });
+      let victim = startVictim();
+      rig.startAgent('a1');
+      const total = options.quick ? 10_000 : 30_000;
+      const kills = 3;
+      let done = 0;
+      await rig.stream('a1', total, options.quick ? 3_000 : 4_000, async (sent) => {
+        if (done >= kills || sent < ((done + 1) * total) / (kills + 1)) return;
+        done++;
+        options.log(
+          `pg-two-collectors-sigkill: kill ${done}/${kills} of the second collector at ${rig.storedRows()} rows`,
+        );
+        victim.kill('SIGKILL');
+        await victim.exited;
+        victim = startVictim();
+      });
+      const problems = await settle(rig, options);
+      if ((await victim.stop(20_000)) !== 0) problems.push('the second collector did not exit 0 on SIGTERM');
+      return rig.reconcile(problems);
+    }),
+};
+
+/**
+ * Issue 17: PostgreSQL restarted mid-ingest (pg_ctlcluster stop, 3 s down, start): the collector's batches fail,
+ * nothing is acked, it retries until the database is back. Every record once; PostgreSQL runs after.
+ */
+export const pgRestart: Scenario = {
+  name: 'pg-restart',
+  touchesBroker: false,
+  run: (options) =>
+    withPgRig('pg-restart', async (rig) => {
+      await rig.startCollector();
+      rig.startAgent('a1');
+      const total = options.quick ? 8_000 : 30_000;
+      let restart: Promise<void> | null = null;
+      // Not awaited in the stream's callback: records keep coming while PostgreSQL is down.
+      await rig.stream('a1', total, options.quick ? 3_000 : 4_000, (sent) => {
+        if (restart !== null || sent < total / 3) return;
+        options.log(`pg-restart: restarting PostgreSQL at ${rig.storedRows()} rows`);
+        restart = restartPostgres(3_000).then(() => options.log('pg-restart: PostgreSQL is back'));
+      });
+      const problems: string[] = [];
+      if (restart === null) problems.push('PostgreSQL was never restarted');
+      else await restart;
+      problems.push(...(await settle(rig, options)));
+      // Three seconds down while records arrive: batches must have failed and been retried.
+      if (!rig.collectorLog.includes('the store accepts writes again'))
+        problems.push('no batch failed while PostgreSQL was down: the outage was not tested');
+      return rig.reconcile(problems);
+    }),
+};
+
 export const SCENARIOS: readonly Scenario[] = [
   brokerRestart,
   closeConnections('logship'),
@@ -759,4 +840,6 @@ export const SCENARIOS: readonly Scenario[] = [
   rotationWhileStopped,
   tailsAndUnrouted,
   quorumLeaderKill,
+  pgTwoCollectorsKill,
+  pgRestart,
 ];

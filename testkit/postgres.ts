@@ -70,3 +70,36 @@ export async function runSql(url: string, sql: string): Promise<void> {
     await client.end();
   }
 }
+
+/**
+ * Restarts the machine's PostgreSQL cluster (pg_ctlcluster stop, `downMs` of outage, start) and
+ * returns once it answers again; it is started again even if the wait is interrupted.
+ */
+export async function restartPostgres(downMs = 0): Promise<void> {
+  const { execFileSync } = await import('node:child_process');
+  const { readdirSync } = await import('node:fs');
+  const version = readdirSync('/etc/postgresql')
+    .sort((a, b) => Number(a) - Number(b))
+    .at(-1);
+  if (version === undefined) throw new Error('no PostgreSQL cluster under /etc/postgresql');
+  const ctl = (action: string): void => {
+    execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', action], {
+      stdio: 'ignore',
+    });
+  };
+  ctl('stop');
+  try {
+    await new Promise((resolve) => setTimeout(resolve, downMs));
+  } finally {
+    ctl('start');
+  }
+  for (let i = 0; i < 60; i++) {
+    try {
+      await runSql(`${TEST_PG}/postgres`, 'SELECT 1');
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+  throw new Error('PostgreSQL did not answer within 30 s of its restart');
+}

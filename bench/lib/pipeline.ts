@@ -17,6 +17,7 @@ function extraArgs(variable: string): string[] {
 
 export interface CollectorOptions {
   exchange: string;
+  /** The SQLite file, or a PostgreSQL URL (`--store`) when it starts with postgres://. */
   db: string;
   port: number;
   amqpUrl?: string;
@@ -32,7 +33,7 @@ export function startCollector(options: CollectorOptions): Child {
       options.amqpUrl ?? AMQP_URL,
       '--exchange',
       options.exchange,
-      '--db',
+      /^postgres(ql)?:\/\//.test(options.db) ? '--store' : '--db',
       options.db,
       '--listen',
       `127.0.0.1:${options.port}`,

@@ -127,6 +127,29 @@ export const FIGURES: readonly FigureSpec[] = [
     unit: 'rows/s',
   },
   {
+    key: 'pg_query_records',
+    label: 'records in the PostgreSQL query store (7 days, generated in PostgreSQL)',
+    unit: 'records',
+  },
+  {
+    key: 'pg_query_critical_1h_p99_ms',
+    label: 'PostgreSQL: GET /api/logs?pattern=*.critical&since=1h p99',
+    unit: 'ms',
+    target: { op: '<=', value: 100, source: 'issue 17' },
+  },
+  {
+    key: 'pg_query_kern_7d_p99_ms',
+    label: 'PostgreSQL: GET /api/logs?pattern=kern.#&since=7d p99',
+    unit: 'ms',
+    target: { op: '<=', value: 100, source: 'issue 17' },
+  },
+  {
+    key: 'pg_fts_p99_ms',
+    label: 'PostgreSQL: full text, rare word over 7 days, p99',
+    unit: 'ms',
+    target: { op: '<=', value: 300, source: 'issue 17' },
+  },
+  {
     key: 'pg_writer_vs_copy',
     label: 'PostgreSQL writer / COPY ceiling',
     unit: 'x',

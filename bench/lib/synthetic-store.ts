@@ -27,7 +27,7 @@ export interface SyntheticOptions {
 export const RARE_WORD = 'zanzibar';
 
 /** HTTP statuses as a web tier spreads them: mostly 200, a few errors. */
-const STATUSES = [200, 200, 200, 200, 200, 201, 204, 301, 304, 400, 404, 404, 500, 502, 503];
+export const SYNTHETIC_STATUSES = [200, 200, 200, 200, 200, 201, 204, 301, 304, 400, 404, 404, 500, 502, 503];
 
 const BASE_FACILITIES = [
   'kern',
@@ -41,7 +41,7 @@ const BASE_FACILITIES = [
   'local1',
   'nginx',
 ];
-const WORDS = [
+export const SYNTHETIC_WORDS = [
   'request',
   'served',
   'disk',
@@ -117,7 +117,8 @@ export function generateSyntheticStore(path: string, options: SyntheticOptions):
         const severity = SEVERITIES[Math.floor(random() * SEVERITIES.length)] ?? 'info';
         const host = hosts[Math.floor(random() * hosts.length)] ?? 'web-00';
         const words: string[] = [];
-        for (let w = 0; w < 6; w++) words.push(WORDS[Math.floor(random() * WORDS.length)] ?? 'ok');
+        for (let w = 0; w < 6; w++)
+          words.push(SYNTHETIC_WORDS[Math.floor(random() * SYNTHETIC_WORDS.length)] ?? 'ok');
         if (rareEvery > 0 && index % rareEvery === rareEvery - 1) words.push(RARE_WORD);
         words.push(`n${index}`);
         const record: StoredRecord = {
@@ -134,7 +135,7 @@ export function generateSyntheticStore(path: string, options: SyntheticOptions):
         // Half carry HTTP-ish fields (the query language's field filters and top values read them).
         if (index % 2 === 0) {
           record.fields = {
-            status: STATUSES[Math.floor(random() * STATUSES.length)] ?? 200,
+            status: SYNTHETIC_STATUSES[Math.floor(random() * SYNTHETIC_STATUSES.length)] ?? 200,
             duration_ms: Math.floor(random() * 2000),
           };
         } else if (index % 10 === 1) record.fields = { n: index };

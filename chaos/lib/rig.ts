@@ -7,6 +7,7 @@ import { freePort } from '../../testkit/net.js';
 import { type Child, writeAll } from '../../testkit/processes.js';
 import { waitUntil } from '../../testkit/wait.js';
 import { StoreReader, startAgent, startCollector, waitCollectorReady } from '../../bench/lib/pipeline.js';
+import { PgStoreReader } from './pg-reader.js';
 import { filler, rng } from '../../bench/lib/records.js';
 import { TcpProxy } from '../../testkit/net.js';
 import { IdlessPublisher } from './idless-publisher.js';
@@ -47,6 +48,13 @@ const broker = new URL(AMQP_URL);
  * store of their own, the agents behind a TCP proxy the scenario can cut, and a ledger of every
  * record written so the store can be reconciled against it.
  */
+export interface RigOptions {
+  dbDir?: string;
+  amqpUrl?: string;
+  /** A PostgreSQL store instead of the rig's SQLite file. */
+  storeUrl?: string;
+}
+
 export class Rig {
   readonly exchange: string;
   readonly dir: string;
@@ -57,7 +65,7 @@ export class Rig {
   private readonly random = rng(99);
   /** Every tag sent, in order. */
   readonly sent: string[] = [];
-  private reader: StoreReader;
+  private reader: StoreReader | PgStoreReader;
   collectorPort = 0;
   readonly db: string;
   /** Everything the collectors said on stderr, across restarts. */
@@ -68,14 +76,16 @@ export class Rig {
 
   constructor(
     readonly name: string,
-    options: { dbDir?: string; amqpUrl?: string } = {},
+    options: RigOptions = {},
   ) {
     this.amqpUrl = options.amqpUrl ?? AMQP_URL;
     this.exchange = uniqueName(`chaos-${name}`);
     this.run = this.exchange.slice(-6);
     this.dir = mkdtempSync(path.join(os.tmpdir(), `warren-chaos-${name}-`));
-    this.db = path.join(options.dbDir ?? this.dir, 'warren.db');
-    this.reader = new StoreReader(this.db);
+    // A PostgreSQL store's URL stands where the SQLite file would (the collector gets --store).
+    this.db = options.storeUrl ?? path.join(options.dbDir ?? this.dir, 'warren.db');
+    this.reader =
+      options.storeUrl === undefined ? new StoreReader(this.db) : new PgStoreReader(options.storeUrl);
     this.proxy = new TcpProxy(broker.hostname, Number(broker.port === '' ? 5672 : broker.port));
   }
 

@@ -188,7 +188,10 @@ export async function listPartitions(client: Pick<PoolClient, 'query'>): Promise
  * Creates the day partitions not there yet, each in its own short transaction (the lock serialises
  * collectors doing the same; an existing one is skipped).
  */
-export async function createPartitions(client: PoolClient, days: readonly number[]): Promise<void> {
+export async function createPartitions(
+  client: Pick<PoolClient, 'query'>,
+  days: readonly number[],
+): Promise<void> {
   for (const day of days) {
     await client.query('BEGIN');
     try {
