@@ -806,16 +806,16 @@ export const pgRestart: Scenario = {
       await rig.startCollector();
       rig.startAgent('a1');
       const total = options.quick ? 8_000 : 30_000;
-      let restart: Promise<void> | null = null;
+      const outage: { done: Promise<void> | null } = { done: null };
       // Not awaited in the stream's callback: records keep coming while PostgreSQL is down.
       await rig.stream('a1', total, options.quick ? 3_000 : 4_000, (sent) => {
-        if (restart !== null || sent < total / 3) return;
+        if (outage.done !== null || sent < total / 3) return;
         options.log(`pg-restart: restarting PostgreSQL at ${rig.storedRows()} rows`);
-        restart = restartPostgres(3_000).then(() => options.log('pg-restart: PostgreSQL is back'));
+        outage.done = restartPostgres(3_000).then(() => options.log('pg-restart: PostgreSQL is back'));
       });
       const problems: string[] = [];
-      if (restart === null) problems.push('PostgreSQL was never restarted');
-      else await restart;
+      if (outage.done === null) problems.push('PostgreSQL was never restarted');
+      else await outage.done;
       problems.push(...(await settle(rig, options)));
       // Three seconds down while records arrive: batches must have failed and been retried.
       if (!rig.collectorLog.includes('the store accepts writes again'))
