@@ -11,7 +11,12 @@ import { setFigure, type BenchContext } from './lib/context.js';
 import { progress } from './lib/progress.js';
 import { makeRecords } from './lib/records.js';
 import { generatePgQueryStore } from './lib/pg-synthetic.js';
-import { startCollector } from './lib/pipeline.js';
+import { StoreReader, startAgent, startCollector, waitCollectorReady } from './lib/pipeline.js';
+import { buildLines, feedLines } from './e2e.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { writeAll, type Child } from '../testkit/processes.js';
 import { RARE_WORD } from './lib/synthetic-store.js';
 import { p99Of } from './query.js';
 import { deleteTopology, uniqueName } from '../testkit/broker.js';
@@ -26,6 +31,8 @@ export const POSTGRES_KEYS = [
   'pg_query_critical_1h_p99_ms',
   'pg_query_kern_7d_p99_ms',
   'pg_fts_p99_ms',
+  'pg_e2e_two_collectors_per_s',
+  'pg_e2e_sqlite_one_collector_per_s',
 ] as const;
 
 const BATCH = 5000;
@@ -149,6 +156,7 @@ export async function postgresBench(context: BenchContext): Promise<void> {
     await copySchema.drop();
   }
   await queryFigures(context);
+  await e2eFigures(context);
   const writer = context.results.pg_writer_per_s;
   const ceiling = context.results.pg_copy_ceiling_rows_per_s;
   setFigure(
@@ -206,5 +214,88 @@ async function queryFigures(context: BenchContext): Promise<void> {
   } finally {
     await deleteTopology(exchange);
     await schema.drop();
+  }
+}
+
+/**
+ * Issue 17: `logship` stdin → broker → two collectors on one PostgreSQL store, next to one collector
+ * on a SQLite file, the same lines in the same run; a record counts once it is committed.
+ */
+async function e2eFigures(context: BenchContext): Promise<void> {
+  const count = context.quick ? 20_000 : 100_000;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'warren-bench-pge2e-'));
+  try {
+    const file = path.join(dir, 'warren.db');
+    const sqlite = new StoreReader(file);
+    try {
+      const rate = await e2eRate(file, 1, count, () => Promise.resolve(sqlite.count()), dir, 'sqlite');
+      setFigure(context, 'pg_e2e_sqlite_one_collector_per_s', Math.round(rate));
+    } finally {
+      sqlite.close();
+    }
+    const schema = await createPgSchema('bench_e2e');
+    const client = new pg.Client({ connectionString: schema.url });
+    try {
+      // The schema first, so the count below has a table to read from the start.
+      const store = await openPgStore(schema.url, { applicationName: 'warren bench' }, silent);
+      await store.close(silent);
+      await client.connect();
+      const rows = async (): Promise<number> =>
+        Number((await client.query<{ n: number }>('SELECT count(*) AS n FROM records')).rows[0]?.n ?? 0);
+      const rate = await e2eRate(schema.url, 2, count, rows, dir, 'postgres');
+      setFigure(context, 'pg_e2e_two_collectors_per_s', Math.round(rate));
+    } finally {
+      await client.end().catch(() => undefined);
+      await schema.drop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function e2eRate(
+  db: string,
+  collectors: number,
+  count: number,
+  rows: () => Promise<number>,
+  dir: string,
+  label: string,
+): Promise<number> {
+  const exchange = uniqueName(`bench-pge2e-${label}`);
+  const children: Child[] = [];
+  try {
+    for (let i = 0; i < collectors; i++) {
+      const collector = startCollector({
+        exchange,
+        db,
+        port: await freePort(),
+        args: ['--connection-name', `${exchange}-${i}`],
+      });
+      children.push(collector);
+      await waitCollectorReady(collector, exchange);
+    }
+    const agent = startAgent({ exchange, spool: path.join(dir, `spool-${label}`) });
+    children.push(agent);
+    const stdin = agent.process.stdin;
+    if (stdin === null) throw new Error('logship has no stdin');
+    await writeAll(stdin, 'e2e probe\n');
+    await waitUntil('the probe stored', async () => (await rows()) >= 1, 30_000, 20);
+    const lines = buildLines(`pg e2e ${label}`, count);
+    const before = await rows();
+    const started = performance.now();
+    const feeding = feedLines(stdin, lines);
+    await waitUntil(
+      `${count} records committed (${label})`,
+      async () => (await rows()) - before >= count,
+      600_000,
+      50,
+    );
+    await feeding;
+    const rate = count / ((performance.now() - started) / 1000);
+    progress(`e2e ${label}, ${collectors} collector(s): ${Math.round(rate)} logs/s`);
+    return rate;
+  } finally {
+    for (const child of children.reverse()) await child.stop(15_000);
+    await deleteTopology(exchange);
   }
 }

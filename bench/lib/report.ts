@@ -150,6 +150,16 @@ export const FIGURES: readonly FigureSpec[] = [
     target: { op: '<=', value: 300, source: 'issue 17' },
   },
   {
+    key: 'pg_e2e_two_collectors_per_s',
+    label: 'logship stdin → two collectors on one PostgreSQL store, committed',
+    unit: 'logs/s',
+  },
+  {
+    key: 'pg_e2e_sqlite_one_collector_per_s',
+    label: 'the same lines, same run: one collector on SQLite',
+    unit: 'logs/s',
+  },
+  {
     key: 'pg_writer_vs_copy',
     label: 'PostgreSQL writer / COPY ceiling',
     unit: 'x',

@@ -148,5 +148,6 @@ describe('the query language on the store', () => {
     }
     // The generator made queries that select, not only all or nothing.
     expect(nonEmpty).toBeGreaterThan(150);
-  });
+    // Some 20,000 reads; on PostgreSQL each a round trip (two for a text page).
+  }, 120_000);
 });

@@ -24,6 +24,9 @@ export interface PgQueryStoreOptions {
   readonly timeoutMs: number;
 }
 
+/** Below this many matches a text query reads its matches first and sorts them (as SQLite's plans do). */
+const FEW_HITS = 10_000;
+
 /** PostgreSQL's "canceling statement due to statement timeout". */
 const QUERY_CANCELED = '57014';
 
@@ -89,6 +92,15 @@ export async function openPgQueryStore(
   const rowsOf = async (sql: string, p: Params): Promise<Row[]> =>
     (await pool.query<Row>(sql, p.values)).rows;
 
+  /** Whether fewer than `cap` records match (counting stops at the cap). */
+  const hitsBelow = async (condition: string, p: Params, cap: number): Promise<boolean> => {
+    const counted = await pool.query<{ n: number }>(
+      `SELECT count(*) AS n FROM (SELECT 1 FROM records r WHERE ${condition} LIMIT ${cap}) hits`,
+      p.values,
+    );
+    return (counted.rows[0]?.n ?? cap) < cap;
+  };
+
   /** Keys the filter selects: null for all, [] for none. */
   const keyIdsFor = (filter: RecordFilter): number[] | null => keys.idsFor(filter.patterns);
 
@@ -101,8 +113,13 @@ export async function openPgQueryStore(
       const p = new Params();
       const parts = [`r.seq <= ${p.add(head)}`, ...filterWhere(query, keyIds, p)];
       if (query.after !== undefined) parts.push(beyond(query.order, query.after, p));
+      // The planner guesses a word's rarity badly and walks the time index filtering every row for
+      // a rare one (3.3 s over 5M rows); when the words are few, read them from the GIN index first
+      // (the fence keeps the order and limit out of that read) and sort the handful.
+      const fewHits = query.text !== undefined && (await hitsBelow(where(parts), p, FEW_HITS));
+      const from = fewHits ? `(SELECT * FROM records r WHERE ${where(parts)} OFFSET 0) r` : 'records r';
       const rows = await rowsOf(
-        `SELECT ${PG_COLUMNS} FROM records r WHERE ${where(parts)} ${orderBy(query.order)} LIMIT ${p.add(query.limit + 1)}`,
+        `SELECT ${PG_COLUMNS} FROM ${from} ${fewHits ? '' : `WHERE ${where(parts)}`} ${orderBy(query.order)} LIMIT ${p.add(query.limit + 1)}`,
         p,
       );
       const more = rows.length > query.limit;
