@@ -34,7 +34,7 @@ export type CommitOutcome =
 
 export interface CommitterDeps {
   readonly config: Pick<CollectorConfig, 'queue' | 'maxMessageBytes' | 'names'>;
-  readonly writer: Pick<IngestStore, 'write' | 'location'>;
+  readonly writer: Pick<IngestStore, 'write' | 'location' | 'ledgerRowsFor'>;
   /** Which redelivered id-less messages were already committed (redeliveries.ts). */
   readonly redeliveries: RedeliveryLedger;
   readonly metrics: CollectorMetrics;
@@ -64,12 +64,12 @@ export function createCommitter(deps: CommitterDeps): Committer {
   const { config, writer, metrics, status, logger, now } = deps;
   const stop = new AbortController();
 
-  function decode(batch: DeliveryBatch<BatchChannels, Message>): {
+  async function decode(batch: DeliveryBatch<BatchChannels, Message>): Promise<{
     records: StoredRecord[];
     deadLetters: DeadLetter[];
     plan: LedgerPlan;
     redelivered: number;
-  } {
+  }> {
     const arrival = new Date(now());
     const triaged = batch.deliveries.splice(0).map((message) => {
       const { records, deadLetters } = triageDelivery(message, config.queue, config.maxMessageBytes, arrival);
@@ -84,6 +84,18 @@ export function createCommitter(deps: CommitterDeps): Committer {
         : null;
       return { records, deadLetters, ledger: { redelivered: message.fields.redelivered, digest } };
     });
+    // Another collector on a shared store may have committed a redelivered one before it died.
+    const unknown = deps.redeliveries.unknown(triaged.map((t) => t.ledger));
+    if (unknown.length > 0) {
+      try {
+        deps.redeliveries.adopt(await writer.ledgerRowsFor(unknown));
+      } catch (err) {
+        logger.warn(
+          { err: errorMessage(err) },
+          'could not look up redelivered digests; storing them (a double at worst)',
+        );
+      }
+    }
     // Taken out of the batch above: the raw bodies can go while the records are written.
     const plan = deps.redeliveries.plan(
       batch.owner,
@@ -184,7 +196,7 @@ export function createCommitter(deps: CommitterDeps): Committer {
     async commit(batch) {
       const channels = batch.owner;
       if (!channels.open) return { acked: false, seen: 0, why: null };
-      const { records, deadLetters, plan, redelivered } = decode(batch);
+      const { records, deadLetters, plan, redelivered } = await decode(batch);
       const seen = records.length + deadLetters.length + redelivered;
       const result = await write(records, plan, channels);
       if (result === null) return { acked: false, seen, why: 'batch not committed' };

@@ -39,6 +39,8 @@ export interface LedgerRow {
 export interface LedgerChanges {
   readonly remove: readonly number[];
   readonly add: readonly LedgerRow[];
+  /** Rows of copies skipped now: this collector answers for them until their ack is known. */
+  readonly claim: readonly number[];
 }
 
 /** What a batch decided, applied only once its transaction commits. */
@@ -54,6 +56,13 @@ export interface LedgerPlan {
 }
 
 export interface RedeliveryLedger {
+  /**
+   * The digests of redelivered id-less messages this ledger holds no doubt for: with several
+   * collectors on one store, another one may have committed them (look them up, then `adopt`).
+   */
+  unknown(messages: readonly LedgerMessage[]): string[];
+  /** Rows of the store's table found for `unknown` digests: doubts of an earlier session now. */
+  adopt(rows: readonly LedgerRow[]): void;
   /** Decides, for one batch of one session, which id-less redelivered messages are doubles. */
   plan(session: object, messages: readonly LedgerMessage[]): LedgerPlan;
   /** The broker has the acks of this batch and every earlier one of its session. */
@@ -140,7 +149,30 @@ export function createRedeliveryLedger(
     }
   }
 
+  /** Rows this ledger already holds, as a doubt or as its own session's. */
+  const held = (): Set<number> => {
+    const ids = new Set<number>([...pending.map((entry) => entry.id), ...toRemove]);
+    for (const list of doubtful.values()) for (const entry of list) ids.add(entry.id);
+    return ids;
+  };
+
   return {
+    unknown(messages) {
+      const out = new Set<string>();
+      for (const message of messages) {
+        if (message.redelivered && message.digest !== null && !doubtful.has(message.digest))
+          out.add(message.digest);
+      }
+      return [...out];
+    },
+
+    adopt(rows) {
+      if (rows.length === 0) return;
+      const ids = held();
+      for (const row of rows)
+        if (!ids.has(row.id)) addDoubt({ id: row.id, digest: row.digest, batch: row.batch });
+    },
+
     plan(owner, messages) {
       enter(owner);
       if (doubtful.size > 0) expire();
@@ -170,11 +202,12 @@ export function createRedeliveryLedger(
       const written = toRemove.slice();
       return {
         keep,
-        writes: written.length > 0 || inserted.length > 0,
+        writes: written.length > 0 || inserted.length > 0 || excused.length > 0,
         changes: {
           // An excused digest's row stays: the skipped copy's ack is not known yet either.
           remove: written,
           add: inserted.map(({ id, digest }) => ({ id, batch, digest })),
+          claim: excused.map((entry) => entry.id),
         },
         committed() {
           const done = new Set(written);

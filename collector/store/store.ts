@@ -43,6 +43,8 @@ export interface IngestStore {
   write(records: readonly StoredRecord[], ledger?: LedgerChanges): Promise<WriteResult>;
   /** The redelivery ledger's rows left by earlier runs. */
   ledgerRows(): Promise<LedgerRow[]>;
+  /** The ledger's rows with these digests now (another collector's, on a shared store). */
+  ledgerRowsFor(digests: readonly string[]): Promise<LedgerRow[]>;
   /** Removes settled ledger rows now (at shutdown). */
   removeLedgerRows(ids: readonly number[]): Promise<void>;
   /** The binding keys last remembered for a queue on an exchange (AMQP cannot list them). */

@@ -11,7 +11,10 @@ export interface BatchWriter {
   write(records: readonly StoredRecord[], ledger?: LedgerChanges): WriteResult;
 }
 
-/** Applies a batch's ledger changes to unsettled_messages (inside the caller's transaction). */
+/**
+ * Applies a batch's ledger changes to unsettled_messages (inside the caller's transaction); claims
+ * change nothing here: one collector per SQLite file.
+ */
 export function ledgerWriter(db: Db): (changes: LedgerChanges) => void {
   const insert = db.prepare('INSERT INTO unsettled_messages (rowid, batch, digest) VALUES (?, ?, ?)');
   const remove = db.prepare('DELETE FROM unsettled_messages WHERE rowid = ?');

@@ -74,6 +74,7 @@ function setup(
     },
     writer: {
       location: '/tmp/x.db',
+      ledgerRowsFor: () => Promise.resolve([]),
       write(records) {
         writes.push(records.length);
         return Promise.resolve().then(() => write(records));

@@ -147,14 +147,21 @@ export async function openPgStore(
           await client.query('DELETE FROM unsettled_messages WHERE id = ANY($1::bigint[])', [ledger.remove]);
         if (ledger.add.length > 0)
           await client.query(
-            'INSERT INTO unsettled_messages (id, batch, digest) SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[])',
+            'INSERT INTO unsettled_messages (id, batch, digest, owner) SELECT *, $4 FROM unnest($1::bigint[], $2::bigint[], $3::text[])',
             [
               ledger.add.map((row) => row.id),
               ledger.add.map((row) => row.batch),
               ledger.add.map((row) => row.digest),
+              options.applicationName,
             ],
           );
+        if (ledger.claim.length > 0)
+          await client.query('UPDATE unsettled_messages SET owner = $2 WHERE id = ANY($1::bigint[])', [
+            ledger.claim,
+            options.applicationName,
+          ]);
       }
+      await options.beforeCommit?.();
       return { stored, duplicates: n - stored, lastSeq: hi, newestTs };
     });
   }
@@ -176,6 +183,18 @@ export async function openPgStore(
     async ledgerRows() {
       const rows = await pool.query<LedgerRow>(
         'SELECT id, batch, digest FROM unsettled_messages ORDER BY id',
+      );
+      return rows.rows;
+    },
+    async ledgerRowsFor(digests) {
+      if (digests.length === 0) return [];
+      // Only the rows of collectors that are gone (none of their connections left): a live one's
+      // may be its running session's, for an identical message it committed and is acking.
+      const rows = await pool.query<LedgerRow>(
+        `SELECT id, batch, digest FROM unsettled_messages
+         WHERE digest = ANY($1::text[]) AND (owner IS NULL OR owner NOT IN (
+           SELECT application_name FROM pg_stat_activity WHERE datname = current_database()))`,
+        [digests],
       );
       return rows.rows;
     },

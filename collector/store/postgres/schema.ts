@@ -127,6 +127,12 @@ export const PG_MIGRATIONS: readonly string[] = [
   END
   $$;
   `,
+  // 2: who left each unsettled digest (its application_name, logcollect@HOST:PID by default), so
+  // another collector may adopt the digests of one that is gone (ingest/redeliveries.ts).
+  `
+  ALTER TABLE unsettled_messages ADD COLUMN owner text;
+  CREATE INDEX unsettled_messages_digest ON unsettled_messages (digest);
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;
