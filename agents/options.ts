@@ -14,7 +14,7 @@ import { addCommonOptions, collect } from '../protocol/cli.js';
 import { DEFAULT_BATCH_LIMITS } from './batcher.js';
 import { parseSyslogUrl, type SyslogAddress } from './inputs/syslog.js';
 import { resolveHttpAuth, type HttpAuth } from './inputs/http/auth.js';
-import { parseHttpAddress, type HttpAddress } from './inputs/http/receiver.js';
+import { parseHttpAddress, type HttpAddress } from './inputs/http/address.js';
 import { DEFAULT_MAX_LINE_BYTES } from './parse/line.js';
 import {
   DEFAULT_CONTINUATION,
