@@ -1,13 +1,9 @@
-import v8 from 'node:v8';
+import './cli-heap.js';
 import { runMain } from '../protocol/cli.js';
 import { createAgent } from './agent.js';
 import { createCliLogger } from './cli-log.js';
 import { enableBufferRelief } from './memory.js';
 import { parseAgentArgs } from './options.js';
-
-// A burst allocates fast and briefly (lines, records, batch strings); V8's default heap growth let
-// the agent's RSS float to 160-230 MiB on a 1M-line syslog burst while it held a few MiB of data.
-v8.setFlagsFromString('--heap-growing-percent=20');
 
 /** How often --verbose prints the stats line. */
 const VERBOSE_STATS_MS = 5000;
