@@ -26,13 +26,13 @@ export const BUSY_LINGER_MS = 250;
 /** Body buffers come in multiples of this; it is also the smallest. */
 const SLAB_STEP = 16 * 1024;
 /** Confirmed bodies' buffers kept for reuse at most (beyond it they are left to the GC). */
-const POOL_MAX_BYTES = 2 * 1024 * 1024;
+const POOL_MAX_BYTES = 1024 * 1024;
 /**
  * Bytes all open batches may hold together. Past it the batch just written to is sealed if it
  * holds at least its share, so with many busy keys (85 in issue 15's workload) memory stays
- * bounded while messages stay large (about twice the share: ~200 records of 200 bytes).
+ * bounded while messages stay large (about twice the share: ~180 records of 270 bytes).
  */
-export const OPEN_MAX_BYTES = 3 * 1024 * 1024;
+export const OPEN_MAX_BYTES = 2 * 1024 * 1024;
 
 /**
  * Body buffers in multiples of SLAB_STEP, reused once their batch is confirmed. V8 frees a
@@ -84,8 +84,6 @@ export class Batcher {
   private timer: NodeJS.Timeout | undefined;
   /** Bytes written into open batches. */
   private openBytes = 0;
-  /** Size of the last body sealed: a new batch's buffer starts there, so it rarely grows. */
-  private lastBodyBytes = SLAB_STEP;
 
   constructor(
     private readonly limits: BatchLimits,
@@ -115,9 +113,8 @@ export class Batcher {
     }
     if (batch === undefined) {
       batch = {
-        buf: this.pool.take(
-          Math.max(line.length * 3 + 1, Math.min(this.lastBodyBytes, this.limits.maxBytes)),
-        ),
+        // Small first: with many keys open at once, a buffer sized for a full message each held twice the data.
+        buf: this.pool.take(line.length * 3 + 1),
         used: 0,
         count: 0,
         firstSeq: seq,
@@ -177,7 +174,6 @@ export class Batcher {
   private seal(key: string, batch: OpenBatch): void {
     this.open.delete(key);
     this.openBytes -= batch.used;
-    this.lastBodyBytes = batch.used;
     this.onSeal({
       key,
       body: batch.buf.subarray(0, batch.used),

@@ -16,10 +16,10 @@ export interface DeliveryOptions {
 
 /**
  * Queued bytes at which inputs that can wait are paused while the broker is connected (back-pressure,
- * as syslog-ng and rsyslog apply through TCP); they resume below half of it. A few MiB keep the
+ * as syslog-ng and rsyslog apply through TCP); they resume below half of it. A MiB keeps the
  * channel's window busy; the rest of `memoryBytes` is room for inputs that cannot wait (UDP).
  */
-const PAUSE_BYTES = 2 * 1024 * 1024;
+const PAUSE_BYTES = 1024 * 1024;
 
 interface InFlight {
   batch: Batch;

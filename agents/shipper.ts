@@ -145,7 +145,7 @@ const SEQUENCE_BLOCK = 1_000_000;
 /** Buffer memory beyond the in-memory batch bound before garbage is collected (CLI only). */
 const BUFFER_SLACK_BYTES = 4 * 1024 * 1024;
 /**
- * Batch bytes the agent holds while the broker keeps up: open batches (3 MiB), the queue up to
+ * Batch bytes the agent holds while the broker keeps up: open batches (2 MiB), the queue up to
  * where inputs pause, the window in flight (32 × up to 256 KiB) and reusable buffers; --memory is
  * only reached by UDP bursts.
  */
