@@ -18,24 +18,10 @@ export function enableBufferRelief(): void {
   collect = vm.runInNewContext('gc') as GcFunction;
 }
 
-/** Buffer memory still held after the last full collection: the data the agent really holds. */
-let liveAfterMajor = 0;
-
-/**
- * Collects garbage if buffers hold more than `limitBytes`: young garbage first, then all of it if
- * that was not enough. amqplib's frame copies of each body wait in the socket's queue long enough
- * to be promoted, and V8 counts dead buffers towards a full collection only after 64 MiB more; a
- * full collection of the agent's small heap takes a few ms. It runs again only once `slackBytes`
- * more than it left are held (a UDP burst legitimately filling --memory does not make it repeat).
- * True if it collected.
- */
-export function relieveBuffers(limitBytes: number, slackBytes: number): boolean {
+/** Collects young garbage if buffers hold more than `limitBytes`; true if it did. */
+export function relieveBuffers(limitBytes: number): boolean {
   if (collect === undefined) return false;
   if (process.memoryUsage().arrayBuffers <= limitBytes) return false;
   collect({ type: 'minor' });
-  if (process.memoryUsage().arrayBuffers > Math.max(limitBytes, liveAfterMajor + slackBytes)) {
-    collect({ type: 'major' });
-    liveAfterMajor = process.memoryUsage().arrayBuffers;
-  }
   return true;
 }
