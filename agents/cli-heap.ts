@@ -1,6 +1,6 @@
 /**
- * logship's V8 heap settings, imported first by its CLI so they hold before any module loads
- * (never by the library: a pino transport's host keeps its own).
+ * logship's V8 heap settings, applied by its entry point (cli.ts) before the rest of the CLI
+ * loads (never by the library: a pino transport's host keeps its own).
  */
 import v8 from 'node:v8';
 
