@@ -4,10 +4,7 @@ import { createFileInput } from './inputs/file.js';
 import type { Input, InputContext } from './inputs/input.js';
 import { createStreamInput } from './inputs/stdin.js';
 import { createSyslogInput } from './inputs/syslog.js';
-import { elasticDoor } from './inputs/http/elastic.js';
-import { lokiDoor } from './inputs/http/loki.js';
-import { otlpDoor } from './inputs/http/otlp.js';
-import { createHttpInput } from './inputs/http/receiver.js';
+import type { HttpInputOptions } from './inputs/http/receiver.js';
 import type { AgentConfig } from './options.js';
 import { Shipper, resolveShipperConfig, shipperSettingsOf, type CloseResult } from './shipper.js';
 import type { Stats } from './stats.js';
@@ -36,6 +33,31 @@ export function statsFields(stats: Stats, spoolBytes: number): Record<string, st
   };
 }
 
+/**
+ * The HTTP receiver, loaded when it starts: fastify, prom-client and protobufjs are about 15 MiB of
+ * resident memory that an agent without --http (syslog, files, stdin) should not carry.
+ */
+function lazyHttpInput(context: InputContext, options: HttpInputOptions): Input {
+  let input: Input | undefined;
+  return {
+    name: `http ${options.address.host}:${options.address.port}`,
+    ended: new Promise<void>(() => undefined),
+    async start(): Promise<void> {
+      const [{ createHttpInput }, { otlpDoor }, { lokiDoor }, { elasticDoor }] = await Promise.all([
+        import('./inputs/http/receiver.js'),
+        import('./inputs/http/otlp.js'),
+        import('./inputs/http/loki.js'),
+        import('./inputs/http/elastic.js'),
+      ]);
+      input = createHttpInput(context, options, [otlpDoor, lokiDoor, elasticDoor]);
+      await input.start();
+    },
+    stop: async (): Promise<void> => input?.stop(),
+    persist: (): void => input?.persist?.(),
+    stats: (): Record<string, number> => input?.stats?.() ?? {},
+  };
+}
+
 /** logship as an object: the inputs of the config feeding one shipper. */
 export function createAgent(
   config: AgentConfig,
@@ -60,8 +82,7 @@ export function createAgent(
     );
   }
   for (const address of config.syslog) inputs.push(createSyslogInput(context, address, config.maxLineBytes));
-  if (config.http !== undefined)
-    inputs.push(createHttpInput(context, config.http, [otlpDoor, lokiDoor, elasticDoor]));
+  if (config.http !== undefined) inputs.push(lazyHttpInput(context, config.http));
   const endable = inputs.filter((input) => input.name === 'stdin');
   const inputsEnded =
     endable.length === 0

@@ -10,14 +10,16 @@ export interface DeliveryOptions {
   window: number;
   /** Sealed batches kept in memory awaiting the channel; past it they go to the spool. */
   memoryBytes: number;
+  /** Called with each batch from memory once the broker confirmed it (its buffer is reused). */
+  recycle?: (batch: Batch) => void;
 }
 
 /**
  * Queued bytes at which inputs that can wait are paused while the broker is connected (back-pressure,
- * as syslog-ng and rsyslog apply through TCP); they resume below half of it. A few MiB keep the
+ * as syslog-ng and rsyslog apply through TCP); they resume below half of it. A MiB keeps the
  * channel's window busy; the rest of `memoryBytes` is room for inputs that cannot wait (UDP).
  */
-const PAUSE_BYTES = 4 * 1024 * 1024;
+const PAUSE_BYTES = 1024 * 1024;
 
 interface InFlight {
   batch: Batch;
@@ -295,6 +297,7 @@ export class Delivery {
       this.inflight[this.inflightHead++] = undefined as unknown as InFlight;
       this.stats.confirmed += done.batch.count;
       if (done.spoolEnd !== undefined) commit = done.spoolEnd;
+      else this.options.recycle?.(done.batch);
     }
     if (this.inflightHead === this.inflight.length) {
       this.inflight = [];

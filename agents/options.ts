@@ -14,7 +14,7 @@ import { addCommonOptions, collect } from '../protocol/cli.js';
 import { DEFAULT_BATCH_LIMITS } from './batcher.js';
 import { parseSyslogUrl, type SyslogAddress } from './inputs/syslog.js';
 import { resolveHttpAuth, type HttpAuth } from './inputs/http/auth.js';
-import { parseHttpAddress, type HttpAddress } from './inputs/http/receiver.js';
+import { parseHttpAddress, type HttpAddress } from './inputs/http/address.js';
 import { DEFAULT_MAX_LINE_BYTES } from './parse/line.js';
 import {
   DEFAULT_CONTINUATION,
@@ -137,7 +137,7 @@ Delivery:
   (250 ms while messages wait behind a full window); published persistent with publisher
   confirms, at most --window messages unconfirmed.
   Every record has an id <host>:<lane id>:<sequence> for the collector's dedupe.
-  While the broker is connected, stdin, files and TCP syslog are paused when 4 MiB of
+  While the broker is connected, stdin, files and TCP syslog are paused when 1 MiB of
   batches wait (back-pressure), not spooled; UDP datagrams are queued, then spooled.
   While RabbitMQ is unreachable (or memory is full) batches go to the disk spool (fsync'd),
   and are delivered oldest first, in order per routing key, when it is back. When the spool

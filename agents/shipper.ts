@@ -145,8 +145,9 @@ const SEQUENCE_BLOCK = 1_000_000;
 /** Buffer memory beyond the in-memory batch bound before young garbage is collected (CLI only). */
 const BUFFER_SLACK_BYTES = 8 * 1024 * 1024;
 /**
- * Batch bytes the agent holds while the broker keeps up: the window in flight (32 × up to 256 KiB)
- * and the queue up to where inputs pause; --memory is only reached by UDP bursts.
+ * Batch bytes the agent holds while the broker keeps up: open batches (2 MiB), the queue up to
+ * where inputs pause, the window in flight (32 × up to 256 KiB) and reusable buffers; --memory is
+ * only reached by UDP bursts.
  */
 const BUFFER_HELD_BYTES = 12 * 1024 * 1024;
 /** Spool writes are fsync'd at least this often, and the delivered position saved. */
@@ -216,7 +217,11 @@ export class Shipper {
     this.delivery = new Delivery(
       this.spool,
       this.publisher,
-      { window: config.window, memoryBytes: config.memoryBytes },
+      {
+        window: config.window,
+        memoryBytes: config.memoryBytes,
+        recycle: (batch) => this.batcher?.recycle(batch),
+      },
       this.stats,
       config.logger,
     );

@@ -11,13 +11,35 @@ const BSD_TAG = /^([^\s:[\]]{1,48})(?:\[([^\]\s]{1,32})\])?: ?/;
  */
 const BSD_TAG_NO_COLON = /^([^\s:[\]]{1,48})(?:\[([^\]\s]{1,32})\])? /;
 
+/** How long an RFC 3164 time read is reused for the same text (which year it is in cannot change sooner). */
+const STAMP_REUSE_MS = 1000;
+/** The last RFC 3164 time read: a sender stamps the lines of one second alike, and local-time conversion was the parser's main cost. */
+const lastStamp = { text: '', at: Number.NEGATIVE_INFINITY, iso: undefined as string | undefined };
+
+function bsdTime(match: RegExpExecArray, now: Date | undefined): string | undefined {
+  const at = now === undefined ? Date.now() : now.getTime();
+  if (match[0] === lastStamp.text && Math.abs(at - lastStamp.at) < STAMP_REUSE_MS) return lastStamp.iso;
+  const iso = bsdTimeToIso(match, now ?? new Date(at));
+  lastStamp.text = match[0];
+  lastStamp.at = at;
+  lastStamp.iso = iso;
+  return iso;
+}
+
+/** True if a frame ends in CR, LF or NUL (checked before running the regex that strips them). */
+function hasTrailingBreak(frame: string): boolean {
+  const last = frame.charCodeAt(frame.length - 1);
+  return last === 0x0a || last === 0x0d || last === 0;
+}
+
 /**
  * Parses one syslog frame (RFC 5424 or RFC 3164) into a record: facility and severity from PRI;
  * hostname, app-name and procid into the record; msgid and structured data into fields. A frame
- * that is not syslog is still shipped, as text, with the reason in `fields.syslog_error`.
+ * that is not syslog is still shipped, as text, with the reason in `fields.syslog_error`. `now`
+ * (default: the clock) places an RFC 3164 time, which has no year.
  */
-export function parseSyslog(frame: string, now: Date = new Date()): ParsedRecord {
-  const text = frame.replace(/[\r\n\0]+$/, '');
+export function parseSyslog(frame: string, now?: Date): ParsedRecord {
+  const text = hasTrailingBreak(frame) ? frame.replace(/[\r\n\0]+$/, '') : frame;
   const pri = /^<(\d{1,3})>/.exec(text);
   if (pri === null) return malformed(text, 'no <PRI> at the start');
   const parts = fromSyslogPri(Number(pri[1]));
@@ -120,13 +142,13 @@ function readSdElement(
   }
 }
 
-function parse3164(rest: string, now: Date): ParsedRecord {
+function parse3164(rest: string, now: Date | undefined): ParsedRecord {
   const fields: Record<string, unknown> = {};
   let i = 0;
   let ts: string | undefined;
   const tsMatch = BSD_TS.exec(rest);
   if (tsMatch !== null) {
-    ts = bsdTimeToIso(tsMatch, now);
+    ts = bsdTime(tsMatch, now);
     i = tsMatch[0].length;
   }
   let host: string | undefined;

@@ -71,7 +71,8 @@ export function startAgent(options: AgentOptions): Child {
       ...extraArgs('WARREN_BENCH_AGENT_ARGS'),
       ...(options.args ?? []),
     ],
-    { stdout: 'ignore', ...options.start },
+    // WARREN_BENCH_AGENT_NODE_ARGS='--trace-gc' etc.: node flags for logship, for memory experiments.
+    { stdout: 'ignore', nodeArgs: extraArgs('WARREN_BENCH_AGENT_NODE_ARGS'), ...options.start },
   );
 }
 

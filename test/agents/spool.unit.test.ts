@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeMessage } from '../../protocol/index.js';
 import type { Batch } from '../../agents/batch.js';
-import { Batcher } from '../../agents/batcher.js';
+import { Batcher, OPEN_MAX_BYTES } from '../../agents/batcher.js';
 import { RecordEncoder } from '../../agents/encoder.js';
 import { acquireLane, newAgentId } from '../../agents/lane.js';
 import { Spool } from '../../agents/spool.js';
@@ -68,6 +68,54 @@ describe('batcher', () => {
     batcher.close();
     expect(sealed.map((b) => b.count)).toEqual([2, 2, 1]);
     for (const b of sealed) expect(b.body.length).toBeLessThanOrEqual(25);
+  });
+
+  it('counts the byte bound in UTF-8 and never splits a multi-byte record', () => {
+    const sealed: Batch[] = [];
+    const batcher = new Batcher({ maxRecords: 100, maxBytes: 40, lingerMs: 1000 }, 'a', (b) =>
+      sealed.push(b),
+    );
+    // 15 UTF-16 units but 21 UTF-8 bytes with the newline: two records would be 42 bytes.
+    const line = '{"msg":"ééééé"}';
+    for (let i = 0; i < 3; i++) batcher.add('k.info', line, i);
+    batcher.close();
+    expect(sealed.map((b) => b.body.toString())).toEqual([`${line}\n`, `${line}\n`, `${line}\n`]);
+  });
+
+  it('seals the busiest open batches once all open batches pass OPEN_MAX_BYTES', () => {
+    const sealed: Batch[] = [];
+    const batcher = new Batcher({ maxRecords: 100_000, maxBytes: 1 << 30, lingerMs: 1000 }, 'a', (b) =>
+      sealed.push(b),
+    );
+    const line = `{"msg":"${'x'.repeat(190)}"}`;
+    const keys = Array.from({ length: 85 }, (_, i) => `k${i}.info`);
+    let seq = 0;
+    while (seq < 60_000) for (const key of keys) batcher.add(key, line, seq++);
+    // Bounded: what is still open stays near the budget, and messages are about twice the share.
+    const openRecords = seq - sealed.reduce((n, b) => n + b.count, 0);
+    expect(openRecords * (line.length + 1)).toBeLessThanOrEqual(OPEN_MAX_BYTES + keys.length * 1024);
+    const share = OPEN_MAX_BYTES / keys.length / (line.length + 1);
+    for (const b of sealed.slice(keys.length)) expect(b.count).toBeGreaterThanOrEqual(share * 0.9);
+    batcher.close();
+    const all = sealed.flatMap((b) => b.body.toString().trimEnd().split('\n'));
+    expect(all).toHaveLength(seq);
+  });
+
+  it('reuses the buffer of a confirmed batch for a later one', () => {
+    const sealed: Batch[] = [];
+    const batcher = new Batcher({ maxRecords: 2, maxBytes: 1 << 20, lingerMs: 1000 }, 'a', (b) =>
+      sealed.push(b),
+    );
+    batcher.add('k.info', '{"msg":"a"}', 0);
+    batcher.add('k.info', '{"msg":"b"}', 1);
+    const first = sealed[0]!;
+    expect(first.body.toString()).toBe('{"msg":"a"}\n{"msg":"b"}\n');
+    batcher.recycle(first);
+    batcher.add('k.info', '{"msg":"c"}', 2);
+    batcher.add('k.info', '{"msg":"d"}', 3);
+    expect(sealed[1]!.slab).toBe(first.slab);
+    expect(sealed[1]!.body.toString()).toBe('{"msg":"c"}\n{"msg":"d"}\n');
+    batcher.close();
   });
 
   it('seals after the linger time', async () => {
