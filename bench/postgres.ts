@@ -11,7 +11,7 @@ import { setFigure, type BenchContext } from './lib/context.js';
 import { progress } from './lib/progress.js';
 import { makeRecords } from './lib/records.js';
 import { generatePgQueryStore } from './lib/pg-synthetic.js';
-import { StoreReader, startAgent, startCollector, waitCollectorReady } from './lib/pipeline.js';
+import { StoreReader, startAgent, startCollector, waitApiUp, waitCollectorReady } from './lib/pipeline.js';
 import { buildLines, feedLines } from './e2e.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -181,19 +181,7 @@ async function queryFigures(context: BenchContext): Promise<void> {
     const collector = startCollector({ exchange, db: schema.url, port });
     const base = `http://127.0.0.1:${port}`;
     try {
-      await waitUntil(
-        'the HTTP API on PostgreSQL',
-        async () => {
-          if (collector.hasExited()) throw new Error(`logcollect exited: ${collector.stderrTail()}`);
-          try {
-            return (await fetch(`${base}/healthz`)).ok;
-          } catch {
-            return false;
-          }
-        },
-        60_000,
-        100,
-      );
+      await waitApiUp(collector, base);
       const requests = context.quick ? 30 : 200;
       const figures: [string, string][] = [
         ['pg_query_critical_1h_p99_ms', 'pattern=*.critical&since=1h'],

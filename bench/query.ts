@@ -9,10 +9,9 @@ import { deleteTopology, uniqueName } from '../testkit/broker.js';
 import { freePort } from '../testkit/net.js';
 import { binAvailable, rssMb } from '../testkit/processes.js';
 import { sleep } from '../protocol/index.js';
-import { waitUntil } from '../testkit/wait.js';
 import { setFigure, type BenchContext } from './lib/context.js';
 import { progress } from './lib/progress.js';
-import { startCollector } from './lib/pipeline.js';
+import { startCollector, waitApiUp } from './lib/pipeline.js';
 import { median, percentile } from './lib/stats.js';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -193,19 +192,7 @@ export async function queryBench(context: BenchContext): Promise<void> {
   const collector = startCollector({ exchange, db: file, port });
   const base = `http://127.0.0.1:${port}`;
   try {
-    await waitUntil(
-      'the HTTP API',
-      async () => {
-        if (collector.hasExited()) throw new Error(`logcollect exited: ${collector.stderrTail()}`);
-        try {
-          return (await fetch(`${base}/healthz`)).ok;
-        } catch {
-          return false;
-        }
-      },
-      60_000,
-      100,
-    );
+    await waitApiUp(collector, base);
     const requests = context.quick ? 30 : 200;
     const critical = await p99Of(
       base,

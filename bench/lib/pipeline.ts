@@ -178,3 +178,20 @@ export class StoreReader {
     this.db = null;
   }
 }
+
+/** Waits until a started collector's HTTP API answers /healthz (or says why it exited). */
+export async function waitApiUp(collector: Child, base: string, timeoutMs = 60_000): Promise<void> {
+  await waitUntil(
+    'the HTTP API',
+    async () => {
+      if (collector.hasExited()) throw new Error(`logcollect exited: ${collector.stderrTail()}`);
+      try {
+        return (await fetch(`${base}/healthz`)).ok;
+      } catch {
+        return false;
+      }
+    },
+    timeoutMs,
+    100,
+  );
+}

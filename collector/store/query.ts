@@ -1,6 +1,7 @@
 import type { Pattern, StoredRecord } from '../../protocol/index.js';
 import { parseQuery, type Query } from '../../protocol/query.js';
 import { parseSearch, type TextSearch } from '../../protocol/search.js';
+import { severityFromRank } from '../../protocol/severity.js';
 
 /**
  * What the HTTP API reads from the store: pages in (ts, seq) order, the live stream in seq order,
@@ -156,3 +157,28 @@ export type ReadMethod = Exclude<keyof SyncQueryStore, 'close'>;
 // The store the API opens: the SQLite one (kept importable from here for the API and the tests).
 export { openQueryStore, createQueryStore, type QueryStoreOptions } from './sqlite-query-store.js';
 export type { PlanOptions } from './page-plans.js';
+
+/**
+ * TopValues from a store's groups (value and count, most frequent first, null for records without
+ * the value): the first `limit` shown, the rest summed; severities as names.
+ */
+export function topValuesOf(
+  groups: readonly { value: string | number | boolean | null; n: number }[],
+  by: TopBy,
+  limit: number,
+): TopValues {
+  const present = groups.filter((g) => g.value !== null);
+  const hidden = present.slice(limit);
+  return {
+    values: present.slice(0, limit).map((g) => ({
+      value:
+        'column' in by && by.column === 'severity'
+          ? (severityFromRank(Number(g.value)) ?? 'notice')
+          : g.value,
+      count: g.n,
+    })),
+    otherValues: hidden.length,
+    otherCount: hidden.reduce((sum, g) => sum + g.n, 0),
+    total: groups.reduce((sum, g) => sum + g.n, 0),
+  };
+}

@@ -11,17 +11,18 @@ import {
 import { filterConditions, renderWhere, type Condition } from './conditions.js';
 import { ftsErrors, ftsExpression, ftsHitsBetween } from './fts.js';
 import { DEFAULT_PLAN, readPage, type PlanContext, type PlanOptions } from './page-plans.js';
-import type {
-  ContextRecords,
-  KeyCount,
-  TopValues,
-  VolumeCount,
-  Page,
-  PositionedRecord,
-  SyncQueryStore,
-  RecordFilter,
-  StoreFacts,
-  StreamBatch,
+import {
+  topValuesOf,
+  type ContextRecords,
+  type KeyCount,
+  type TopValues,
+  type VolumeCount,
+  type Page,
+  type PositionedRecord,
+  type SyncQueryStore,
+  type RecordFilter,
+  type StoreFacts,
+  type StreamBatch,
 } from './query.js';
 import { createRoutingKeys } from './routing-keys.js';
 import { COLUMNS, toPositioned, type Row } from './rows.js';
@@ -308,22 +309,7 @@ export function createQueryStore(
           const groups = prepare(
             `SELECT ${value} AS value, count(*) AS n FROM records r WHERE ${where.sql} GROUP BY 1 ORDER BY n DESC, value ASC`,
           ).all(params) as { value: string | number | null; n: number }[];
-          const present = groups.filter((g) => g.value !== null);
-          const total = groups.reduce((sum, g) => sum + g.n, 0);
-          const shown = present.slice(0, limit);
-          const hidden = present.slice(limit);
-          return {
-            values: shown.map((g) => ({
-              value:
-                'column' in by && by.column === 'severity'
-                  ? (severityFromRank(Number(g.value)) ?? 'notice')
-                  : g.value,
-              count: g.n,
-            })),
-            otherValues: hidden.length,
-            otherCount: hidden.reduce((sum, g) => sum + g.n, 0),
-            total,
-          };
+          return topValuesOf(groups, by, limit);
         })(),
       filter.text,
     );

@@ -25,6 +25,22 @@ export function ledgerWriter(db: Db): (changes: LedgerChanges) => void {
 }
 
 /**
+ * A record's ts in ms since the epoch. Agents stamp records per millisecond, so neighbours mostly
+ * share a ts: each is parsed once (both stores' writers use this).
+ */
+export function createTsParser(): (ts: string) => number {
+  let parsedTs = '';
+  let parsedMs = NaN;
+  return (ts) => {
+    if (ts !== parsedTs) {
+      parsedTs = ts;
+      parsedMs = Date.parse(ts);
+    }
+    return parsedMs;
+  };
+}
+
+/**
  * Prepared statements, one transaction per batch. Routing keys are few: their ids are cached, and a
  * key first seen in a batch enters the cache only once that batch commits (a rollback forgets it).
  */
@@ -44,16 +60,7 @@ export function createBatchWriter(db: Db): BatchWriter {
 
   const writeLedger = ledgerWriter(db);
   const keyIds = new Map<string, number>();
-  // Agents stamp records per millisecond, so neighbours mostly share a ts: parse each one once.
-  let parsedTs = '';
-  let parsedMs = NaN;
-  const tsMs = (ts: string): number => {
-    if (ts !== parsedTs) {
-      parsedTs = ts;
-      parsedMs = Date.parse(ts);
-    }
-    return parsedMs;
-  };
+  const tsMs = createTsParser();
 
   const run = db.transaction(
     (

@@ -1,16 +1,17 @@
 import type { Logger } from 'pino';
 import { ErrorCodes, WarrenError, readRoutingKey, severityFromRank } from '../../../protocol/index.js';
-import type {
-  ContextRecords,
-  KeyCount,
-  Page,
-  PositionedRecord,
-  QueryStore,
-  RecordFilter,
-  StoreFacts,
-  StreamBatch,
-  TopValues,
-  VolumeCount,
+import {
+  topValuesOf,
+  type ContextRecords,
+  type KeyCount,
+  type Page,
+  type PositionedRecord,
+  type QueryStore,
+  type RecordFilter,
+  type StoreFacts,
+  type StreamBatch,
+  type TopValues,
+  type VolumeCount,
 } from '../query.js';
 import { createKeyCache, type KeyRow } from '../routing-keys.js';
 import { toPositioned, type Row } from '../rows.js';
@@ -232,22 +233,7 @@ export async function openPgQueryStore(
           p.values,
         )
       ).rows;
-      const present = groups.filter((g) => g.value !== null);
-      const total = groups.reduce((sum, g) => sum + g.n, 0);
-      const shown = present.slice(0, limit);
-      const hidden = present.slice(limit);
-      return {
-        values: shown.map((g) => ({
-          value:
-            'column' in by && by.column === 'severity'
-              ? (severityFromRank(Number(g.value)) ?? 'notice')
-              : g.value,
-          count: g.n,
-        })),
-        otherValues: hidden.length,
-        otherCount: hidden.reduce((sum, g) => sum + g.n, 0),
-        total,
-      };
+      return topValuesOf(groups, by, limit);
     });
 
   const context: QueryStore['context'] = (id, before, after, scope) =>

@@ -6,6 +6,7 @@ import type { IngestStore, WriteResult } from '../store.js';
 import { checkPg, inTransaction, openPgPool } from './pool.js';
 import { createPgRetention } from './retention.js';
 import { indexWords } from './words.js';
+import { createTsParser } from '../writer.js';
 import { createPartitions, DAY_MS, listPartitions, migratePg } from './schema.js';
 
 export interface PgStoreOptions {
@@ -82,16 +83,7 @@ export async function openPgStore(
     for (const row of rows.rows) keyIds.set(row.routing_key, row.key_id);
   };
 
-  // Agents stamp records per millisecond, so neighbours mostly share a ts: parse each one once.
-  let parsedTs = '';
-  let parsedMs = NaN;
-  const tsMs = (ts: string): number => {
-    if (ts !== parsedTs) {
-      parsedTs = ts;
-      parsedMs = Date.parse(ts);
-    }
-    return parsedMs;
-  };
+  const tsMs = createTsParser();
 
   async function insertBatch(
     records: readonly StoredRecord[],
