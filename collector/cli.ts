@@ -3,7 +3,6 @@ import { Command, Option } from 'commander';
 import pino from 'pino';
 import { addCommonOptions, collect, runMain } from '../protocol/cli.js';
 import { createCollector } from './collector.js';
-import { runMigrate } from './migrate-cli.js';
 import { COLLECTOR_DEFAULTS, resolveCollectorConfig, type CollectorFlags } from './config.js';
 
 // Ingest allocates fast and briefly; V8's default heap growth (up to 4x the live size between major
@@ -96,7 +95,9 @@ Examples:
 type CliOptions = CollectorFlags & { logLevel: string };
 
 runMain('logcollect', async () => {
-  if (process.argv[2] === 'migrate') return runMigrate(process.argv.slice(3));
+  // Loaded for `migrate` only: it brings pg, which a SQLite collector never needs.
+  if (process.argv[2] === 'migrate')
+    return (await import('./migrate-cli.js')).runMigrate(process.argv.slice(3));
   program.exitOverride();
   program.parse();
   const options = program.opts<CliOptions>();

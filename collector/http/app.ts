@@ -19,8 +19,6 @@ import { ErrorCodes, httpStatusOf, isWarrenError, type ErrorCode } from '../../p
 import type { CollectorStatus } from '../status.js';
 import type { QueryStore } from '../store/query.js';
 import { openReadPool } from '../store/read-pool.js';
-import { listenForStored } from '../store/postgres/notices.js';
-import { openPgQueryStore } from '../store/postgres/pg-query-store.js';
 import { hostAllowed } from './hosts.js';
 import { registerExploreRoutes } from './explore.js';
 import { registerExportRoute } from './export.js';
@@ -117,10 +115,18 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
   const reads = deps.reads ?? { workers: 0, timeoutMs: 0, maxWaiting: 0 };
   const logger = deps.logger.child({ component: 'reads' });
   const storeUrl = deps.storeUrl ?? null;
-  const store: QueryStore =
+  // PostgreSQL's modules (and pg) load only when the store is there.
+  const postgres =
     storeUrl === null
+      ? null
+      : {
+          ...(await import('../store/postgres/pg-query-store.js')),
+          ...(await import('../store/postgres/notices.js')),
+        };
+  const store: QueryStore =
+    storeUrl === null || postgres === null
       ? openReadPool({ dbPath: deps.dbPath, ...reads, logger })
-      : await openPgQueryStore(
+      : await postgres.openPgQueryStore(
           storeUrl,
           // The readers' work runs in PostgreSQL: a connection per reader, one more for the streams.
           {
@@ -130,7 +136,8 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
           logger,
         );
   // Other collectors' commits wake the live streams too.
-  const notices = storeUrl === null ? null : listenForStored(storeUrl, deps.events, logger);
+  const notices =
+    storeUrl === null || postgres === null ? null : postgres.listenForStored(storeUrl, deps.events, logger);
   try {
     const app = await assemble(deps, store, streamOptions, now);
     if (notices !== null) app.addHook('onClose', () => notices.close());

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { CollectorConfig } from '../config.js';
 import type { Db } from './database.js';
-import { openPgStore } from './postgres/pg-store.js';
 import { openSqliteStore } from './sqlite-store.js';
 import type { IngestStore } from './store.js';
 
@@ -17,6 +16,8 @@ export async function openStore(
       'upgrading the store schema: it can take a minute or more on a large store (stopping it leaves the store as it was)',
     );
   if (config.storeUrl !== null && db === undefined) {
+    // Loaded only for PostgreSQL: a SQLite collector never loads pg.
+    const { openPgStore } = await import('./postgres/pg-store.js');
     return openPgStore(config.storeUrl, { onMigrate, applicationName: config.connectionName }, logger);
   }
   return openSqliteStore(config.dbPath, {
