@@ -54,7 +54,21 @@ export function describeConnectError(err: unknown, url: string): WarrenError {
   const message = err instanceof Error ? err.message : String(err);
   const code = (err as { code?: unknown } | null)?.code;
   const where = redactUrl(url);
-  if (/ACCESS[-_]REFUSED|403/.test(message)) {
+  if (
+    (typeof code === 'string' && /^ERR_SSL_|^ERR_TLS_|CERT|EPROTO/.test(code)) ||
+    /SSL routines/.test(message)
+  ) {
+    return new WarrenError(
+      ErrorCodes.BROKER_TLS,
+      `TLS with RabbitMQ at ${where} failed (${typeof code === 'string' ? code : message})`,
+      {
+        cause: err,
+        hint: "amqps:// needs the broker's TLS port (usually 5671); use amqp:// for the plain port 5672, or check the certificates",
+      },
+    );
+  }
+  // By AMQP's reply name only: OpenSSL's messages start with a hex thread address that may hold "403".
+  if (/ACCESS[-_]REFUSED/.test(message)) {
     return new WarrenError(ErrorCodes.BROKER_AUTH, `RabbitMQ at ${where} refused the login`, {
       cause: err,
       hint: 'check the user and password in --amqp or AMQP_URL',
@@ -69,19 +83,6 @@ export function describeConnectError(err: unknown, url: string): WarrenError {
       {
         cause: err,
         hint: 'fix the vhost in --amqp or AMQP_URL, or create it and grant the user access (rabbitmqctl add_vhost, set_permissions)',
-      },
-    );
-  }
-  if (
-    (typeof code === 'string' && /^ERR_SSL_|^ERR_TLS_|CERT|EPROTO/.test(code)) ||
-    /SSL routines/.test(message)
-  ) {
-    return new WarrenError(
-      ErrorCodes.BROKER_TLS,
-      `TLS with RabbitMQ at ${where} failed (${typeof code === 'string' ? code : message})`,
-      {
-        cause: err,
-        hint: "amqps:// needs the broker's TLS port (usually 5671); use amqp:// for the plain port 5672, or check the certificates",
       },
     );
   }
