@@ -40,7 +40,8 @@ export function startCollector(options: CollectorOptions): Child {
       ...extraArgs('WARREN_BENCH_COLLECTOR_ARGS'),
       ...(options.args ?? []),
     ],
-    { stdin: 'ignore', ...options.start },
+    // WARREN_BENCH_COLLECTOR_NODE_ARGS='--trace-gc' etc.: node flags for logcollect, for memory experiments.
+    { stdin: 'ignore', nodeArgs: extraArgs('WARREN_BENCH_COLLECTOR_NODE_ARGS'), ...options.start },
   );
 }
 
