@@ -7,7 +7,7 @@ import { reportReadiness, type CollectorStatus } from '../status.js';
 import type { IngestStore, WriteResult } from '../store/store.js';
 import type { DeliveryBatch } from './batch.js';
 import { messageDigest, type LedgerPlan, type RedeliveryLedger } from './redeliveries.js';
-import { triageDelivery, type DeadLetter } from './triage.js';
+import { triageDelivery, type DeadLetter, type TriagedDelivery } from './triage.js';
 
 /** The channels a batch's session lends the committer (a broker session, or a test's fake). */
 export interface BatchChannels {
@@ -58,6 +58,73 @@ export interface Committer {
   stopRetrying(): void;
 }
 
+/** One delivery of a batch; `triaged` is null until the store's transaction decodes it. */
+interface BatchPart {
+  readonly message: Message;
+  readonly triaged: TriagedDelivery | null;
+  readonly digest: string | null;
+}
+
+/**
+ * A batch's records, decoded message by message as the store's transaction reads them: one
+ * message's records are alive at a time instead of the whole batch's, which outlived the young
+ * generation and were promoted, then collected by full GCs. A retried write decodes again; the
+ * counts and dead letters are those of the latest pass.
+ */
+class DecodedBatch implements Iterable<StoredRecord> {
+  /** Records the latest pass gave the store. */
+  records = 0;
+  /** Records of redelivered messages the ledger skipped (already committed). */
+  redelivered = 0;
+  deadLetters: DeadLetter[] = [];
+  /** What decoding threw, if it did (not the store's failure). */
+  failure: Error | null = null;
+  readonly mayHaveRecords: boolean;
+
+  constructor(
+    private readonly parts: readonly BatchPart[],
+    private readonly keep: readonly boolean[],
+    private readonly decode: (message: Message) => TriagedDelivery,
+  ) {
+    this.mayHaveRecords = keep.some((kept) => kept);
+  }
+
+  *[Symbol.iterator](): Iterator<StoredRecord> {
+    this.records = 0;
+    this.redelivered = 0;
+    this.deadLetters = [];
+    for (let index = 0; index < this.parts.length; index++) {
+      const part = this.parts[index];
+      if (part === undefined) continue;
+      const triaged = part.triaged ?? this.decodeOrRemember(part.message);
+      // A skipped redelivery still sends its dead letters: they may not have reached the broker.
+      for (const dead of triaged.deadLetters) this.deadLetters.push(dead);
+      if (this.keep[index] === false) {
+        this.redelivered += triaged.records.length;
+        continue;
+      }
+      for (const record of triaged.records) {
+        this.records++;
+        yield record;
+      }
+    }
+  }
+
+  /** A pass without a store: the dead letters and counts of a batch with nothing to write. */
+  drain(): void {
+    for (const record of this) void record;
+  }
+
+  private decodeOrRemember(message: Message): TriagedDelivery {
+    try {
+      return this.decode(message);
+    } catch (err) {
+      this.failure = err instanceof Error ? err : new Error(String(err));
+      throw err;
+    }
+  }
+}
+
 const NOTHING_WRITTEN: WriteResult = { stored: 0, duplicates: 0, lastSeq: 0, newestTs: null };
 
 export function createCommitter(deps: CommitterDeps): Committer {
@@ -65,27 +132,32 @@ export function createCommitter(deps: CommitterDeps): Committer {
   const stop = new AbortController();
 
   async function decode(batch: DeliveryBatch<BatchChannels, Message>): Promise<{
-    records: StoredRecord[];
-    deadLetters: DeadLetter[];
+    decoded: DecodedBatch;
     plan: LedgerPlan;
-    redelivered: number;
   }> {
     const arrival = new Date(now());
-    const triaged = batch.deliveries.splice(0).map((message) => {
-      const { records, deadLetters } = triageDelivery(message, config.queue, config.maxMessageBytes, arrival);
-      const idless =
-        typeof message.properties.messageId !== 'string' && records.some((record) => record.id === null);
-      const digest = idless
+    const decodeOne = (message: Message): TriagedDelivery =>
+      triageDelivery(message, config.queue, config.maxMessageBytes, arrival);
+    const parts = batch.deliveries.splice(0).map((message): BatchPart => {
+      // A message with a message_id is never id-less (its records get <message_id>:<n>), so it is
+      // decoded only inside the store's transaction; others now, to know whether they need a digest.
+      if (typeof message.properties.messageId === 'string') return { message, triaged: null, digest: null };
+      const triaged = decodeOne(message);
+      const digest = triaged.records.some((record) => record.id === null)
         ? messageDigest(
             message.fields.routingKey,
             typeof message.properties.contentType === 'string' ? message.properties.contentType : undefined,
             message.content,
           )
         : null;
-      return { records, deadLetters, ledger: { redelivered: message.fields.redelivered, digest } };
+      return { message, triaged, digest };
     });
+    const ledger = parts.map((part) => ({
+      redelivered: part.message.fields.redelivered,
+      digest: part.digest,
+    }));
     // Another collector on a shared store may have committed a redelivered one before it died.
-    const unknown = deps.redeliveries.unknown(triaged.map((t) => t.ledger));
+    const unknown = deps.redeliveries.unknown(ledger);
     if (unknown.length > 0) {
       try {
         deps.redeliveries.adopt(await writer.ledgerRowsFor(unknown));
@@ -96,38 +168,25 @@ export function createCommitter(deps: CommitterDeps): Committer {
         );
       }
     }
-    // Taken out of the batch above: the raw bodies can go while the records are written.
-    const plan = deps.redeliveries.plan(
-      batch.owner,
-      triaged.map((t) => t.ledger),
-    );
-    const records: StoredRecord[] = [];
-    const deadLetters: DeadLetter[] = [];
-    let redelivered = 0;
-    triaged.forEach((t, index) => {
-      // A skipped redelivery still sends its dead letters: they may not have reached the broker.
-      for (const dead of t.deadLetters) deadLetters.push(dead);
-      if (plan.keep[index] === false) {
-        redelivered += t.records.length;
-        return;
-      }
-      for (const record of t.records) records.push(record);
-    });
-    return { records, deadLetters, plan, redelivered };
+    const plan = deps.redeliveries.plan(batch.owner, ledger);
+    return { decoded: new DecodedBatch(parts, plan.keep, decodeOne), plan };
   }
 
   /** null when the batch must stay unacked: its session was lost, or the store refused while closing. */
   async function write(
-    records: StoredRecord[],
+    decoded: DecodedBatch,
     plan: LedgerPlan,
     channels: BatchChannels,
   ): Promise<WriteResult | null> {
-    if (records.length === 0 && !plan.writes) return NOTHING_WRITTEN;
+    if (!decoded.mayHaveRecords && !plan.writes) {
+      decoded.drain();
+      return NOTHING_WRITTEN;
+    }
     for (let attempt = 0; ; attempt++) {
       if (!channels.open) return null;
       const started = performance.now();
       try {
-        const result = await writer.write(records, plan.writes ? plan.changes : undefined);
+        const result = await writer.write(decoded, plan.writes ? plan.changes : undefined);
         metrics.commitSeconds.observe((performance.now() - started) / 1000);
         if (!status.storeWritable) {
           logger.info('the store accepts writes again; resuming');
@@ -135,6 +194,8 @@ export function createCommitter(deps: CommitterDeps): Committer {
         }
         return result;
       } catch (err) {
+        // Decoding is not the store's failure: retrying would fail the same way.
+        if (decoded.failure !== null) throw decoded.failure;
         metrics.storeErrors.inc();
         if (status.storeWritable) {
           logger.error(
@@ -196,9 +257,10 @@ export function createCommitter(deps: CommitterDeps): Committer {
     async commit(batch) {
       const channels = batch.owner;
       if (!channels.open) return { acked: false, seen: 0, why: null };
-      const { records, deadLetters, plan, redelivered } = await decode(batch);
-      const seen = records.length + deadLetters.length + redelivered;
-      const result = await write(records, plan, channels);
+      const { decoded, plan } = await decode(batch);
+      const result = await write(decoded, plan, channels);
+      const { deadLetters, records, redelivered } = decoded;
+      const seen = records + deadLetters.length + redelivered;
       if (result === null) return { acked: false, seen, why: 'batch not committed' };
       const settle = plan.committed();
       if (!(await deadLetter(deadLetters, channels))) {
@@ -220,7 +282,7 @@ export function createCommitter(deps: CommitterDeps): Committer {
           () => undefined,
         );
       }
-      reportStored({ ...result, duplicates: result.duplicates + redelivered }, records.length);
+      reportStored({ ...result, duplicates: result.duplicates + redelivered }, records);
       return { acked: true, seen };
     },
 

@@ -38,9 +38,10 @@ export interface IngestStore {
   readonly location: string;
   /**
    * Stores the records in ONE transaction with the redelivery ledger's changes; rejects (and
-   * stores nothing) on failure. Records whose id is already stored are counted, not stored.
+   * stores nothing) on failure. Records whose id is already stored are counted, not stored. The
+   * records are read once per attempt, in order (the committer decodes them as they are read).
    */
-  write(records: readonly StoredRecord[], ledger?: LedgerChanges): Promise<WriteResult>;
+  write(records: Iterable<StoredRecord>, ledger?: LedgerChanges): Promise<WriteResult>;
   /** The redelivery ledger's rows left by earlier runs. */
   ledgerRows(): Promise<LedgerRow[]>;
   /** The ledger's rows with these digests now (another collector's, on a shared store). */

@@ -8,7 +8,7 @@ export interface BatchWriter {
    * Stores the records in ONE synchronous transaction, with the redelivery ledger's changes (which
    * must commit or roll back with them); throws (and stores nothing) on failure.
    */
-  write(records: readonly StoredRecord[], ledger?: LedgerChanges): WriteResult;
+  write(records: Iterable<StoredRecord>, ledger?: LedgerChanges): WriteResult;
 }
 
 /**
@@ -64,7 +64,7 @@ export function createBatchWriter(db: Db): BatchWriter {
 
   const run = db.transaction(
     (
-      records: readonly StoredRecord[],
+      records: Iterable<StoredRecord>,
       newKeys: Map<string, number>,
       ledger: LedgerChanges | undefined,
     ): WriteResult => {

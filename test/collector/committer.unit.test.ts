@@ -75,7 +75,9 @@ function setup(
     writer: {
       location: '/tmp/x.db',
       ledgerRowsFor: () => Promise.resolve([]),
-      write(records) {
+      write(source) {
+        // Read at once, as the stores do (the committer decodes as they read).
+        const records = [...source];
         writes.push(records.length);
         return Promise.resolve().then(() => write(records));
       },
@@ -146,6 +148,27 @@ describe('committer', () => {
     expect(status.storeWritable).toBe(true);
     expect((await metrics.storeErrors.get()).values[0]?.value).toBe(1);
     expect(lines().map((line) => line.msg)).toContain('the store accepts writes again; resuming');
+  });
+
+  it('reads the same records on every attempt and dead-letters a bad line once, however often the write is retried', async () => {
+    let refusals = 2;
+    const attempts: string[][] = [];
+    const { committer, status } = setup((records) => {
+      attempts.push(records.map((record) => record.msg));
+      if (refusals-- > 0) throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+      return wrote(records);
+    });
+    const channels = new FakeChannels();
+    const messages = [delivery('{"msg":"a"}\n{"msg":\n{"msg":"b"}\n'), delivery('{"msg":"c"}\n')];
+    await expect(committer.commit(batchOf(channels, messages))).resolves.toEqual({ acked: true, seen: 4 });
+    expect(attempts).toEqual([
+      ['a', 'b', 'c'],
+      ['a', 'b', 'c'],
+      ['a', 'b', 'c'],
+    ]);
+    expect(channels.calls.filter((call) => call.startsWith('dead-letter'))).toHaveLength(1);
+    expect(status.deadLettered).toBe(1);
+    expect(status.stored).toBe(3);
   });
 
   it('leaves a refused batch unacked once it stops retrying (closing)', async () => {

@@ -160,7 +160,9 @@ export async function openPgStore(
 
   return {
     location: redactUrl(url),
-    async write(records, ledger) {
+    async write(source, ledger) {
+      // Read once, up front: the statement sends the batch as arrays, and a retry reuses them.
+      const records = Array.isArray(source) ? (source as StoredRecord[]) : Array.from(source);
       try {
         return await insertBatch(records, ledger);
       } catch (err) {
