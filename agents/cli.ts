@@ -1,8 +1,9 @@
 /**
- * logship's entry point. The heap settings are applied before the CLI's modules load: a static
- * import of them would parse and load every module (allocating enough to grow the young
- * generation) before the first line here ran.
+ * logship's entry point: the heap settings first (protocol/small-heap.ts says why), then the CLI
+ * with a dynamic import.
  */
-import './cli-heap.js';
+import { applySmallHeap } from '../protocol/small-heap.js';
+
+applySmallHeap();
 
 await import('./cli-main.js');

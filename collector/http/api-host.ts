@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { ErrorCodes, WarrenError, errorMessage } from '../../protocol/index.js';
+import { reapplySmallHeap } from '../../protocol/small-heap.js';
 import { deserializeError } from '../store/read-protocol.js';
 import type { CollectorStatus } from '../status.js';
 import type { ApiThreadData, FromApiThread, ToApiThread } from './api-messages.js';
@@ -41,6 +42,8 @@ export async function startApiThread(options: ApiHostOptions): Promise<ApiHost> 
   const { events, status, registry, logger, ...rest } = options;
   const data: ApiThreadData = { ...rest, logLevel: logger.level, status: status() };
   const worker = new Worker(threadScript(), { workerData: data });
+  // Its start sets V8's flags back to node's; by 'online' it has.
+  worker.once('online', reapplySmallHeap);
   const send = (message: ToApiThread): void => worker.postMessage(message);
   const onStored = ({ lastSeq }: { lastSeq: number }): void => {
     send({ type: 'status', status: status() });
