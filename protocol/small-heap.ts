@@ -5,6 +5,7 @@
  * generation. Never applied by the library (a pino transport's host keeps its own settings).
  */
 import v8 from 'node:v8';
+import type { Worker } from 'node:worker_threads';
 
 let applied = false;
 
@@ -25,9 +26,20 @@ export function applySmallHeap(): void {
 }
 
 /**
- * Starting a Worker sets V8's flags back to node's (the young generation grew to 32 MiB again once
- * the collector's API thread started): whoever starts one calls this after, a no-op unless applied.
+ * Starts a Worker that keeps a young generation of its own (`semiSpaceMb` per semi-space) while
+ * this thread keeps the small one. Starting a Worker sets V8's flags back to node's (the
+ * collector's young generation grew to 32 MiB again once its API thread started), and a new
+ * isolate takes its first semi-space size from the flags when it is made: so that size is set
+ * just before, and the small-heap flags again once the Worker runs. Without applySmallHeap, a
+ * plain start.
  */
-export function reapplySmallHeap(): void {
-  if (applied) setFlags();
+export function startWorker(create: () => Worker, semiSpaceMb: number): Worker {
+  if (!applied) return create();
+  v8.setFlagsFromString(`--min-semi-space-size=${semiSpaceMb}`);
+  const worker = create();
+  worker.once('online', () => {
+    v8.setFlagsFromString('--min-semi-space-size=0');
+    setFlags();
+  });
+  return worker;
 }
