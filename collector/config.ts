@@ -312,6 +312,11 @@ export function resolveCollectorConfig(
   });
 }
 
+/** Whether a store location names PostgreSQL (postgres:// or postgresql://) rather than a SQLite file. */
+export function isPostgresUrl(text: string): boolean {
+  return /^postgres(ql)?:\/\//.test(text.trim());
+}
+
 /** A PostgreSQL URL, checked here so a typo is a usage error, not a connection failure later. */
 function storeUrl(text: string | undefined, db: string | undefined): string | null {
   if (text === undefined) return null;
@@ -321,7 +326,7 @@ function storeUrl(text: string | undefined, db: string | undefined): string | nu
   } catch {
     url = null;
   }
-  if (url === null || !/^postgres(ql)?:$/.test(url.protocol) || url.hostname === '') {
+  if (url === null || !isPostgresUrl(url.href) || url.hostname === '') {
     throw usage(
       `invalid --store '${redactUrl(text)}'`,
       'give a PostgreSQL URL, e.g. --store postgres://warren@127.0.0.1/warren (without --store the SQLite file of --db is used)',

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type Database from 'better-sqlite3';
+import { isPostgresUrl } from '../../collector/config.js';
 import { topologyNames } from '../../protocol/index.js';
 import { AMQP_URL, withChannel } from '../../testkit/broker.js';
 import { type Child, startBin, type StartOptions } from '../../testkit/processes.js';
@@ -33,7 +34,7 @@ export function startCollector(options: CollectorOptions): Child {
       options.amqpUrl ?? AMQP_URL,
       '--exchange',
       options.exchange,
-      /^postgres(ql)?:\/\//.test(options.db) ? '--store' : '--db',
+      isPostgresUrl(options.db) ? '--store' : '--db',
       options.db,
       '--listen',
       `127.0.0.1:${options.port}`,
