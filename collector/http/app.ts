@@ -120,14 +120,15 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
     storeUrl === null
       ? null
       : {
+          url: storeUrl,
           ...(await import('../store/postgres/pg-query-store.js')),
           ...(await import('../store/postgres/notices.js')),
         };
   const store: QueryStore =
-    storeUrl === null || postgres === null
+    postgres === null
       ? openReadPool({ dbPath: deps.dbPath, ...reads, logger })
       : await postgres.openPgQueryStore(
-          storeUrl,
+          postgres.url,
           // The readers' work runs in PostgreSQL: a connection per reader, one more for the streams.
           {
             connections: Math.max(2, reads.workers + 1),
@@ -136,8 +137,7 @@ export async function buildApi(deps: ApiDeps): Promise<Api> {
           logger,
         );
   // Other collectors' commits wake the live streams too.
-  const notices =
-    storeUrl === null || postgres === null ? null : postgres.listenForStored(storeUrl, deps.events, logger);
+  const notices = postgres === null ? null : postgres.listenForStored(postgres.url, deps.events, logger);
   try {
     const app = await assemble(deps, store, streamOptions, now);
     if (notices !== null) app.addHook('onClose', () => notices.close());
