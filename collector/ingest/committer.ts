@@ -93,9 +93,7 @@ class DecodedBatch implements Iterable<StoredRecord> {
     this.records = 0;
     this.redelivered = 0;
     this.deadLetters = [];
-    for (let index = 0; index < this.parts.length; index++) {
-      const part = this.parts[index];
-      if (part === undefined) continue;
+    for (const [index, part] of this.parts.entries()) {
       const triaged = part.triaged ?? this.decodeOrRemember(part.message);
       // A skipped redelivery still sends its dead letters: they may not have reached the broker.
       for (const dead of triaged.deadLetters) this.deadLetters.push(dead);

@@ -162,7 +162,7 @@ export async function openPgStore(
     location: redactUrl(url),
     async write(source, ledger) {
       // Read once, up front: the statement sends the batch as arrays, and a retry reuses them.
-      const records = Array.isArray(source) ? (source as StoredRecord[]) : Array.from(source);
+      const records = Array.from(source);
       try {
         return await insertBatch(records, ledger);
       } catch (err) {
