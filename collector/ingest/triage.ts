@@ -15,8 +15,11 @@ export interface TriagedDelivery {
   readonly deadLetters: DeadLetter[];
 }
 
-/** Headers that say where a dead letter came from, besides the reason (CONTRACT §1). */
-function deadLetterOptions(message: Message, queue: string, reason: string): Options.Publish {
+/**
+ * Headers that say where a dead letter came from, besides the reason (CONTRACT §1). `whole` says the
+ * original bytes travel: their content encoding goes with them (a bad line is re-encoded text).
+ */
+function deadLetterOptions(message: Message, queue: string, reason: string, whole: boolean): Options.Publish {
   const { properties, fields } = message;
   const headers: Record<string, unknown> = {
     ...(properties.headers ?? {}),
@@ -30,6 +33,8 @@ function deadLetterOptions(message: Message, queue: string, reason: string): Opt
   if (typeof properties.messageId === 'string') options.messageId = properties.messageId;
   if (typeof properties.timestamp === 'number') options.timestamp = properties.timestamp;
   if (typeof properties.appId === 'string') options.appId = properties.appId;
+  if (whole && typeof properties.contentEncoding === 'string')
+    options.contentEncoding = properties.contentEncoding;
   return options;
 }
 
@@ -40,7 +45,7 @@ function whole(message: Message, queue: string, reason: string): TriagedDelivery
       {
         routingKey: message.fields.routingKey,
         content: message.content,
-        options: deadLetterOptions(message, queue, reason),
+        options: deadLetterOptions(message, queue, reason, true),
         reason,
       },
     ],
@@ -91,7 +96,7 @@ export function triageDelivery(
     deadLetters: decoded.rejected.map((rejected) => ({
       routingKey: message.fields.routingKey,
       content: Buffer.from(rejected.raw),
-      options: deadLetterOptions(message, queue, rejected.reason),
+      options: deadLetterOptions(message, queue, rejected.reason, false),
       reason: rejected.reason,
     })),
   };

@@ -1,4 +1,4 @@
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ERROR_HEADER, ErrorCodes } from '../../protocol/index.js';
 import { createCollector, type Collector } from '../../collector/collector.js';
@@ -30,6 +30,7 @@ interface DeadLetterSeen {
   body: string;
   reason: unknown;
   routingKey: string;
+  contentEncoding: unknown;
 }
 
 async function drainDead(f: Fixture): Promise<DeadLetterSeen[]> {
@@ -42,6 +43,7 @@ async function drainDead(f: Fixture): Promise<DeadLetterSeen[]> {
       body: message.content.toString('latin1'),
       reason: message.properties.headers?.[ERROR_HEADER],
       routingKey: message.fields.routingKey,
+      contentEncoding: message.properties.contentEncoding,
     });
   }
   await channel.close();
@@ -153,6 +155,10 @@ describe('collector consuming from the broker', () => {
       Buffer.from([0x66, 0x6f, 0xff, 0xfe, 0x00]).toString('latin1'),
     );
     expect(dead.find((d) => d.routingKey === 'app.info')?.body).toBe('{"id":"nd:bad","msg":');
+    // A message dead-lettered whole keeps its content encoding, so its bytes can still be read.
+    const zipped = dead.find((d) => String(d.reason).includes("content encoding 'gzip'"));
+    expect(zipped?.contentEncoding).toBe('gzip');
+    expect(gunzipSync(Buffer.from(zipped?.body ?? '', 'latin1')).toString()).toBe('{"msg":"zipped"}');
     expect(dead.every((d) => d.routingKey.startsWith('app.'))).toBe(true);
 
     const db = readStore(f.dbPath);
