@@ -271,7 +271,7 @@ export class Shipper {
     const facility = record.facility ?? this.config.facility;
     const severity = record.severity ?? this.config.severity;
     this.stats.read++;
-    batcher.add(`${facility}.${severity}`, encoder.encode(seq, record, facility, severity), seq);
+    batcher.add(`${facility}.${severity}`, encoder.encode(seq, record), seq);
   }
 
   /**

@@ -101,8 +101,10 @@ describe('logship (bin/logship.js as a child process)', () => {
     expect(received[0]).toMatchObject({
       key: 'kern.critical',
       contentType: 'application/x-ndjson',
-      record: { msg: 'disk failure', facility: 'kern', severity: 'critical', app: 'kern' },
+      record: { msg: 'disk failure', app: 'kern' },
     });
+    // Facility and severity travel as the routing key only (CONTRACT §4).
+    expect(Object.keys(received[0]!.record)).toEqual(['id', 'ts', 'host', 'app', 'pid', 'msg']);
     expect(received[0]!.record.id).toMatch(/^[a-z0-9_-]+:[0-9a-z]{13}:\d+$/);
     expect(agent.stderr()).toBe('');
   });

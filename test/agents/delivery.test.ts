@@ -71,7 +71,11 @@ describe('shipper against the real broker', () => {
     expect(new Set(received.map((r) => r.record.id)).size).toBe(900);
     for (const r of received) {
       expect(r.contentType).toBe(CONTENT_TYPE_NDJSON);
-      expect(r.key).toBe(`${r.record.facility}.${r.record.severity}`);
+      // The key says facility and severity; the body does not repeat them.
+      const [facility, severity] = KEYS[Number(r.record.msg.replace('record ', '')) % 3]!;
+      expect(r.key).toBe(`${facility}.${severity}`);
+      expect(r.record).not.toHaveProperty('facility');
+      expect(r.record).not.toHaveProperty('severity');
       expect(r.record).toMatchObject({ host: 'test-host', app: 'agents-test', pid: process.pid });
     }
     // 300 records per key in batches of at most 100: at least 3 messages per key, never mixed keys.

@@ -6,7 +6,7 @@ describe('agent encoding through the protocol codec', () => {
   it('frames hand-built lines as the NDJSON body the collector decodes, one record per line', () => {
     const encoder = new RecordEncoder('web-01:4f2a', { host: 'web-01', app: 'api', pid: 7 }, () => 0);
     const lines = [1, 2].map((seq) =>
-      encoder.encode(seq, { msg: `m${seq}`, ts: '2026-01-01T00:00:00.000Z' }, 'kern', 'info'),
+      encoder.encode(seq, { msg: `m${seq}`, ts: '2026-01-01T00:00:00.000Z' }),
     );
     const { records, rejected } = decodeMessage({
       routingKey: 'kern.info',

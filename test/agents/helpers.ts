@@ -8,7 +8,8 @@ export interface Received {
   key: string;
   messageId: string | undefined;
   contentType: string | undefined;
-  record: { id: string; msg: string; severity: string; facility: string; [k: string]: unknown };
+  /** The body's line as sent: facility and severity are the routing key's (CONTRACT §4). */
+  record: { id: string; msg: string; [k: string]: unknown };
 }
 
 /** A test exchange with Warren's topology and one queue bound to `#` that collects everything. */

@@ -135,12 +135,17 @@ describe('batcher', () => {
       { host: 'web-01', app: 'api', pid: 7 },
       () => 1_763_764_434_123,
     );
-    const line = encoder.encode(
-      12,
-      { msg: 'quote " and \n newline', fields: { disk: 'sda' } },
-      'kern',
-      'critical',
-    );
+    const line = encoder.encode(12, { msg: 'quote " and \n newline', fields: { disk: 'sda' } });
+    // The routing key says facility and severity; the body does not repeat them.
+    expect(Object.keys(JSON.parse(line) as object)).toEqual([
+      'id',
+      'ts',
+      'host',
+      'app',
+      'pid',
+      'msg',
+      'fields',
+    ]);
     const { records, rejected } = decodeMessage({
       routingKey: 'kern.critical',
       content: Buffer.from(line),
@@ -161,14 +166,12 @@ describe('batcher', () => {
     });
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    const parsed = JSON.parse(encoder.encode(1, { msg: 'x', fields: cyclic }, 'a', 'info')) as {
+    const parsed = JSON.parse(encoder.encode(1, { msg: 'x', fields: cyclic })) as {
       fields: unknown;
     };
     expect(parsed.fields).toEqual({ unserializable: expect.stringContaining('circular') as unknown });
     // A BigInt (which plain JSON.stringify refuses) is written as its digits.
-    const big = JSON.parse(
-      encoder.encode(2, { msg: 'x', fields: { n: 2n ** 70n, k: 'v' } }, 'a', 'info'),
-    ) as {
+    const big = JSON.parse(encoder.encode(2, { msg: 'x', fields: { n: 2n ** 70n, k: 'v' } })) as {
       fields: unknown;
     };
     expect(big.fields).toEqual({ n: '1180591620717411303424', k: 'v' });
