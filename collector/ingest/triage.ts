@@ -15,11 +15,8 @@ export interface TriagedDelivery {
   readonly deadLetters: DeadLetter[];
 }
 
-/**
- * Headers that say where a dead letter came from, besides the reason (CONTRACT §1). `whole` says the
- * original bytes travel: their content encoding goes with them (a bad line is re-encoded text).
- */
-function deadLetterOptions(message: Message, queue: string, reason: string, whole: boolean): Options.Publish {
+/** Headers that say where a dead letter came from, besides the reason (CONTRACT §1). */
+function deadLetterOptions(message: Message, queue: string, reason: string): Options.Publish {
   const { properties, fields } = message;
   const headers: Record<string, unknown> = {
     ...(properties.headers ?? {}),
@@ -33,19 +30,21 @@ function deadLetterOptions(message: Message, queue: string, reason: string, whol
   if (typeof properties.messageId === 'string') options.messageId = properties.messageId;
   if (typeof properties.timestamp === 'number') options.timestamp = properties.timestamp;
   if (typeof properties.appId === 'string') options.appId = properties.appId;
-  if (whole && typeof properties.contentEncoding === 'string')
-    options.contentEncoding = properties.contentEncoding;
   return options;
 }
 
 function whole(message: Message, queue: string, reason: string): TriagedDelivery {
+  const options = deadLetterOptions(message, queue, reason);
+  // The original bytes travel, so their encoding does too (a bad line alone is re-encoded text).
+  const encoding: unknown = message.properties.contentEncoding;
+  if (typeof encoding === 'string') options.contentEncoding = encoding;
   return {
     records: [],
     deadLetters: [
       {
         routingKey: message.fields.routingKey,
         content: message.content,
-        options: deadLetterOptions(message, queue, reason, true),
+        options,
         reason,
       },
     ],
@@ -96,7 +95,7 @@ export function triageDelivery(
     deadLetters: decoded.rejected.map((rejected) => ({
       routingKey: message.fields.routingKey,
       content: Buffer.from(rejected.raw),
-      options: deadLetterOptions(message, queue, rejected.reason, false),
+      options: deadLetterOptions(message, queue, rejected.reason),
       reason: rejected.reason,
     })),
   };
