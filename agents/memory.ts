@@ -1,11 +1,9 @@
-import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
 type GcFunction = (options?: { type?: 'minor' | 'major' }) => void;
 
 let collect: GcFunction | undefined;
-let gcObserver: PerformanceObserver | undefined;
 
 /**
  * Node frees a Buffer's memory only when V8 collects its wrapper, and V8 lets tens of MiB of
@@ -18,11 +16,6 @@ export function enableBufferRelief(): void {
   v8.setFlagsFromString('--expose-gc');
   // A new context sees the flag; the main one was created before it was set.
   collect = vm.runInNewContext('gc') as GcFunction;
-  // Measured, mechanism not established (bench/README, issue 15): with an observer of GC entries
-  // (node runs a callback after every GC) the dead body buffers are freed sooner: 84 MiB peak
-  // instead of 99-107 on the 1M-line syslog burst; without it a leaner body cost more memory.
-  gcObserver ??= new PerformanceObserver(() => undefined);
-  gcObserver.observe({ entryTypes: ['gc'] });
 }
 
 /** Collects young garbage if buffers hold more than `limitBytes`; true if it did. */

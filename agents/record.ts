@@ -1,8 +1,7 @@
 import type { Severity } from '../protocol/index.js';
 
 /**
- * What an input makes of one log entry before the shipper stamps it with time and origin (its id
- * comes from its batch's message id).
+ * What an input makes of one log entry before the shipper stamps it with id, time and origin.
  * Unset parts take the shipper's defaults (`--facility`, `--severity`, this host and process).
  */
 export interface ParsedRecord {
