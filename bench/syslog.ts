@@ -69,7 +69,6 @@ function spooledOf(stderr: string): number | null {
 
 /** One burst's figures (CPU in seconds per 100k records). */
 interface Burst {
-  rate: number;
   /** Seconds until the sender had written every line, and until every record was stored. */
   sentS: number;
   storedS: number;
@@ -80,6 +79,8 @@ interface Burst {
   brokerGrowthMb: number | null;
 }
 
+type Part = keyof Burst['cpu'];
+const PARTS: readonly Part[] = ['agent', 'collector', 'broker'];
 const perHundredK = (burst: Burst): number => burst.cpu.agent + burst.cpu.collector + burst.cpu.broker;
 const largest = (values: (number | null)[]): number | null => {
   const known = values.filter((value): value is number => value !== null);
@@ -107,12 +108,12 @@ export async function syslogBench(context: BenchContext): Promise<void> {
   const bursts: Burst[] = [];
   for (let round = 1; round <= context.repeats; round++) {
     const result = await burst(chunks, count);
-    progress(
-      `syslog e2e round ${round}/${context.repeats}: ${Math.round(result.rate)} records/s (sender done after ${result.sentS.toFixed(1)} s, all stored after ${result.storedS.toFixed(1)} s); CPU s per 100k: agent ${result.cpu.agent.toFixed(2)}, collector ${result.cpu.collector.toFixed(2)}, broker ${result.cpu.broker.toFixed(2)}; peak RSS agent ${result.agentRssMb?.toFixed(1) ?? '?'} MiB, collector ${result.collectorRssMb?.toFixed(0) ?? '?'} MiB; spooled ${String(result.spooled)}`,
-    );
     bursts.push(result);
+    progress(
+      `syslog e2e round ${round}/${context.repeats}: ${Math.round(count / result.storedS)} records/s (sender done after ${result.sentS.toFixed(1)} s, all stored after ${result.storedS.toFixed(1)} s); CPU s per 100k: ${PARTS.map((part) => `${part} ${result.cpu[part].toFixed(2)}`).join(', ')}; peak RSS agent ${result.agentRssMb?.toFixed(1) ?? '?'} MiB, collector ${result.collectorRssMb?.toFixed(0) ?? '?'} MiB; spooled ${String(result.spooled)}`,
+    );
   }
-  const rates = bursts.map((b) => b.rate);
+  const rates = bursts.map((b) => count / b.storedS);
   const cpus = bursts.map(perHundredK);
   setFigure(context, 'syslog_e2e_logs_per_s', median(rates), rates);
   setFigure(context, 'syslog_cpu_s_per_100k', median(cpus), cpus);
@@ -121,21 +122,13 @@ export async function syslogBench(context: BenchContext): Promise<void> {
   setFigure(context, 'syslog_spooled_while_connected', largest(bursts.map((b) => b.spooled)));
   setFigure(context, 'syslog_broker_growth_mb', largest(bursts.map((b) => b.brokerGrowthMb)));
   const rounds = `${bursts.length} round${bursts.length === 1 ? '' : 's'}`;
-  context.notes.syslog_e2e_logs_per_s = `median of ${rounds}: ${rates.map((rate) => Math.round(rate)).join('/')}${context.quick ? `; --quick: ${count.toLocaleString('en-US')} lines, not 1,000,000` : ''}`;
-  context.notes.syslog_cpu_s_per_100k = `median of ${rounds}: ${fixed(cpus, 2)}; agent ${fixed(
-    bursts.map((b) => b.cpu.agent),
-    2,
-  )}, collector ${fixed(
-    bursts.map((b) => b.cpu.collector),
-    2,
-  )}, broker ${fixed(
-    bursts.map((b) => b.cpu.broker),
-    2,
-  )}`;
-  context.notes.syslog_agent_rss_mb = `largest of ${rounds}: ${fixed(
-    bursts.map((b) => b.agentRssMb ?? Number.NaN),
-    1,
-  )}`;
+  const quick = context.quick ? `; --quick: ${count.toLocaleString('en-US')} lines, not 1,000,000` : '';
+  context.notes.syslog_e2e_logs_per_s = `median of ${rounds}: ${fixed(rates, 0)}${quick}`;
+  const cpuOf = (part: Part): number[] => bursts.map((b) => b.cpu[part]);
+  const parts = PARTS.map((part) => `${part} ${fixed(cpuOf(part), 2)}`).join(', ');
+  context.notes.syslog_cpu_s_per_100k = `median of ${rounds}: ${fixed(cpus, 2)}; ${parts}`;
+  const agentPeaks = bursts.map((b) => b.agentRssMb ?? Number.NaN);
+  context.notes.syslog_agent_rss_mb = `largest of ${rounds}: ${fixed(agentPeaks, 1)}`;
 }
 
 /** One burst on fresh processes, a fresh store and an exchange of its own. */
@@ -198,7 +191,6 @@ async function burst(chunks: readonly string[], count: number): Promise<Burst> {
     );
     sender.end();
     return {
-      rate: count / wall,
       sentS: (sentAt - started) / 1000,
       storedS: wall,
       cpu: { agent: per(cpu.agent), collector: per(cpu.collector), broker: per(cpu.broker) },

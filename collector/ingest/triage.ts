@@ -36,8 +36,8 @@ function deadLetterOptions(message: Message, queue: string, reason: string): Opt
 function whole(message: Message, queue: string, reason: string): TriagedDelivery {
   const options = deadLetterOptions(message, queue, reason);
   // The original bytes travel, so their encoding does too (a bad line alone is re-encoded text).
-  const encoding: unknown = message.properties.contentEncoding;
-  if (typeof encoding === 'string') options.contentEncoding = encoding;
+  if (typeof message.properties.contentEncoding === 'string')
+    options.contentEncoding = message.properties.contentEncoding;
   return {
     records: [],
     deadLetters: [
