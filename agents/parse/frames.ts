@@ -10,6 +10,11 @@ export class SyslogFramer {
   /** Bytes still to skip of an over-long octet-counted frame. */
   private skipping = 0;
   private truncatedText: string | undefined;
+  /** The kept start of an over-long newline-framed line whose rest is skipped up to its newline. */
+  private lineHead: string | undefined;
+  /** Bytes of that line skipped so far, and whether the last of them was a CR (of a CRLF split by reads). */
+  private lineSkipped = 0;
+  private lineSkippedCr = false;
 
   constructor(
     private readonly onFrame: (text: string) => void,
@@ -17,8 +22,44 @@ export class SyslogFramer {
   ) {}
 
   push(chunk: Buffer): void {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    if (this.buf.length === 0) {
+      this.buf = chunk;
+    } else {
+      // The last read's rest is the start of one frame: join it with only as much of this read as
+      // that frame needs. Joining whole reads copied every 64 KiB read once more (issue 15).
+      const head = this.pendingFrameEnd(chunk);
+      this.buf = Buffer.concat([this.buf, chunk.subarray(0, head)]);
+      this.drain();
+      this.buf =
+        this.buf.length === 0 ? chunk.subarray(head) : Buffer.concat([this.buf, chunk.subarray(head)]);
+    }
+    this.drain();
+    // A rest viewing a large read would keep the whole read alive until the next one (which may be
+    // long while the input is paused): it is copied out.
+    if (this.buf.length > 0 && this.buf.length * 4 < this.buf.buffer.byteLength)
+      this.buf = Buffer.from(this.buf);
+  }
+
+  /**
+   * How many bytes of `chunk` finish the frame whose start is held: up to its first newline, or
+   * its octet count; the whole chunk when that cannot be told (only a guess: more bytes are fine).
+   */
+  private pendingFrameEnd(chunk: Buffer): number {
+    const first = this.buf[0]!;
+    if (first >= 0x30 && first <= 0x39) {
+      const space = this.buf.indexOf(0x20);
+      const length = space > 0 && space <= 10 ? Number(this.buf.toString('latin1', 0, space)) : NaN;
+      if (!Number.isInteger(length) || length > this.maxBytes) return chunk.length;
+      return Math.max(0, Math.min(chunk.length, space + 1 + length - this.buf.length));
+    }
+    const nl = chunk.indexOf(0x0a);
+    return nl < 0 ? chunk.length : nl + 1;
+  }
+
+  /** Takes every complete frame from `buf`. */
+  private drain(): void {
     for (;;) {
+      if (this.lineHead !== undefined && !this.skipLine()) return;
       if (this.skipping > 0) {
         const n = Math.min(this.skipping, this.buf.length);
         this.skipping -= n;
@@ -32,8 +73,31 @@ export class SyslogFramer {
     }
   }
 
+  /** Skips the rest of an over-long line up to its newline; true once it is shipped, cut and marked. */
+  private skipLine(): boolean {
+    const nl = this.buf.indexOf(0x0a);
+    if (nl < 0) {
+      this.lineSkipped += this.buf.length;
+      if (this.buf.length > 0) this.lineSkippedCr = this.buf[this.buf.length - 1] === 0x0d;
+      this.buf = Buffer.alloc(0);
+      return false;
+    }
+    const cr = nl > 0 ? this.buf[nl - 1] === 0x0d : this.lineSkippedCr;
+    this.shipCutLine(this.lineSkipped + nl - (cr ? 1 : 0));
+    this.buf = this.buf.subarray(nl + 1);
+    return true;
+  }
+
+  private shipCutLine(skipped: number): void {
+    this.onFrame(`${this.lineHead ?? ''}${truncationMarker(skipped)}`);
+    this.lineHead = undefined;
+    this.lineSkipped = 0;
+    this.lineSkippedCr = false;
+  }
+
   /** End of connection: a partial newline-framed message is still a message. */
   end(): void {
+    if (this.lineHead !== undefined) this.shipCutLine(this.lineSkipped - (this.lineSkippedCr ? 1 : 0));
     if (this.buf.length > 0 && this.skipping === 0) {
       const text = decodeUtf8(this.buf, 0, Math.min(this.buf.length, this.maxBytes)).text.replace(
         /[\r\n]+$/,
@@ -74,12 +138,10 @@ export class SyslogFramer {
     const nl = this.buf.indexOf(0x0a);
     if (nl < 0) {
       if (this.buf.length <= this.maxBytes) return false;
-      // An endless line: cut it at the cap.
-      this.onFrame(
-        decodeUtf8(this.buf, 0, this.maxBytes).text + truncationMarker(this.buf.length - this.maxBytes),
-      );
-      this.buf = Buffer.alloc(0);
-      return false;
+      // An endless line: its start is kept and the rest skipped to its newline, where it ships.
+      this.lineHead = decodeUtf8(this.buf, 0, this.maxBytes).text;
+      this.buf = this.buf.subarray(this.maxBytes);
+      return true;
     }
     const end = nl > 0 && this.buf[nl - 1] === 0x0d ? nl - 1 : nl;
     const text = decodeUtf8(this.buf, 0, Math.min(end, this.maxBytes)).text;

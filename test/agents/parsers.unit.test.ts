@@ -212,6 +212,16 @@ describe('syslog TCP framing', () => {
     ]);
   });
 
+  it('gives the same frames wherever the reads split the stream', () => {
+    const octet = '<14>1 - h app - - - counted\nwith a newline';
+    const stream = `<14>a: one\r\n${Buffer.byteLength(octet)} ${octet}<13>b: two\n12 <1>bad count\n<14>c: ${'x'.repeat(30)}\n<11>d: end`;
+    const whole = frames([stream], 24);
+    expect(whole.length).toBe(6);
+    for (let a = 1; a < stream.length; a++)
+      for (let b = a; b < stream.length; b += 7)
+        expect(frames([stream.slice(0, a), stream.slice(a, b), stream.slice(b)], 24)).toEqual(whole);
+  });
+
   it('mixes both framings on one connection', () => {
     expect(frames(['5 <1>ab<14>x: y\n'])).toEqual(['<1>ab', '<14>x: y']);
   });
