@@ -230,6 +230,8 @@ export class Shipper {
       lane.agentId,
       (batch) => this.delivery!.accept(batch),
       () => this.delivery!.busy,
+      // A window of confirmed bodies comes back at once; bounded by what memory may hold.
+      Math.min(config.window * config.batch.maxBytes, config.memoryBytes),
     );
     if (!this.spool.isEmpty()) {
       config.logger.info(

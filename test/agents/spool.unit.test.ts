@@ -59,6 +59,26 @@ describe('batcher', () => {
     expect(sealed[0]!.body.toString()).toBe('{"msg":"0"}\n{"msg":"2"}\n{"msg":"4"}\n');
   });
 
+  it('reuses the buffers of a whole window confirmed at once', () => {
+    const sealed: Batch[] = [];
+    const batcher = new Batcher({ maxRecords: 300, maxBytes: 256 * 1024, lingerMs: 1000 }, 'a', (b) =>
+      sealed.push(b),
+    );
+    const line = `{"msg":"${'x'.repeat(190)}"}`;
+    const window = (): Batch[] => {
+      sealed.length = 0;
+      for (let i = 0; i < 32 * 300; i++) batcher.add('k.info', line, i);
+      return [...sealed];
+    };
+    const first = window();
+    expect(first.length).toBe(32);
+    for (const batch of first) batcher.recycle(batch);
+    const recycled = new Set(first.map((b) => b.slab));
+    const second = window();
+    expect(second.filter((b) => !recycled.has(b.slab))).toEqual([]);
+    batcher.close();
+  });
+
   it('seals on the byte bound before a record would overflow it', () => {
     const sealed: Batch[] = [];
     const batcher = new Batcher({ maxRecords: 100, maxBytes: 25, lingerMs: 1000 }, 'a', (b) =>
