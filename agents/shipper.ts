@@ -142,12 +142,10 @@ export interface CloseResult {
 
 /** How many sequence numbers each reservation in the lane's `seq` file covers. */
 const SEQUENCE_BLOCK = 1_000_000;
-/** Buffer memory beyond the in-memory batch bound before young garbage is collected (CLI only). */
-const BUFFER_SLACK_BYTES = 8 * 1024 * 1024;
 /**
- * Batch bytes the agent holds while the broker keeps up: open batches (2 MiB), the queue up to
- * where inputs pause, the window in flight (32 × up to 256 KiB) and reusable buffers; --memory is
- * only reached by UDP bursts.
+ * Buffer bytes the agent holds while the broker keeps up: open batches (2 MiB), the queue up to
+ * where inputs pause, the window in flight and the reusable buffers (8 MiB together); --memory is
+ * only reached by UDP bursts. Past them (or --memory) garbage is collected (CLI only).
  */
 const BUFFER_HELD_BYTES = 12 * 1024 * 1024;
 /** Spool writes are fsync'd at least this often, and the delivered position saved. */
@@ -426,7 +424,7 @@ export class Shipper {
       this.config.logger.warn({ err: errorMessage(err) }, 'cannot save the spool position');
     }
     this.delivery?.retryOverflow();
-    relieveBuffers(Math.min(this.config.memoryBytes, BUFFER_HELD_BYTES) + BUFFER_SLACK_BYTES);
+    relieveBuffers(Math.min(this.config.memoryBytes, BUFFER_HELD_BYTES));
   }
 }
 
