@@ -1,7 +1,8 @@
 import type { Severity } from '../protocol/index.js';
 
 /**
- * What an input makes of one log entry before the shipper stamps it with id, time and origin.
+ * What an input makes of one log entry before the shipper stamps it with time and origin (its id
+ * comes from its batch's message id).
  * Unset parts take the shipper's defaults (`--facility`, `--severity`, this host and process).
  */
 export interface ParsedRecord {

@@ -152,9 +152,9 @@ const BUFFER_HELD_BYTES = 12 * 1024 * 1024;
 const SPOOL_SYNC_MS = 100;
 
 /**
- * The agent's core: stamps records (id, time, origin), batches them per routing key, and hands
- * batches to delivery (broker or spool). `log()` is synchronous and cheap; inputs check
- * `accepting` and wait for `onResume` when the spool is full.
+ * The agent's core: stamps records (time, origin; their ids come from the message ids), batches
+ * them per routing key, and hands batches to delivery (broker or spool). `log()` is synchronous
+ * and cheap; inputs check `accepting` and wait for `onResume` when the spool is full.
  */
 export class Shipper {
   readonly stats: Stats = createStats();
@@ -185,11 +185,7 @@ export class Shipper {
       throw err;
     }
     this.seqEnd = this.seq + SEQUENCE_BLOCK;
-    this.encoder = new RecordEncoder(
-      lane.agentId,
-      { host: config.host, app: config.app, pid: config.pid },
-      config.clock,
-    );
+    this.encoder = new RecordEncoder({ host: config.host, app: config.app, pid: config.pid }, config.clock);
     let firstOutcome: () => void = () => undefined;
     const outcome = new Promise<void>((resolve) => (firstOutcome = resolve));
     this.publisher = new Publisher(
@@ -271,7 +267,7 @@ export class Shipper {
     const facility = record.facility ?? this.config.facility;
     const severity = record.severity ?? this.config.severity;
     this.stats.read++;
-    batcher.add(`${facility}.${severity}`, encoder.encode(seq, record), seq);
+    batcher.add(`${facility}.${severity}`, encoder.encode(record), seq);
   }
 
   /**

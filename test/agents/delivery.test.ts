@@ -7,7 +7,7 @@ import { startBrokerProxy, type TcpProxy } from '../../testkit/net.js';
 import { tempDir } from '../../testkit/temp.js';
 import { useCleanups } from '../../testkit/suite.js';
 import { waitUntil } from '../../testkit/wait.js';
-import { createSink, dedupe, seqOf, silentLogger, type Received, type Sink } from './helpers.js';
+import { createSink, dedupe, orderOf, silentLogger, type Received, type Sink } from './helpers.js';
 
 const cleanup = useCleanups();
 
@@ -42,7 +42,7 @@ function firstArrivalOrder(received: readonly Received[]): Map<string, number[]>
   const byKey = new Map<string, number[]>();
   for (const r of dedupe(received)) {
     const list = byKey.get(r.key) ?? [];
-    list.push(seqOf(r.record.id));
+    list.push(orderOf(r.id));
     byKey.set(r.key, list);
   }
   return byKey;
@@ -68,7 +68,7 @@ describe('shipper against the real broker', () => {
     expect(await shipper.drain(10_000)).toBe(true);
     const received = await sink.waitFor((r) => r.length >= 900);
     expect(received).toHaveLength(900);
-    expect(new Set(received.map((r) => r.record.id)).size).toBe(900);
+    expect(new Set(received.map((r) => r.id)).size).toBe(900);
     for (const r of received) {
       expect(r.contentType).toBe(CONTENT_TYPE_NDJSON);
       // The key says facility and severity; the body does not repeat them.

@@ -4,19 +4,19 @@ import { CONTENT_TYPE_NDJSON, decodeMessage, encodeBatch, ndjsonBody } from '../
 
 describe('agent encoding through the protocol codec', () => {
   it('frames hand-built lines as the NDJSON body the collector decodes, one record per line', () => {
-    const encoder = new RecordEncoder('web-01:4f2a', { host: 'web-01', app: 'api', pid: 7 }, () => 0);
-    const lines = [1, 2].map((seq) =>
-      encoder.encode(seq, { msg: `m${seq}`, ts: '2026-01-01T00:00:00.000Z' }),
-    );
+    const encoder = new RecordEncoder({ host: 'web-01', app: 'api', pid: 7 }, () => 0);
+    const lines = [1, 2].map((n) => encoder.encode({ msg: `m${n}`, ts: '2026-01-01T00:00:00.000Z' }));
     const { records, rejected } = decodeMessage({
       routingKey: 'kern.info',
       content: ndjsonBody(lines),
       contentType: CONTENT_TYPE_NDJSON,
+      // The batcher's message id (<agent id>:<first seq>) gives each line its id.
+      messageId: 'web-01:4f2a:40',
     });
     expect(rejected).toEqual([]);
     expect(records.map((r) => [r.id, r.msg])).toEqual([
-      ['web-01:4f2a:1', 'm1'],
-      ['web-01:4f2a:2', 'm2'],
+      ['web-01:4f2a:40:0', 'm1'],
+      ['web-01:4f2a:40:1', 'm2'],
     ]);
   });
 

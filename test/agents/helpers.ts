@@ -8,8 +8,10 @@ export interface Received {
   key: string;
   messageId: string | undefined;
   contentType: string | undefined;
-  /** The body's line as sent: facility and severity are the routing key's (CONTRACT §4). */
-  record: { id: string; msg: string; [k: string]: unknown };
+  /** The body's line as sent: facility, severity and id are the message's (CONTRACT §4). */
+  record: { msg: string; [k: string]: unknown };
+  /** The id the collector gives the record (CONTRACT §4): `<message_id>:<n>`, n its line's index. */
+  id: string;
 }
 
 /** A test exchange with Warren's topology and one queue bound to `#` that collects everything. */
@@ -39,13 +41,16 @@ export async function createSink(area: string): Promise<Sink> {
     for (;;) {
       const message = await channel.get(queue, { noAck: true });
       if (message === false) return received;
+      const messageId = message.properties.messageId as string | undefined;
+      let index = 0;
       for (const line of message.content.toString('utf8').split('\n')) {
         if (line === '') continue;
         received.push({
           key: message.fields.routingKey,
-          messageId: message.properties.messageId as string | undefined,
+          messageId,
           contentType: message.properties.contentType as string | undefined,
           record: JSON.parse(line) as Received['record'],
+          id: `${messageId ?? ''}:${index++}`,
         });
       }
     }
@@ -79,10 +84,14 @@ export const silentLogger = pino({ level: 'silent' });
 /** Records deduplicated by id, first arrival kept (what the collector does). */
 export function dedupe(received: readonly Received[]): Received[] {
   const seen = new Set<string>();
-  return received.filter((r) => (seen.has(r.record.id) ? false : (seen.add(r.record.id), true)));
+  return received.filter((r) => (seen.has(r.id) ? false : (seen.add(r.id), true)));
 }
 
-/** The sequence number at the end of a record id (`host:lane:seq`). */
-export function seqOf(id: string): number {
-  return Number(id.slice(id.lastIndexOf(':') + 1));
+/**
+ * Orders one lane's records as they were logged, from an id `host:lane:<first seq>:<n>`: the
+ * message's first sequence number, then the line's index in it.
+ */
+export function orderOf(id: string): number {
+  const [first, index] = id.split(':').slice(-2).map(Number);
+  return (first ?? Number.NaN) * 1_000_000 + (index ?? Number.NaN);
 }

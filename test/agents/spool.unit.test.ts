@@ -149,31 +149,20 @@ describe('batcher', () => {
     batcher.close();
   });
 
-  it('encodes records the collector decodes, with ids, origin and escaped text', () => {
-    const encoder = new RecordEncoder(
-      'web-01:4f2a',
-      { host: 'web-01', app: 'api', pid: 7 },
-      () => 1_763_764_434_123,
-    );
-    const line = encoder.encode(12, { msg: 'quote " and \n newline', fields: { disk: 'sda' } });
-    // The routing key says facility and severity; the body does not repeat them.
-    expect(Object.keys(JSON.parse(line) as object)).toEqual([
-      'id',
-      'ts',
-      'host',
-      'app',
-      'pid',
-      'msg',
-      'fields',
-    ]);
+  it('encodes records the collector decodes, with origin and escaped text; ids from the message id', () => {
+    const encoder = new RecordEncoder({ host: 'web-01', app: 'api', pid: 7 }, () => 1_763_764_434_123);
+    const line = encoder.encode({ msg: 'quote " and \n newline', fields: { disk: 'sda' } });
+    // The routing key says facility and severity, the message id the record's id: the body repeats neither.
+    expect(Object.keys(JSON.parse(line) as object)).toEqual(['ts', 'host', 'app', 'pid', 'msg', 'fields']);
     const { records, rejected } = decodeMessage({
       routingKey: 'kern.critical',
       content: Buffer.from(line),
       contentType: 'application/json',
+      messageId: 'web-01:4f2a:12',
     });
     expect(rejected).toEqual([]);
     expect(records[0]).toEqual({
-      id: 'web-01:4f2a:12',
+      id: 'web-01:4f2a:12:0',
       ts: '2025-11-21T22:33:54.123Z',
       facility: 'kern',
       severity: 'critical',
@@ -186,12 +175,12 @@ describe('batcher', () => {
     });
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    const parsed = JSON.parse(encoder.encode(1, { msg: 'x', fields: cyclic })) as {
+    const parsed = JSON.parse(encoder.encode({ msg: 'x', fields: cyclic })) as {
       fields: unknown;
     };
     expect(parsed.fields).toEqual({ unserializable: expect.stringContaining('circular') as unknown });
     // A BigInt (which plain JSON.stringify refuses) is written as its digits.
-    const big = JSON.parse(encoder.encode(2, { msg: 'x', fields: { n: 2n ** 70n, k: 'v' } })) as {
+    const big = JSON.parse(encoder.encode({ msg: 'x', fields: { n: 2n ** 70n, k: 'v' } })) as {
       fields: unknown;
     };
     expect(big.fields).toEqual({ n: '1180591620717411303424', k: 'v' });
