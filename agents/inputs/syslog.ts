@@ -46,7 +46,8 @@ export function createSyslogInput(context: InputContext, address: SyslogAddress,
     try {
       const record = parseSyslog(text);
       record.relayed = true;
-      if (sender !== undefined) record.fields = { ...record.fields, sender: sender.replace(/^::ffff:/, '') };
+      // The parser's fields are this record's own: added to, not copied (once per record adds up).
+      if (sender !== undefined) (record.fields ??= {}).sender = sender;
       context.sink.log(record);
     } catch (err) {
       context.logger.warn({ err: errorMessage(err) }, 'cannot ship a syslog frame');
@@ -68,7 +69,8 @@ export function createSyslogInput(context: InputContext, address: SyslogAddress,
       }
       // Several newline-separated frames may share a datagram (pino-socket sends them so).
       const text = decodeUtf8(msg, 0, Math.min(msg.length, maxBytes)).text;
-      for (const frame of text.split(/\r?\n/)) if (frame.trim() !== '') handle(frame, from.address);
+      for (const frame of text.split(/\r?\n/))
+        if (frame.trim() !== '') handle(frame, senderAddress(from.address));
     });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
@@ -83,7 +85,7 @@ export function createSyslogInput(context: InputContext, address: SyslogAddress,
   async function listenTcp(): Promise<void> {
     const server = net.createServer((socket) => {
       sockets.add(socket);
-      const sender = socket.remoteAddress;
+      const sender = socket.remoteAddress === undefined ? undefined : senderAddress(socket.remoteAddress);
       const framer = new SyslogFramer((text) => handle(text, sender), maxBytes);
       framers.set(socket, framer);
       socket.on('data', (chunk: Buffer) => {
@@ -138,4 +140,9 @@ export function createSyslogInput(context: InputContext, address: SyslogAddress,
       }
     },
   };
+}
+
+/** A sender's address as people write it: an IPv4 peer of a dual-stack socket without `::ffff:`. */
+function senderAddress(address: string): string {
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
