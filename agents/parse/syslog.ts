@@ -1,29 +1,43 @@
 import { bsdTimeToIso, fromSyslogPri, logTimeToIso } from '../../protocol/index.js';
 import type { ParsedRecord } from '../record.js';
 
-/** RFC 3164 timestamp: `Mmm dd hh:mm:ss` (day space-padded), no year and no zone. */
+/** RFC 3164 timestamp: `Mmm dd hh:mm:ss` (day space-padded), no year and no zone: 16 characters. */
 const BSD_TS = /^([A-Z][a-z]{2}) ([ \d]\d) (\d\d):(\d\d):(\d\d) /;
+// The parts after it are read where they start (sticky, `y`): slicing the rest for each cost a copy.
+/** A HOSTNAME: a word without ':' or '[' followed by a space. */
+const BSD_HOST = /[^\s:[\]]+ /y;
+/** What makes such a word a TAG instead (`app:`, `app[42]:`). */
+const BSD_TAG_AHEAD = /[^\s:[\]]+(?:\[[^\]]*\])?:/y;
 /** RFC 3164 TAG with optional `[pid]`, then `: ` (tolerating a missing space). */
-const BSD_TAG = /^([^\s:[\]]{1,48})(?:\[([^\]\s]{1,32})\])?: ?/;
+const BSD_TAG = /([^\s:[\]]{1,48})(?:\[([^\]\s]{1,32})\])?: ?/y;
 /**
  * The same TAG followed by only a space, read after a timestamp and host: rsyslog's default
  * forwarding writes `sshd[4242] text` and `myapp text` for tags without a colon.
  */
-const BSD_TAG_NO_COLON = /^([^\s:[\]]{1,48})(?:\[([^\]\s]{1,32})\])? /;
+const BSD_TAG_NO_COLON = /([^\s:[\]]{1,48})(?:\[([^\]\s]{1,32})\])? /y;
 
 /** How long an RFC 3164 time read is reused for the same text (which year it is in cannot change sooner). */
 const STAMP_REUSE_MS = 1000;
 /** The last RFC 3164 time read: a sender stamps the lines of one second alike, and local-time conversion was the parser's main cost. */
 const lastStamp = { text: '', at: Number.NEGATIVE_INFINITY, iso: undefined as string | undefined };
 
-function bsdTime(match: RegExpExecArray, now: Date | undefined): string | undefined {
+/** The RFC 3164 time `rest` starts with: its length (0 if none) and its ISO form, if a real date. */
+function bsdTime(rest: string, now: Date | undefined): { length: number; iso: string | undefined } {
   const at = now === undefined ? Date.now() : now.getTime();
-  if (match[0] === lastStamp.text && Math.abs(at - lastStamp.at) < STAMP_REUSE_MS) return lastStamp.iso;
+  // The same 16 characters as the last time read match the same way: no regex run for them.
+  if (
+    lastStamp.text !== '' &&
+    rest.startsWith(lastStamp.text) &&
+    Math.abs(at - lastStamp.at) < STAMP_REUSE_MS
+  )
+    return { length: lastStamp.text.length, iso: lastStamp.iso };
+  const match = BSD_TS.exec(rest);
+  if (match === null) return { length: 0, iso: undefined };
   const iso = bsdTimeToIso(match, now ?? new Date(at));
   lastStamp.text = match[0];
   lastStamp.at = at;
   lastStamp.iso = iso;
-  return iso;
+  return { length: match[0].length, iso };
 }
 
 /** True if a frame ends in CR, LF or NUL (checked before running the regex that strips them). */
@@ -40,15 +54,23 @@ function hasTrailingBreak(frame: string): boolean {
  */
 export function parseSyslog(frame: string, now?: Date): ParsedRecord {
   const text = hasTrailingBreak(frame) ? frame.replace(/[\r\n\0]+$/, '') : frame;
-  const pri = /^<(\d{1,3})>/.exec(text);
-  if (pri === null) return malformed(text, 'no <PRI> at the start');
-  const parts = fromSyslogPri(Number(pri[1]));
-  if (parts === undefined) return malformed(text, `PRI ${pri[1]} is out of range 0..191`);
-  const rest = text.slice(pri[0].length);
+  const priEnd = priLength(text);
+  if (priEnd === 0) return malformed(text, 'no <PRI> at the start');
+  const parts = fromSyslogPri(Number(text.slice(1, priEnd - 1)));
+  if (parts === undefined) return malformed(text, `PRI ${text.slice(1, priEnd - 1)} is out of range 0..191`);
+  const rest = text.slice(priEnd);
   const record: ParsedRecord = /^[1-9]\d{0,2} /.test(rest) ? parse5424(rest) : parse3164(rest, now);
   record.facility = parts.facility;
   record.severity = parts.severity;
   return record;
+}
+
+/** Length of the `<N>` (1-3 digits) a frame starts with, or 0 if it has none. */
+function priLength(text: string): number {
+  if (text.charCodeAt(0) !== 0x3c) return 0;
+  let i = 1;
+  while (i <= 3 && text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39) i++;
+  return i > 1 && text.charCodeAt(i) === 0x3e ? i + 1 : 0;
 }
 
 function malformed(text: string, reason: string): ParsedRecord {
@@ -59,10 +81,11 @@ function nil(value: string | undefined): string | undefined {
   return value === undefined || value === '-' || value === '' ? undefined : value;
 }
 
-function applyProc(record: ParsedRecord, fields: Record<string, unknown>, procid: string | undefined): void {
-  if (procid === undefined) return;
-  if (/^\d{1,10}$/.test(procid)) record.pid = Number(procid);
-  else fields.procid = procid;
+/** A numeric PROCID is the record's pid; any other is returned, for `fields.procid`. */
+function applyProc(record: ParsedRecord, procid: string | undefined): string | undefined {
+  if (procid === undefined || !/^\d{1,10}$/.test(procid)) return procid;
+  record.pid = Number(procid);
+  return undefined;
 }
 
 function parse5424(rest: string): ParsedRecord {
@@ -96,7 +119,8 @@ function parse5424(rest: string): ParsedRecord {
   if (hostname !== undefined) record.host = hostname;
   const appName = nil(app);
   if (appName !== undefined) record.app = appName;
-  applyProc(record, fields, nil(procid));
+  const procField = applyProc(record, nil(procid));
+  if (procField !== undefined) fields.procid = procField;
   const id = nil(msgid);
   if (id !== undefined) fields.msgid = id;
   if (sd !== undefined) fields.sd = sd;
@@ -143,32 +167,33 @@ function readSdElement(
 }
 
 function parse3164(rest: string, now: Date | undefined): ParsedRecord {
-  const fields: Record<string, unknown> = {};
-  let i = 0;
-  let ts: string | undefined;
-  const tsMatch = BSD_TS.exec(rest);
-  if (tsMatch !== null) {
-    ts = bsdTime(tsMatch, now);
-    i = tsMatch[0].length;
-  }
+  const stamp = bsdTime(rest, now);
+  let i = stamp.length;
   let host: string | undefined;
   // The HOSTNAME field is only present after a timestamp; a word without ':' or '[' is one.
-  if (tsMatch !== null) {
-    const hostMatch = /^([^\s:[\]]+) /.exec(rest.slice(i));
-    if (hostMatch !== null && !/^[^\s:[\]]+(\[[^\]]*\])?:/.test(rest.slice(i))) {
-      host = hostMatch[1];
-      i += hostMatch[0].length;
-    }
+  if (i > 0 && matchesAt(BSD_HOST, rest, i) && !matchesAt(BSD_TAG_AHEAD, rest, i)) {
+    host = rest.slice(i, BSD_HOST.lastIndex - 1);
+    i = BSD_HOST.lastIndex;
   }
-  const body = rest.slice(i);
-  const tag = BSD_TAG.exec(body) ?? (host === undefined ? null : BSD_TAG_NO_COLON.exec(body));
-  const record: ParsedRecord = { msg: tag === null ? body : body.slice(tag[0].length) };
-  if (ts !== undefined) record.ts = ts;
+  BSD_TAG.lastIndex = i;
+  let tag = BSD_TAG.exec(rest);
+  if (tag === null && host !== undefined) {
+    BSD_TAG_NO_COLON.lastIndex = i;
+    tag = BSD_TAG_NO_COLON.exec(rest);
+  }
+  const record: ParsedRecord = { msg: rest.slice(tag === null ? i : i + tag[0].length) };
+  if (stamp.iso !== undefined) record.ts = stamp.iso;
   if (host !== undefined) record.host = host;
   if (tag !== null) {
     record.app = tag[1] ?? '';
-    applyProc(record, fields, tag[2]);
+    const procField = applyProc(record, tag[2]);
+    if (procField !== undefined) record.fields = { procid: procField };
   }
-  if (Object.keys(fields).length > 0) record.fields = fields;
   return record;
+}
+
+/** Whether a sticky regex matches at `index` (its lastIndex is then where the match ends). */
+function matchesAt(sticky: RegExp, text: string, index: number): boolean {
+  sticky.lastIndex = index;
+  return sticky.test(text);
 }
