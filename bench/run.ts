@@ -18,6 +18,7 @@ import { HTTP_KEYS, httpBench } from './http.js';
 import { QUERY_KEYS, queryBench } from './query.js';
 import { ISOLATION_KEYS, isolationBench } from './isolation.js';
 import { SYSLOG_KEYS, syslogBench } from './syslog.js';
+import { AGENT_SYSLOG_KEYS, agentSyslogBench } from './agent-syslog.js';
 import { tailBench } from './tail.js';
 import { sseBench } from './sse.js';
 import { measureFigure, ratio, type BenchContext } from './lib/context.js';
@@ -100,6 +101,7 @@ const SECTIONS: readonly Section[] = [
     run: syslogBench,
     keys: SYSLOG_KEYS,
   },
+  { name: 'agent-syslog', run: agentSyslogBench, keys: AGENT_SYSLOG_KEYS },
   {
     name: 'isolation',
     run: isolationBench,

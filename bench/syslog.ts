@@ -28,7 +28,7 @@ const SEVERITY_CODES = [2, 3, 4, 5, 6];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
 /** RFC 3164 lines of about 200 bytes, newline-framed, cycling through the 85 keys. */
-function rfc3164Lines(count: number): string[] {
+export function rfc3164Lines(count: number): string[] {
   const random = rng(3164);
   const chunks: string[] = [];
   const CHUNK = 2_000;
@@ -57,14 +57,41 @@ function rssMb(pid: number | null): number | null {
   }
 }
 
-/** `spooled=` of the newest stats line logship wrote on stderr (on SIGUSR1): `logship: stats (read=… spooled=…)`. */
-function spooledOf(stderr: string): number | null {
+/** A figure (`spooled`, `confirmed`, …) of the newest stats line logship wrote on stderr (on SIGUSR1): `logship: stats (read=… spooled=…)`. */
+export function statsFigure(stderr: string, name: 'spooled' | 'confirmed'): number | null {
   const last = stderr
     .split('\n')
     .filter((line) => line.startsWith('logship: stats'))
     .at(-1);
-  const match = last === undefined ? null : /spooled=(\d+)/.exec(last);
+  const match = last === undefined ? null : new RegExp(`${name}=(\\d+)`).exec(last);
   return match === null ? null : Number(match[1]);
+}
+
+/** One TCP connection to `logship --syslog tcp://127.0.0.1:<port>`, once it listens. */
+export async function connectSyslog(port: number): Promise<net.Socket> {
+  let socket: net.Socket | undefined;
+  await waitUntil(
+    'logship to listen for syslog',
+    () =>
+      new Promise<boolean>((resolve) => {
+        const attempt = net.connect(port, '127.0.0.1', () => {
+          socket = attempt;
+          resolve(true);
+        });
+        attempt.once('error', () => resolve(false));
+      }),
+    30_000,
+    100,
+  );
+  if (socket === undefined) throw new Error('no syslog connection');
+  return socket;
+}
+
+/** Writes the chunks as fast as the receiver takes them (TCP back-pressure, as a syslog sender). */
+export async function sendChunks(socket: net.Socket, chunks: readonly string[]): Promise<void> {
+  for (const chunk of chunks) {
+    if (!socket.write(chunk)) await new Promise((resolve) => socket.once('drain', resolve));
+  }
 }
 
 /** One burst's figures (CPU in seconds per 100k records). */
@@ -147,31 +174,14 @@ async function burst(chunks: readonly string[], count: number): Promise<Burst> {
   const reader = new StoreReader(db);
   try {
     await waitCollectorReady(collector, exchange);
-    let socket: net.Socket | null = null;
-    await waitUntil(
-      'logship to listen for syslog',
-      () =>
-        new Promise<boolean>((resolve) => {
-          const attempt = net.connect(port, '127.0.0.1', () => {
-            socket = attempt;
-            resolve(true);
-          });
-          attempt.once('error', () => resolve(false));
-        }),
-      30_000,
-      100,
-    );
-    const sender = socket as net.Socket | null;
-    if (sender === null) throw new Error('no syslog connection');
+    const sender = await connectSyslog(port);
     const broker = brokerPid();
     const brokerBefore = rssMb(broker);
     let brokerPeak = brokerBefore ?? 0;
     const sampler = setInterval(() => (brokerPeak = Math.max(brokerPeak, rssMb(broker) ?? 0)), 200);
     const meter = cpuMeter({ agent: agent.pid, collector: collector.pid, broker });
     const started = performance.now();
-    for (const chunk of chunks) {
-      if (!sender.write(chunk)) await new Promise((resolve) => sender.once('drain', resolve));
-    }
+    await sendChunks(sender, chunks);
     const sentAt = performance.now();
     // max(seq) is O(1); count(*) walks an index of up to 1M rows, and polled every 20 ms it took
     // a share of the 2 cores and held a read snapshot that kept the WAL from being checkpointed.
@@ -186,9 +196,12 @@ async function burst(chunks: readonly string[], count: number): Promise<Burst> {
     const cpu = meter();
     const per = (seconds: number | undefined): number => (seconds ?? 0) / (count / 100_000);
     agent.kill('SIGUSR1');
-    await waitUntil('logship stats', () => spooledOf(agent.stderrText()) !== null, 5_000, 50).catch(
-      () => undefined,
-    );
+    await waitUntil(
+      'logship stats',
+      () => statsFigure(agent.stderrText(), 'spooled') !== null,
+      5_000,
+      50,
+    ).catch(() => undefined);
     sender.end();
     return {
       sentS: (sentAt - started) / 1000,
@@ -196,7 +209,7 @@ async function burst(chunks: readonly string[], count: number): Promise<Burst> {
       cpu: { agent: per(cpu.agent), collector: per(cpu.collector), broker: per(cpu.broker) },
       agentRssMb: agent.peakRssMb(),
       collectorRssMb: collector.peakRssMb(),
-      spooled: spooledOf(agent.stderrText()),
+      spooled: statsFigure(agent.stderrText(), 'spooled'),
       brokerGrowthMb: brokerBefore === null ? null : brokerPeak - brokerBefore,
     };
   } finally {

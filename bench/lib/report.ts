@@ -298,6 +298,18 @@ export const FIGURES: readonly FigureSpec[] = [
   },
   { key: 'syslog_broker_growth_mb', label: 'RabbitMQ RSS growth during that burst', unit: 'MiB' },
   {
+    key: 'agent_syslog_lines_per_s',
+    label: 'logship alone: the same burst, to an exchange no collector serves, until all is confirmed',
+    unit: 'logs/s',
+  },
+  { key: 'agent_syslog_cpu_s_per_100k', label: 'logship alone: its CPU s per 100k lines', unit: 's' },
+  {
+    key: 'agent_syslog_rss_mb',
+    label: 'logship alone: its peak RSS',
+    unit: 'MiB',
+    target: { op: '<=', value: 80, source: 'issue 15' },
+  },
+  {
     key: 'isolation_ingest_per_s',
     label: 'e2e ingest into the 5M-record query store, no queries (the ratio below is against it)',
     unit: 'logs/s',
