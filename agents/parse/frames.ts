@@ -45,13 +45,10 @@ export class SyslogFramer {
    * its octet count; the whole chunk when that cannot be told (only a guess: more bytes are fine).
    */
   private pendingFrameEnd(chunk: Buffer): number {
-    const first = this.buf[0]!;
-    if (first >= 0x30 && first <= 0x39) {
-      const space = this.buf.indexOf(0x20);
-      const length = space > 0 && space <= 10 ? Number(this.buf.toString('latin1', 0, space)) : NaN;
-      if (!Number.isInteger(length) || length > this.maxBytes) return chunk.length;
-      return Math.max(0, Math.min(chunk.length, space + 1 + length - this.buf.length));
-    }
+    const header = octetHeader(this.buf);
+    if (header === 'more' || (header !== undefined && header.length > this.maxBytes)) return chunk.length;
+    if (header !== undefined)
+      return Math.max(0, Math.min(chunk.length, header.start + header.length - this.buf.length));
     const nl = chunk.indexOf(0x0a);
     return nl < 0 ? chunk.length : nl + 1;
   }
@@ -110,31 +107,24 @@ export class SyslogFramer {
 
   /** Takes one frame if complete; false when more bytes are needed. */
   private next(): boolean {
-    const first = this.buf[0]!;
-    if (first >= 0x30 && first <= 0x39) {
-      const space = this.buf.indexOf(0x20);
-      const digits = space < 0 ? this.buf.length : space;
-      const header = this.buf.toString('latin1', 0, Math.min(digits, 12));
-      if (/^\d{1,10}$/.test(header) && space > 0 && space <= 10) {
-        const length = Number(header);
-        const start = space + 1;
-        if (length > this.maxBytes) {
-          if (this.buf.length < start + this.maxBytes) return false;
-          this.truncatedText =
-            decodeUtf8(this.buf, start, start + this.maxBytes).text +
-            truncationMarker(length - this.maxBytes);
-          this.skipping = length - this.maxBytes;
-          this.buf = this.buf.subarray(start + this.maxBytes);
-          return true;
-        }
-        if (this.buf.length < start + length) return false;
-        this.onFrame(decodeUtf8(this.buf, start, start + length).text);
-        this.buf = this.buf.subarray(start + length);
+    const header = octetHeader(this.buf);
+    if (header === 'more') return false;
+    if (header !== undefined) {
+      const { length, start } = header;
+      if (length > this.maxBytes) {
+        if (this.buf.length < start + this.maxBytes) return false;
+        this.truncatedText =
+          decodeUtf8(this.buf, start, start + this.maxBytes).text + truncationMarker(length - this.maxBytes);
+        this.skipping = length - this.maxBytes;
+        this.buf = this.buf.subarray(start + this.maxBytes);
         return true;
       }
-      if (space < 0 && digits <= 10 && /^\d*$/.test(header)) return false;
-      // Digits but no valid count: not octet-counted; read it as a newline-framed line.
+      if (this.buf.length < start + length) return false;
+      this.onFrame(decodeUtf8(this.buf, start, start + length).text);
+      this.buf = this.buf.subarray(start + length);
+      return true;
     }
+    // Not octet-counted (digits without a valid count too): a newline-framed line.
     const nl = this.buf.indexOf(0x0a);
     if (nl < 0) {
       if (this.buf.length <= this.maxBytes) return false;
@@ -150,4 +140,20 @@ export class SyslogFramer {
       this.onFrame(end > this.maxBytes ? text + truncationMarker(end - this.maxBytes) : text);
     return true;
   }
+}
+
+/**
+ * The octet count (`LEN SP`, RFC 6587) `buf` starts with: the message's length and where it
+ * starts; 'more' while the digits so far may still become one; undefined when it is not one (the
+ * frame is then newline-delimited, digits and all).
+ */
+function octetHeader(buf: Buffer): { length: number; start: number } | 'more' | undefined {
+  const first = buf[0]!;
+  if (first < 0x30 || first > 0x39) return undefined;
+  const space = buf.indexOf(0x20);
+  const digits = space < 0 ? buf.length : space;
+  const header = buf.toString('latin1', 0, Math.min(digits, 12));
+  if (/^\d{1,10}$/.test(header) && space > 0 && space <= 10)
+    return { length: Number(header), start: space + 1 };
+  return space < 0 && digits <= 10 && /^\d*$/.test(header) ? 'more' : undefined;
 }
