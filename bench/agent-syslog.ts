@@ -6,7 +6,7 @@ import { setFigure, type BenchContext } from './lib/context.js';
 import { cpuMeter } from './lib/cpu.js';
 import { startAgent } from './lib/pipeline.js';
 import { progress } from './lib/progress.js';
-import { median } from './lib/stats.js';
+import { median, roundsNote } from './lib/stats.js';
 import { connectSyslog, rfc3164Lines, sendChunks, statsFigure } from './syslog.js';
 import { deleteTopology, uniqueName } from '../testkit/broker.js';
 import { freePort } from '../testkit/net.js';
@@ -47,11 +47,10 @@ export async function agentSyslogBench(context: BenchContext): Promise<void> {
   setFigure(context, 'agent_syslog_lines_per_s', median(rates), rates);
   setFigure(context, 'agent_syslog_cpu_s_per_100k', median(cpus), cpus);
   setFigure(context, 'agent_syslog_rss_mb', Math.max(...peaks));
-  const rounds = `${runs.length} round${runs.length === 1 ? '' : 's'}`;
   const quick = context.quick ? `; --quick: ${count.toLocaleString('en-US')} lines` : '';
-  context.notes.agent_syslog_lines_per_s = `median of ${rounds}: ${rates.map((r) => r.toFixed(0)).join('/')}${quick}`;
-  context.notes.agent_syslog_cpu_s_per_100k = `median of ${rounds}: ${cpus.map((c) => c.toFixed(2)).join('/')}`;
-  context.notes.agent_syslog_rss_mb = `largest of ${rounds}: ${peaks.map((p) => p.toFixed(1)).join('/')}`;
+  context.notes.agent_syslog_lines_per_s = `${roundsNote('median', rates, 0)}${quick}`;
+  context.notes.agent_syslog_cpu_s_per_100k = roundsNote('median', cpus, 2);
+  context.notes.agent_syslog_rss_mb = roundsNote('largest', peaks, 1);
 }
 
 async function aloneBurst(

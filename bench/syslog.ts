@@ -7,7 +7,7 @@ import { brokerPid, cpuMeter } from './lib/cpu.js';
 import { progress } from './lib/progress.js';
 import { StoreReader, startAgent, startCollector, waitCollectorReady } from './lib/pipeline.js';
 import { filler, rng } from './lib/records.js';
-import { median } from './lib/stats.js';
+import { joined, median, roundsNote } from './lib/stats.js';
 import { deleteTopology, uniqueName } from '../testkit/broker.js';
 import { freePort } from '../testkit/net.js';
 import { binAvailable } from '../testkit/processes.js';
@@ -113,8 +113,6 @@ const largest = (values: (number | null)[]): number | null => {
   const known = values.filter((value): value is number => value !== null);
   return known.length === 0 ? null : Math.max(...known);
 };
-const fixed = (values: number[], digits: number): string =>
-  values.map((value) => value.toFixed(digits)).join('/');
 
 /**
  * Issue 15's workload: RFC 3164 lines of ~200 bytes over 85 facility.severity keys, sent over ONE
@@ -148,14 +146,13 @@ export async function syslogBench(context: BenchContext): Promise<void> {
   setFigure(context, 'syslog_collector_rss_mb', largest(bursts.map((b) => b.collectorRssMb)));
   setFigure(context, 'syslog_spooled_while_connected', largest(bursts.map((b) => b.spooled)));
   setFigure(context, 'syslog_broker_growth_mb', largest(bursts.map((b) => b.brokerGrowthMb)));
-  const rounds = `${bursts.length} round${bursts.length === 1 ? '' : 's'}`;
   const quick = context.quick ? `; --quick: ${count.toLocaleString('en-US')} lines, not 1,000,000` : '';
-  context.notes.syslog_e2e_logs_per_s = `median of ${rounds}: ${fixed(rates, 0)}${quick}`;
+  context.notes.syslog_e2e_logs_per_s = `${roundsNote('median', rates, 0)}${quick}`;
   const cpuOf = (part: Part): number[] => bursts.map((b) => b.cpu[part]);
-  const parts = PARTS.map((part) => `${part} ${fixed(cpuOf(part), 2)}`).join(', ');
-  context.notes.syslog_cpu_s_per_100k = `median of ${rounds}: ${fixed(cpus, 2)}; ${parts}`;
+  const parts = PARTS.map((part) => `${part} ${joined(cpuOf(part), 2)}`).join(', ');
+  context.notes.syslog_cpu_s_per_100k = `${roundsNote('median', cpus, 2)}; ${parts}`;
   const agentPeaks = bursts.map((b) => b.agentRssMb ?? Number.NaN);
-  context.notes.syslog_agent_rss_mb = `largest of ${rounds}: ${fixed(agentPeaks, 1)}`;
+  context.notes.syslog_agent_rss_mb = roundsNote('largest', agentPeaks, 1);
 }
 
 /** One burst on fresh processes, a fresh store and an exchange of its own. */

@@ -17,6 +17,16 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[rank - 1] ?? Number.NaN;
 }
 
+/** Samples as `61300/62155/62724`. */
+export function joined(values: readonly number[], digits: number): string {
+  return values.map((value) => value.toFixed(digits)).join('/');
+}
+
+/** A figure's note over repeated rounds: `median of 3 rounds: 61300/62155/62724` (or `largest`). */
+export function roundsNote(kind: 'median' | 'largest', values: readonly number[], digits: number): string {
+  return `${kind} of ${values.length} round${values.length === 1 ? '' : 's'}: ${joined(values, digits)}`;
+}
+
 export function round(value: number, digits = 0): number {
   if (!Number.isFinite(value)) return value;
   const factor = 10 ** digits;
