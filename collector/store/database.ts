@@ -10,14 +10,24 @@ export interface OpenOptions {
   cacheMb?: number;
   /** Memory-mapped I/O, MiB (default 0): the writer gains little, and mapped pages count in RSS. */
   mmapMb?: number;
-  /** WAL frames before SQLite checkpoints on commit (default 4000 pages ≈ 16 MiB). */
-  walAutocheckpointPages?: number;
+  /** WAL bytes before SQLite checkpoints on commit (default 16 MiB; 0 = never), in whole pages. */
+  walAutocheckpointBytes?: number;
   /** Told before an older store is migrated, which can take a while on a large one. */
   onMigrate?: (from: number, to: number) => void;
 }
 
 /** What the WAL file is truncated back to after a checkpoint resets it. */
 export const JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024;
+
+/**
+ * Page size of a new store. Ingest touches a leaf of each index per routing key and host per
+ * commit; 16 KiB pages (SQLite's default is 4 KiB) hold four times the entries per leaf, so a batch
+ * splits and rewrites fewer pages: 8–10% less writer CPU per record (issue 15, seventh round). An
+ * existing store keeps the page size it was made with (changing it needs a VACUUM).
+ */
+export const NEW_STORE_PAGE_SIZE = 16384;
+
+const DEFAULT_WAL_AUTOCHECKPOINT_BYTES = 16 * 1024 * 1024;
 
 /**
  * Opens (creating if needed) the store for writing: WAL so the HTTP API reads while we write, and
@@ -40,13 +50,17 @@ export function openDatabase(path: string, options: OpenOptions = {}): Db {
     );
   }
   try {
+    // Before WAL mode: a new file takes it; a made one ignores it.
+    db.pragma(`page_size = ${NEW_STORE_PAGE_SIZE}`);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma(`cache_size = ${-1024 * (options.cacheMb ?? 16)}`);
     db.pragma(`mmap_size = ${1024 * 1024 * (options.mmapMb ?? 0)}`);
     db.pragma('temp_store = MEMORY');
     db.pragma('busy_timeout = 5000');
-    db.pragma(`wal_autocheckpoint = ${options.walAutocheckpointPages ?? 4000}`);
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    const autocheckpointBytes = options.walAutocheckpointBytes ?? DEFAULT_WAL_AUTOCHECKPOINT_BYTES;
+    db.pragma(`wal_autocheckpoint = ${Math.ceil(autocheckpointBytes / pageSize)}`);
     db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
     migrate(db, options.onMigrate);
     return db;

@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCodes, type StoredRecord } from '../../protocol/index.js';
 import { parseRetentionRule } from '../../collector/config.js';
-import { openDatabase, schemaVersion } from '../../collector/store/database.js';
+import { NEW_STORE_PAGE_SIZE, openDatabase, schemaVersion } from '../../collector/store/database.js';
 import { createRetention, ruleFor } from '../../collector/store/retention.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../collector/store/schema.js';
 import { createBatchWriter } from '../../collector/store/writer.js';
@@ -55,6 +55,9 @@ describe('store', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('synchronous', { simple: true })).toBe(2); // FULL: fsynced before the ack
     expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
+    // A new file gets 16 KiB pages, and the WAL is checkpointed at 16 MiB of them.
+    expect(db.pragma('page_size', { simple: true })).toBe(NEW_STORE_PAGE_SIZE);
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe((16 * 1024 * 1024) / NEW_STORE_PAGE_SIZE);
     // v3: one FTS segment per batch, merged sixteen at a time.
     expect(
       Object.fromEntries(
@@ -174,6 +177,9 @@ describe('store', () => {
     cleanups.push(() => db.close());
     expect(told).toEqual([[1, SCHEMA_VERSION]]);
     expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
+    // A made file keeps its page size (changing it needs a VACUUM); the WAL bound stays 16 MiB.
+    expect(db.pragma('page_size', { simple: true })).toBe(4096);
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(4096);
     expect(db.prepare('SELECT msg FROM records WHERE id = ?').pluck().get('old:1')).toBe('from v1');
     // v2 rebuilt the FTS index without its size table, and the v1 record is still found by a word.
     expect(

@@ -90,7 +90,9 @@ async function measureStream(rate: number): Promise<void> {
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   // The collector's store and writer; NO_CHECKPOINT=1 moves checkpoints off this thread's commits,
   // to see how much of the tail is checkpoint fsyncs blocking the event loop.
-  const db = openDatabase(dbPath, { walAutocheckpointPages: process.env.NO_CHECKPOINT === '1' ? 0 : 4000 });
+  const db = openDatabase(dbPath, {
+    walAutocheckpointBytes: process.env.NO_CHECKPOINT === '1' ? 0 : 16 * 1024 * 1024,
+  });
   db.pragma('synchronous = NORMAL');
   const writer = createBatchWriter(db);
   const sentAt = new Map<string, number>();
