@@ -156,13 +156,13 @@ export class StoreReader {
   }
 
   /** Rows after `seq`, oldest first. */
-  after(seq: number, limit = 10_000): { seq: number; msg: string; id: string | null }[] {
+  after(seq: number, limit = 10_000): { seq: number; msg: string }[] {
     const db = this.open();
     if (db === null) return [];
     try {
       return db
-        .prepare('SELECT seq, msg, id FROM records WHERE seq > ? ORDER BY seq LIMIT ?')
-        .all(seq, limit) as { seq: number; msg: string; id: string | null }[];
+        .prepare('SELECT seq, msg FROM records WHERE seq > ? ORDER BY seq LIMIT ?')
+        .all(seq, limit) as { seq: number; msg: string }[];
     } catch {
       return [];
     }

@@ -5,7 +5,7 @@ import { redactUrl } from '../config.js';
 import { openPgQueryStore } from './postgres/pg-query-store.js';
 import { openPgStore } from './postgres/pg-store.js';
 import { createRoutingKeys } from './routing-keys.js';
-import { COLUMNS, toPositioned, type Row } from './rows.js';
+import { columnsOf, toPositioned, type Row } from './rows.js';
 import { createStatements } from './statements.js';
 
 export interface CopyOptions {
@@ -61,7 +61,7 @@ export async function copyToPostgres(
     if (options.resume !== true) await refuseNonEmpty(url, logger);
     const result: CopyResult = { read: 0, stored: 0, duplicates: 0, withoutId: 0 };
     const page = statements.prepare(
-      `SELECT ${COLUMNS} FROM records r WHERE r.seq > ? ORDER BY r.seq LIMIT ?`,
+      `SELECT ${columnsOf(db)} FROM records r WHERE r.seq > ? ORDER BY r.seq LIMIT ?`,
     );
     let after = 0;
     for (;;) {

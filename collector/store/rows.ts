@@ -1,4 +1,6 @@
+import type Database from 'better-sqlite3';
 import { isPlainObject, severityFromRank, type StoredRecord } from '../../protocol/index.js';
+import { RECORD_ID_SQL } from './message-runs.js';
 import type { PositionedRecord } from './query.js';
 import type { RoutingKeys } from './routing-keys.js';
 
@@ -17,8 +19,13 @@ export interface Row {
   fields: string | null;
 }
 
-export const COLUMNS =
-  'r.seq, r.id, r.ts, r.key_id, r.facility, r.severity, r.host, r.app, r.pid, r.msg, r.fields';
+export const COLUMNS = `r.seq, ${RECORD_ID_SQL} AS id, r.ts, r.key_id, r.facility, r.severity, r.host, r.app, r.pid, r.msg, r.fields`;
+
+/** COLUMNS for a file read without migrating it (`logcollect migrate`): before v6 every id is in its row. */
+export function columnsOf(db: Database.Database): string {
+  const runs = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'messages'").get();
+  return runs === undefined ? COLUMNS.replace(RECORD_ID_SQL, 'r.id') : COLUMNS;
+}
 
 /** A row back into the record the collector stored, with its place for cursors. */
 export function toPositioned(row: Row, keys: Pick<RoutingKeys, 'name'>): PositionedRecord {

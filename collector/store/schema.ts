@@ -64,6 +64,15 @@ export const MIGRATIONS: readonly string[] = [
     digest TEXT NOT NULL
   );
   `,
+  // 6: runs of records whose ids are <message_id>:0, :1, … are stored without them, one row per run
+  // (message-runs.ts): an index entry per message instead of one per record.
+  `
+  CREATE TABLE messages (
+    first_seq  INTEGER PRIMARY KEY,
+    last_seq   INTEGER NOT NULL,
+    message_id TEXT NOT NULL UNIQUE
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

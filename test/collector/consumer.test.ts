@@ -7,6 +7,7 @@ import { countRows, fixture, ndjsonMessages, readStore, type Fixture } from './h
 import { closeNamedConnection, publish, queueDepth } from '../../testkit/broker.js';
 import { captureLogger } from '../../testkit/log.js';
 import { waitUntil } from '../../testkit/wait.js';
+import { RECORD_ID_SQL } from '../../collector/store/message-runs.js';
 
 const running: Collector[] = [];
 const fixtures: Fixture[] = [];
@@ -77,7 +78,9 @@ describe('collector consuming from the broker', () => {
     expect(countRows(f.dbPath)).toEqual({ rows: 252, ids: 252 });
     const db = readStore(f.dbPath);
     const plain = db
-      .prepare('SELECT r.*, k.routing_key FROM records r JOIN routing_keys k USING (key_id) WHERE id = ?')
+      .prepare(
+        `SELECT r.*, k.routing_key FROM records r JOIN routing_keys k USING (key_id) WHERE ${RECORD_ID_SQL} = ?`,
+      )
       .get('pika-1:0');
     expect(plain).toMatchObject({
       facility: 'auth',
@@ -164,7 +167,7 @@ describe('collector consuming from the broker', () => {
     const db = readStore(f.dbPath);
     const stored = db
       .prepare(
-        'SELECT id, routing_key, facility, severity FROM records JOIN routing_keys USING (key_id) ORDER BY seq',
+        `SELECT ${RECORD_ID_SQL} AS id, routing_key, facility, severity FROM records r JOIN routing_keys USING (key_id) ORDER BY seq`,
       )
       .all();
     db.close();
@@ -281,7 +284,7 @@ describe('collector consuming from the broker', () => {
     await waitUntil('stored', () => collector.status().stored === 5);
     await waitUntil('expired deleted', () => countRows(f.dbPath).rows === 3);
     const db = readStore(f.dbPath);
-    expect(db.prepare('SELECT id FROM records ORDER BY seq').pluck().all()).toEqual([
+    expect(db.prepare(`SELECT ${RECORD_ID_SQL} FROM records r ORDER BY seq`).pluck().all()).toEqual([
       'i-mid',
       'd-new',
       'newest',

@@ -10,6 +10,7 @@ import {
   type Published,
 } from '../../testkit/broker.js';
 import { tempDir } from '../../testkit/temp.js';
+import { RECORD_ID_SQL } from '../../collector/store/message-runs.js';
 
 /** One test's own exchange, store and config; `cleanup` deletes what it declared and its files. */
 export interface Fixture {
@@ -108,7 +109,9 @@ export function readStore(dbPath: string): Database.Database {
 export function countRows(dbPath: string): { rows: number; ids: number } {
   const db = readStore(dbPath);
   try {
-    return db.prepare('SELECT count(*) AS rows, count(DISTINCT id) AS ids FROM records').get() as {
+    return db
+      .prepare(`SELECT count(*) AS rows, count(DISTINCT ${RECORD_ID_SQL}) AS ids FROM records r`)
+      .get() as {
       rows: number;
       ids: number;
     };

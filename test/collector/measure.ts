@@ -17,6 +17,7 @@ import { publish, type Published } from '../../testkit/broker.js';
 import { runBin, stopBin } from '../../testkit/processes.js';
 import { tempDir } from '../../testkit/temp.js';
 import { waitUntil } from '../../testkit/wait.js';
+import { RECORD_ID_SQL } from '../../collector/store/message-runs.js';
 
 const [command = 'fts', a, b, c] = process.argv.slice(2);
 const WORDS =
@@ -189,7 +190,7 @@ async function measureLatency(rate: number, seconds: number, per: number): Promi
   const sent = new Map<string, number>();
   const latencies: number[] = [];
   const reader = readStore(f.dbPath);
-  const since = reader.prepare('SELECT id FROM records WHERE seq > ? AND seq <= ?').pluck();
+  const since = reader.prepare(`SELECT ${RECORD_ID_SQL} FROM records r WHERE seq > ? AND seq <= ?`).pluck();
   let seen = 0;
   collector.events.on('stored', ({ lastSeq }: { lastSeq: number }) => {
     // Queryable = visible to a separate read connection, as the HTTP API sees it.

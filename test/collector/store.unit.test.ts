@@ -9,6 +9,8 @@ import { createRetention, ruleFor } from '../../collector/store/retention.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../collector/store/schema.js';
 import { createBatchWriter } from '../../collector/store/writer.js';
 import { checkpointIfLarge } from '../../collector/store/checkpoint.js';
+import { COLUMNS, columnsOf, type Row } from '../../collector/store/rows.js';
+import { createQueryStore } from '../../collector/store/sqlite-query-store.js';
 import { captureLogger } from '../../testkit/log.js';
 import { tempDir } from '../../testkit/temp.js';
 
@@ -337,5 +339,126 @@ describe('WAL checkpoints', () => {
     expect(lines().some((line) => line.msg === 'checkpointed a large WAL')).toBe(true);
     expect(reader.prepare('SELECT count(*) FROM records').pluck().get()).toBe(2000);
     reader.close();
+  });
+});
+
+describe('message runs (schema v6)', () => {
+  const ids = (db: Database.Database): (string | null)[] =>
+    (db.prepare(`SELECT ${COLUMNS} FROM records r ORDER BY r.seq`).all() as Row[]).map((row) => row.id);
+  const message = (prefix: string, lines: number[], key = 'app.info'): StoredRecord[] =>
+    lines.map((n) => record(`${prefix}:${n}`, key, T0 + n, `${prefix} line ${n}`));
+
+  it('stores a message’s records as one run without their ids, and reads every id back', () => {
+    const { db, dbPath } = store();
+    const writer = createBatchWriter(db);
+    expect(
+      writer.write([...message('web-01:ab:0', [0, 1, 2, 3, 4]), ...message('web-01:ab:5', [0, 1])]),
+    ).toMatchObject({ stored: 7, duplicates: 0, lastSeq: 7 });
+    expect(db.prepare('SELECT count(*) FROM records WHERE id IS NOT NULL').pluck().get()).toBe(0);
+    expect(
+      db.prepare('SELECT first_seq, last_seq, message_id FROM messages ORDER BY first_seq').raw().all(),
+    ).toEqual([
+      [1, 5, 'web-01:ab:0'],
+      [6, 7, 'web-01:ab:5'],
+    ]);
+    expect(ids(db)).toEqual([
+      'web-01:ab:0:0',
+      'web-01:ab:0:1',
+      'web-01:ab:0:2',
+      'web-01:ab:0:3',
+      'web-01:ab:0:4',
+      'web-01:ab:5:0',
+      'web-01:ab:5:1',
+    ]);
+    // /api/logs/context finds a record by the id it was read with.
+    const reads = createQueryStore(new Database(dbPath, { readonly: true }), dbPath);
+    cleanups.push(() => reads.close());
+    expect(reads.context('web-01:ab:0:3', 1, 1, 'all')).toMatchObject({
+      before: [{ record: { id: 'web-01:ab:0:2' } }],
+      record: { record: { id: 'web-01:ab:0:3', msg: 'web-01:ab:0 line 3' } },
+      after: [{ record: { id: 'web-01:ab:0:4' } }],
+    });
+    expect(reads.context('web-01:ab:0:5', 1, 1, 'all')).toBeNull();
+    expect(reads.context('web-01:ab:0', 1, 1, 'all')).toBeNull();
+  });
+
+  it('dedupes per record id: a redelivered message, a longer one, and ids stored in their rows', () => {
+    const { db } = store();
+    const writer = createBatchWriter(db);
+    writer.write(message('m', [0, 1, 2]));
+    expect(writer.write(message('m', [0, 1, 2]))).toMatchObject({ stored: 0, duplicates: 3, lastSeq: 3 });
+    // The same message id with more lines (a foreign publisher reusing it): only the new lines are new.
+    expect(writer.write(message('m', [0, 1, 2, 3, 4]))).toMatchObject({ stored: 2, duplicates: 3 });
+    expect(ids(db)).toEqual(['m:0', 'm:1', 'm:2', 'm:3', 'm:4']);
+    expect(db.prepare('SELECT id FROM records WHERE id IS NOT NULL ORDER BY seq').pluck().all()).toEqual([
+      'm:3',
+      'm:4',
+    ]);
+    // A run's id arriving on its own is a duplicate too, and so is one held in its row.
+    expect(
+      writer.write([record('m:1', 'app.info', T0, 'again'), record('m:4', 'app.info', T0, 'again')]),
+    ).toMatchObject({ stored: 0, duplicates: 2 });
+    expect(db.prepare('SELECT count(*) FROM records').pluck().get()).toBe(5);
+  });
+
+  it('keeps the ids of a broken run and of records between runs exact', () => {
+    const { db } = store();
+    const writer = createBatchWriter(db);
+    // Line 2 was rejected (dead-lettered), so line 3 cannot be read from its place in the run.
+    const broken = [
+      ...message('b', [0, 1, 3]),
+      record(null, 'app.info', T0, 'no id'),
+      record('own', 'app.info', T0, 'own id'),
+    ];
+    expect(writer.write([...broken, ...message('c', [0, 1])])).toMatchObject({ stored: 7, duplicates: 0 });
+    expect(ids(db)).toEqual(['b:0', 'b:1', 'b:3', null, 'own', 'c:0', 'c:1']);
+    expect(writer.write(broken.filter((r) => r.id !== null))).toMatchObject({ stored: 0, duplicates: 4 });
+  });
+
+  it('dedupes against ids an older Warren stored in their rows', () => {
+    const { dir, remove } = tempDir();
+    cleanups.push(remove);
+    const dbPath = path.join(dir, 'v5.db');
+    const old = new Database(dbPath);
+    for (const sql of MIGRATIONS.slice(0, 5)) old.exec(sql);
+    old.pragma('user_version = 5');
+    old.prepare("INSERT INTO routing_keys (key_id, routing_key) VALUES (1, 'app.info')").run();
+    const insert = old.prepare(
+      "INSERT INTO records (seq, id, ts, key_id, facility, severity, msg) VALUES (?, ?, ?, 1, 'app', 6, 'old')",
+    );
+    insert.run(1, 'm:0', T0);
+    insert.run(2, 'm:1', T0);
+    // `logcollect migrate` reads a file it does not migrate: every id is in its row.
+    expect((old.prepare(`SELECT ${columnsOf(old)} FROM records r`).all() as Row[]).map((r) => r.id)).toEqual([
+      'm:0',
+      'm:1',
+    ]);
+    old.close();
+    const db = openDatabase(dbPath);
+    cleanups.push(() => db.close());
+    // Redelivered after the upgrade: already stored, though not as a run.
+    expect(createBatchWriter(db).write(message('m', [0, 1, 2]))).toMatchObject({ stored: 1, duplicates: 2 });
+    expect(ids(db)).toEqual(['m:0', 'm:1', 'm:2']);
+  });
+
+  it('retention forgets a run once none of its records is left, and keeps a partly deleted one readable', async () => {
+    const { db } = store();
+    const writer = createBatchWriter(db);
+    const day = 86_400_000;
+    const now = T0 + 10 * day;
+    const aged = (prefix: string, ages: number[]): StoredRecord[] =>
+      ages.map((age, n) => record(`${prefix}:${n}`, 'app.info', now - age * day, `${prefix} ${n}`));
+    writer.write([...aged('old', [5, 5, 5]), ...aged('half', [5, 0, 0]), ...aged('new', [0, 0])]);
+    const retention = createRetention(db, {
+      rules: [parseRetentionRule('#=1d')],
+      now: () => now,
+      rowsPerStep: 2,
+    });
+    while ((await retention.runPass()).more);
+    expect(db.prepare('SELECT message_id FROM messages ORDER BY first_seq').pluck().all()).toEqual([
+      'half',
+      'new',
+    ]);
+    expect(ids(db)).toEqual(['half:1', 'half:2', 'new:0', 'new:1']);
   });
 });
