@@ -7,7 +7,9 @@ import type { Db } from './database.js';
  * record's id is read back as `<prefix>:<seq − first_seq>`. A write then pays one unique-index entry
  * per message instead of one per record (issue 15, seventh round). Any other id (a body's own, a run
  * broken by a rejected line) is stored in `records.id` as before, and dedupe stays per record id
- * across both: an id is a duplicate if either holds it.
+ * across both: an id is a duplicate if either holds it. One exception, to spare a lookup per record:
+ * a run checks only its first id against the rows, so a foreign body's own id `P:5` stored before a
+ * message `P` of six lines arrives is kept twice.
  */
 
 /** A record's id as read: its own, or its run's (`r` is the records row). */
