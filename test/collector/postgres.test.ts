@@ -42,6 +42,19 @@ async function counts(url: string): Promise<{ rows: number; ids: number }> {
   }
 }
 
+async function storedIds(url: string, ids: readonly string[]): Promise<string[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const rows = await client.query<{ id: string }>('SELECT id FROM records WHERE id = ANY($1) ORDER BY id', [
+      ids,
+    ]);
+    return rows.rows.map((row) => row.id);
+  } finally {
+    await client.end();
+  }
+}
+
 describe('logcollect --store postgres://', () => {
   it('two collectors share one queue and one store; one SIGKILLed twice mid-ingest: every record once', async () => {
     const f = await fixture('pg-two');
@@ -98,8 +111,10 @@ describe('logcollect --store postgres://', () => {
     const schema = await createPgSchema('migrate');
     schemas.push(schema);
     try {
+      // Half the ids run <message>:0, :1, … as derived ones do (SQLite keeps those as runs), half are
+      // records' own; every hundredth record has none (and breaks its run).
       const records = Array.from({ length: 12_345 }, (_, i) => ({
-        id: i % 100 === 0 ? null : `m${i}`,
+        id: i % 100 === 0 ? null : i % 2000 < 1000 ? `msg-${Math.floor(i / 10)}:${i % 10}` : `m${i}`,
         ts: Date.UTC(2026, 10, 1) + i * 60_000,
         key: ['kern.critical', 'app.info', 'auth.warning'][i % 3] ?? 'app.info',
         host: `h${i % 5}`,
@@ -117,6 +132,12 @@ describe('logcollect --store postgres://', () => {
       });
       expect(copy.stderr()).toContain('copied 12345 of 12345 records');
       expect(await counts(schema.url)).toEqual({ rows: 12_345, ids: 12_345 - 124 });
+      // Read back from runs and from rows alike.
+      expect(await storedIds(schema.url, ['msg-11:3', 'msg-10:1', 'm1234'])).toEqual([
+        'm1234',
+        'msg-10:1',
+        'msg-11:3',
+      ]);
       // Fields, keys and times came across as stored: the same answer from the query language.
       const client = new pg.Client({ connectionString: schema.url });
       await client.connect();
