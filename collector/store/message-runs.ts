@@ -25,49 +25,48 @@ export function splitRunId(id: string): { prefix: string; line: number } | null 
   return LINE.test(line) ? { prefix: id.slice(0, colon), line: Number(line) } : null;
 }
 
-/** Where an id is held, for readers too (a read-only connection prepares only these). */
-export interface RunLookups {
-  /** Whether a run already holds this id. */
-  holds(id: string): boolean;
-  /** The seq of the record with this id, stored with it or in a run; null when there is none. */
-  seqOf(id: string): number | null;
+/** Where a record keeps its id: in its run (stored without it), in its row, or nowhere (already held). */
+export type Placement = 'run' | 'row' | 'duplicate';
+
+/** One batch's placing of ids, inside its transaction: its state dies with it, so a rollback leaves none. */
+export interface RunBatch {
+  /** Places the id of the record to be stored next, at `nextSeq`. */
+  place(id: string | null, nextSeq: number): Placement;
+  /** Closes the open run, if any, after the batch's last record (stored at `lastSeq`). */
+  end(lastSeq: number): void;
 }
 
-export interface MessageRuns extends RunLookups {
-  /**
-   * Starts a run at `firstSeq` for the record whose id is `<prefix>:0`; false if that prefix already
-   * has a run (a redelivery), then its records go the per-record way.
-   */
-  start(prefix: string, firstSeq: number): boolean;
-  /** Closes the run started at `firstSeq`, its last record at `lastSeq`. */
-  close(firstSeq: number, lastSeq: number): void;
-  /** Forgets the runs of these deleted records that have no record left (retention deleted them). */
-  forgetEmpty(deletedSeqs: readonly number[]): void;
+/** The writer's side: one `batch()` per transaction. */
+export interface MessageRuns {
+  batch(): RunBatch;
 }
 
-export function runLookups(db: Db): RunLookups {
+/** The seq of the record with this id, stored with it or in a run; null when there is none. */
+export function idFinder(db: Db): (id: string) => number | null {
+  const ownId = db.prepare('SELECT seq FROM records WHERE id = ?').pluck();
+  const runSeq = runSeqFinder(db);
+  const idlessAt = db.prepare('SELECT 1 FROM records WHERE seq = ? AND id IS NULL');
+  return (id) => {
+    const own = ownId.get(id) as number | undefined;
+    if (own !== undefined) return own;
+    const seq = runSeq(id);
+    // A run's seq whose row retention deleted is not this record.
+    return seq !== null && idlessAt.get(seq) !== undefined ? seq : null;
+  };
+}
+
+/** The seq a run gives this id, whether or not its row is still there; null if no run holds it. */
+function runSeqFinder(db: Db): (id: string) => number | null {
   const runOf = db.prepare(
     'SELECT first_seq AS firstSeq, last_seq AS lastSeq FROM messages WHERE message_id = ?',
   );
-  const ownId = db.prepare('SELECT seq FROM records WHERE id = ?').pluck();
-  const idlessAt = db.prepare('SELECT 1 FROM records WHERE seq = ? AND id IS NULL');
-  const inRun = (id: string): number | null => {
+  return (id) => {
     const split = splitRunId(id);
     if (split === null) return null;
     const run = runOf.get(split.prefix) as { firstSeq: number; lastSeq: number } | undefined;
     if (run === undefined) return null;
     const seq = run.firstSeq + split.line;
     return seq <= run.lastSeq ? seq : null;
-  };
-  return {
-    holds: (id) => inRun(id) !== null,
-    seqOf(id) {
-      const own = ownId.get(id) as number | undefined;
-      if (own !== undefined) return own;
-      const seq = inRun(id);
-      // A run's seq whose row retention deleted is not this record.
-      return seq !== null && idlessAt.get(seq) !== undefined ? seq : null;
-    },
   };
 }
 
@@ -76,6 +75,48 @@ export function messageRuns(db: Db): MessageRuns {
     'INSERT OR IGNORE INTO messages (first_seq, last_seq, message_id) VALUES (?, ?, ?)',
   );
   const setLast = db.prepare('UPDATE messages SET last_seq = ? WHERE first_seq = ?');
+  const ownId = db.prepare('SELECT 1 FROM records WHERE id = ?');
+  const runSeq = runSeqFinder(db);
+  // While no row holds its own id, a run's first id cannot be held by one: that lookup is skipped.
+  // Set by a row that may yet roll back: a stale true only costs the lookup.
+  let ownIdsStored = db.prepare('SELECT 1 FROM records WHERE id IS NOT NULL LIMIT 1').get() !== undefined;
+
+  return {
+    batch() {
+      // The open run: its prefix, the line its next record must have, and its first seq.
+      let open: { prefix: string; next: number; first: number } | null = null;
+      const close = (lastSeq: number): void => {
+        if (open !== null && lastSeq !== open.first) setLast.run(lastSeq, open.first);
+        open = null;
+      };
+      return {
+        place(id, nextSeq) {
+          if (open !== null && id === `${open.prefix}:${open.next}`) {
+            open.next++;
+            return 'run';
+          }
+          // Every record stored since the run opened was in it.
+          close(nextSeq - 1);
+          if (id === null) return 'row';
+          if (id.endsWith(':0') && id.length > 2 && !(ownIdsStored && ownId.get(id) !== undefined)) {
+            const prefix = id.slice(0, -2);
+            if (insert.run(nextSeq, nextSeq, prefix).changes === 1) {
+              open = { prefix, next: 1, first: nextSeq };
+              return 'run';
+            }
+          }
+          if (runSeq(id) !== null) return 'duplicate';
+          ownIdsStored = true;
+          return 'row';
+        },
+        end: close,
+      };
+    },
+  };
+}
+
+/** Forgets the runs of these deleted records that have no record left (after retention deleted them). */
+export function emptyRunsForgetter(db: Db): (deletedSeqs: readonly number[]) => void {
   const runAt = db
     .prepare('SELECT first_seq FROM messages WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1')
     .pluck();
@@ -83,19 +124,12 @@ export function messageRuns(db: Db): MessageRuns {
     `DELETE FROM messages WHERE first_seq = ?
        AND NOT EXISTS (SELECT 1 FROM records WHERE seq BETWEEN messages.first_seq AND messages.last_seq)`,
   );
-  return {
-    ...runLookups(db),
-    start: (prefix, firstSeq) => insert.run(firstSeq, firstSeq, prefix).changes === 1,
-    close(firstSeq, lastSeq) {
-      if (lastSeq !== firstSeq) setLast.run(lastSeq, firstSeq);
-    },
-    forgetEmpty(deletedSeqs) {
-      const runs = new Set<number>();
-      for (const seq of deletedSeqs) {
-        const first = runAt.get(seq) as number | undefined;
-        if (first !== undefined) runs.add(first);
-      }
-      for (const first of runs) forget.run(first);
-    },
+  return (deletedSeqs) => {
+    const runs = new Set<number>();
+    for (const seq of deletedSeqs) {
+      const first = runAt.get(seq) as number | undefined;
+      if (first !== undefined) runs.add(first);
+    }
+    for (const first of runs) forget.run(first);
   };
 }

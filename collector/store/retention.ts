@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { errorMessage, patternMatches } from '../../protocol/index.js';
 import type { RetentionRule } from '../config.js';
 import type { Db } from './database.js';
-import { messageRuns } from './message-runs.js';
+import { emptyRunsForgetter } from './message-runs.js';
 import type { Retention, RetentionPass } from './store.js';
 
 export interface RetentionOptions {
@@ -31,7 +31,7 @@ export function createRetention(db: Db, options: RetentionOptions): Retention {
   );
   const unindex = db.prepare("INSERT INTO records_fts (records_fts, rowid, msg) VALUES ('delete', ?, ?)");
   const remove = db.prepare('DELETE FROM records WHERE seq = ?');
-  const runs = messageRuns(db);
+  const forgetEmptyRuns = emptyRunsForgetter(db);
 
   const step = db.transaction((keyId: number, cutoff: number): number => {
     const rows = expired.all(keyId, cutoff, rowsPerStep) as { seq: number; msg: string }[];
@@ -39,7 +39,7 @@ export function createRetention(db: Db, options: RetentionOptions): Retention {
       unindex.run(row.seq, row.msg);
       remove.run(row.seq);
     }
-    runs.forgetEmpty(rows.map((row) => row.seq));
+    forgetEmptyRuns(rows.map((row) => row.seq));
     return rows.length;
   });
 

@@ -19,12 +19,16 @@ export interface Row {
   fields: string | null;
 }
 
-export const COLUMNS = `r.seq, ${RECORD_ID_SQL} AS id, r.ts, r.key_id, r.facility, r.severity, r.host, r.app, r.pid, r.msg, r.fields`;
+/** The columns of a `records r` row as Row names them, the id read by `idSql`. */
+const columnsWithId = (idSql: string): string =>
+  `r.seq, ${idSql} AS id, r.ts, r.key_id, r.facility, r.severity, r.host, r.app, r.pid, r.msg, r.fields`;
+
+export const COLUMNS = columnsWithId(RECORD_ID_SQL);
 
 /** COLUMNS for a file read without migrating it (`logcollect migrate`): before v6 every id is in its row. */
 export function columnsOf(db: Database.Database): string {
   const runs = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'messages'").get();
-  return runs === undefined ? COLUMNS.replace(RECORD_ID_SQL, 'r.id') : COLUMNS;
+  return runs === undefined ? columnsWithId('r.id') : COLUMNS;
 }
 
 /** A row back into the record the collector stored, with its place for cursors. */

@@ -27,7 +27,7 @@ import {
 import { createRoutingKeys } from './routing-keys.js';
 import { COLUMNS, toPositioned, type Row } from './rows.js';
 import { createStatements } from './statements.js';
-import { runLookups } from './message-runs.js';
+import { idFinder } from './message-runs.js';
 
 /**
  * SyncQueryStore on SQLite: its own read-only connection (WAL lets it read while the collector writes),
@@ -76,7 +76,7 @@ export function createQueryStore(
   const keys = createRoutingKeys(statements);
   const plans: PlanContext = { statements, keys, options: { ...DEFAULT_PLAN, ...planOptions } };
   const prepare = (sql: string): Database.Statement => statements.prepare(sql);
-  const runs = runLookups(db);
+  const seqOfId = idFinder(db);
 
   const headNow = (): number =>
     (prepare('SELECT coalesce(max(seq), 0) AS head FROM records').get() as { head: number }).head;
@@ -319,7 +319,7 @@ export function createQueryStore(
   const context: SyncQueryStore['context'] = (id, before, after, scope) =>
     db.transaction((): ContextRecords | null => {
       keys.refresh();
-      const seq = runs.seqOf(id);
+      const seq = seqOfId(id);
       if (seq === null) return null;
       const target = prepare(`SELECT ${COLUMNS} FROM records r WHERE r.seq = @seq`).get({ seq }) as
         Row | undefined;

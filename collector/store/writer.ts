@@ -59,32 +59,25 @@ export function createBatchWriter(db: Db): BatchWriter {
   const insertKey = db.prepare('INSERT OR IGNORE INTO routing_keys (routing_key) VALUES (?)');
   const selectKey = db.prepare('SELECT key_id FROM routing_keys WHERE routing_key = ?').pluck();
   const maxSeq = db.prepare('SELECT coalesce(max(seq), 0) FROM records').pluck();
-  const anyOwnId = db.prepare('SELECT 1 FROM records WHERE id IS NOT NULL LIMIT 1').pluck();
 
   const writeLedger = ledgerWriter(db);
   const runs = messageRuns(db);
   const keyIds = new Map<string, number>();
   const tsMs = createTsParser();
-  // While no row holds its own id, a run's first id cannot be held by one: the lookup is skipped.
-  let ownIdsStored = anyOwnId.get() !== undefined;
 
   const run = db.transaction(
     (
       records: Iterable<StoredRecord>,
       newKeys: Map<string, number>,
       ledger: LedgerChanges | undefined,
-    ): WriteResult & { storedOwnId: boolean } => {
+    ): WriteResult => {
       if (ledger !== undefined) writeLedger(ledger);
       let stored = 0;
       let duplicates = 0;
       let newestTs: number | null = null;
-      let storedOwnId = false;
       const before = maxSeq.get() as number;
       let seq = before;
-      // The open run: its prefix, the line its next record must have, and its first seq.
-      let runPrefix = '';
-      let runNext = 0;
-      let runFirst = 0;
+      const ids = runs.batch();
       for (const record of records) {
         const key = record.routing_key;
         let keyId = keyIds.get(key) ?? newKeys.get(key);
@@ -93,35 +86,14 @@ export function createBatchWriter(db: Db): BatchWriter {
           keyId = selectKey.get(key) as number;
           newKeys.set(key, keyId);
         }
-        const id = record.id;
-        let storedId = id;
-        if (runNext > 0 && id === `${runPrefix}:${runNext}`) {
-          storedId = null;
-          runNext++;
-        } else {
-          if (runNext > 0) runs.close(runFirst, seq);
-          runNext = 0;
-          if (
-            id !== null &&
-            id.endsWith(':0') &&
-            id.length > 2 &&
-            !(ownIdsStored && runs.seqOf(id) !== null)
-          ) {
-            if (runs.start(id.slice(0, -2), seq + 1)) {
-              storedId = null;
-              runPrefix = id.slice(0, -2);
-              runNext = 1;
-              runFirst = seq + 1;
-            }
-          }
-          if (storedId !== null && runs.holds(storedId)) {
-            duplicates++;
-            continue;
-          }
+        const placement = ids.place(record.id, seq + 1);
+        if (placement === 'duplicate') {
+          duplicates++;
+          continue;
         }
         const ts = tsMs(record.ts);
         const info = insertRecord.run(
-          storedId,
+          placement === 'run' ? null : record.id,
           ts,
           keyId,
           record.facility,
@@ -137,22 +109,20 @@ export function createBatchWriter(db: Db): BatchWriter {
           continue;
         }
         seq = Number(info.lastInsertRowid);
-        if (storedId !== null) storedOwnId = true;
         stored++;
         if (newestTs === null || ts > newestTs) newestTs = ts;
       }
-      if (runNext > 0) runs.close(runFirst, seq);
+      ids.end(seq);
       if (stored > 0) indexNew.run(before);
-      return { stored, duplicates, lastSeq: seq, newestTs, storedOwnId };
+      return { stored, duplicates, lastSeq: seq, newestTs };
     },
   );
 
   return {
     write(records, ledger) {
       const newKeys = new Map<string, number>();
-      const { storedOwnId, ...result } = run(records, newKeys, ledger);
+      const result = run(records, newKeys, ledger);
       for (const [key, id] of newKeys) keyIds.set(key, id);
-      if (storedOwnId) ownIdsStored = true;
       return result;
     },
   };
