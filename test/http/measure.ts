@@ -91,7 +91,7 @@ async function measureStream(rate: number): Promise<void> {
   // The collector's store and writer; NO_CHECKPOINT=1 moves checkpoints off this thread's commits,
   // to see how much of the tail is checkpoint fsyncs blocking the event loop.
   const db = openDatabase(dbPath, {
-    walAutocheckpointBytes: process.env.NO_CHECKPOINT === '1' ? 0 : 16 * 1024 * 1024,
+    walAutocheckpointBytes: process.env.NO_CHECKPOINT === '1' ? 0 : undefined,
   });
   db.pragma('synchronous = NORMAL');
   const writer = createBatchWriter(db);
