@@ -87,16 +87,20 @@ const ECS_KEYS = new Set([
 
 /** Reads one JSON log object: its record parts, the rest as fields. */
 export function readJsonRecord(obj: Record<string, unknown>): JsonRecordParts {
-  // Fast path (Warren's own records, most loggers): one pass to see whether any key needs more
-  // than a plain read; the hot collector path then avoids sets and dotted look-ups.
-  let extra = false;
+  // Fast path (Warren's own records, most loggers): the hot collector path avoids sets and dotted look-ups.
+  return readsPlainly(obj) ? readPlain(obj) : readGeneral(obj);
+}
+
+/**
+ * Whether the one-pass read gives what readGeneral would: only part keys, none of them ECS. `host`
+ * as text is the plain part every Warren record has; only as an object is it ECS's `host.name`.
+ */
+export function readsPlainly(obj: Record<string, unknown>): boolean {
   for (const key in obj) {
-    if (!PART_KEYS.has(key) || ECS_KEYS.has(key)) {
-      extra = true;
-      break;
-    }
+    if (!PART_KEYS.has(key)) return false;
+    if (ECS_KEYS.has(key) && !(key === 'host' && typeof obj.host === 'string')) return false;
   }
-  return extra ? readGeneral(obj) : readPlain(obj);
+  return true;
 }
 
 /** Only plain part keys: each read directly, in the same priority as readGeneral. */
@@ -171,7 +175,7 @@ function readPlain(obj: Record<string, unknown>): JsonRecordParts {
 }
 
 /** Any object: dialect keys, ECS objects and dotted keys, and every other key as a field. */
-function readGeneral(obj: Record<string, unknown>): JsonRecordParts {
+export function readGeneral(obj: Record<string, unknown>): JsonRecordParts {
   const parts: JsonRecordParts = {};
   const used = new Set<string>();
 

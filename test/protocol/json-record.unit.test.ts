@@ -3,7 +3,9 @@ import { fromJsonObject } from '../../agents/parse/json.js';
 import {
   CONTENT_TYPE_JSON,
   decodeMessage,
+  readGeneral,
   readJsonRecord,
+  readsPlainly,
   type JsonRecordParts,
 } from '../../protocol/index.js';
 
@@ -127,6 +129,41 @@ describe('one JSON record reader for every dialect', () => {
       expect(agent.fields, name).toEqual(
         parts.id === undefined ? parts.fields : { ...parts.fields, id: parts.id },
       );
+    }
+  });
+});
+
+describe('the one-pass read of plain-keyed objects', () => {
+  // What logship writes for a syslog line: every record of issue 15's workload.
+  const shipped = { ts: T, host: 'web-3', app: 'sshd', pid: 1023, msg: 'm', fields: { sender: '10.0.0.9' } };
+
+  it("takes Warren's own records, whose host is text", () => {
+    expect(readsPlainly(shipped)).toBe(true);
+    expect(readsPlainly({ ...shipped, host: '' })).toBe(true);
+  });
+
+  it('leaves ECS objects, dotted keys, Docker logs and foreign keys to the general read', () => {
+    expect(readsPlainly({ ...shipped, host: { name: 'web-3' } })).toBe(false);
+    expect(readsPlainly({ ...shipped, 'host.name': 'web-3' })).toBe(false);
+    expect(readsPlainly({ log: 'm\n', time: T })).toBe(false);
+    expect(readsPlainly({ ...shipped, extra: 1 })).toBe(false);
+  });
+
+  it('reads every object it takes as the general read does', () => {
+    const plain: Record<string, unknown>[] = [
+      shipped,
+      { ...shipped, host: '' },
+      { ...shipped, hostname: 'other' },
+      { ...shipped, host: '', hostname: 'other' },
+      { ...shipped, id: 'p:1', severity: 'crit', facility: 'KERN' },
+      { ...shipped, level: 30, time: MS, name: 'pino-app', v: 1 },
+      { ...shipped, level: 'verbose', severity: 'nope', msg: 7 },
+      { ...shipped, fields: {}, message: 'both', pid: '12' },
+      { host: 'h', msg: 'm', facility: 'nofacility', ts: 'not a time', id: '' },
+    ];
+    for (const obj of plain) {
+      expect(readsPlainly(obj), JSON.stringify(obj)).toBe(true);
+      expect(readJsonRecord(obj), JSON.stringify(obj)).toEqual(readGeneral(obj));
     }
   });
 });
