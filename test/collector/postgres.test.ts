@@ -95,8 +95,19 @@ describe('logcollect --store postgres://', () => {
     expect(await queueDepth(`${f.exchange}.archive`)).toBe(0);
     // Each collector's API answers for the whole store.
     for (const child of [steady, victim]) {
-      // The last victim may still be starting: its API says where it listens once it consumes.
-      await waitUntil('its API listening', () => /"url":"http:/.test(child.stderr()), 30_000);
+      // The last victim may still be starting: its API says where it listens once it consumes. If it
+      // never does (once in CI, under load), its own words say why.
+      await waitUntil(
+        'its API listening',
+        () => {
+          if (child.child.exitCode !== null)
+            throw new Error(`logcollect exited ${child.child.exitCode}: ${child.stderr().slice(-2000)}`);
+          return /"url":"http:/.test(child.stderr());
+        },
+        60_000,
+      ).catch((err: unknown) => {
+        throw new Error(`${String(err)}; its stderr ends: ${child.stderr().slice(-2000)}`);
+      });
       const url = /"url":"(http:[^"]+)"/.exec(child.stderr())?.[1];
       expect(url).toBeDefined();
       const stats = (await (await fetch(`${url}/api/stats?since=1h`)).json()) as { total: number };
