@@ -79,4 +79,13 @@ describe('the PostgreSQL store with concurrent writers', () => {
     expect(new Set(seen).size).toBe(seen.length);
     expect(seen).toHaveLength(writers.length * perWriter);
   });
+
+  it('collectors starting together on one queue all remember its bindings (none fails on a duplicate)', async () => {
+    // Each start rewrites the queue's binding keys; two at once used to collide on the primary key.
+    for (let round = 0; round < 20; round++) {
+      const keys = round % 2 === 0 ? ['#', 'kern.*'] : ['#'];
+      await Promise.all(writers.map((writer) => writer.rememberBindings('q.archive', 'logs', keys)));
+      expect(await writers[0]!.bindings('q.archive', 'logs')).toEqual(keys);
+    }
+  });
 });

@@ -7,7 +7,7 @@ import { checkPg, inTransaction, openPgPool } from './pool.js';
 import { createPgRetention } from './retention.js';
 import { indexWords } from './words.js';
 import { createTsParser } from '../writer.js';
-import { createPartitions, DAY_MS, listPartitions, migratePg } from './schema.js';
+import { BINDINGS_LOCK, createPartitions, DAY_MS, listPartitions, migratePg } from './schema.js';
 
 export interface PgStoreOptions {
   /** Told before an older schema is migrated. */
@@ -205,6 +205,9 @@ export async function openPgStore(
     },
     async rememberBindings(queue, exchange, keys) {
       await inTransaction(pool, async (client) => {
+        // Collectors sharing a queue start together: without the lock, two deleted the same keys and
+        // both inserted them, and the second failed on the primary key (and exited).
+        await client.query(`SELECT pg_advisory_xact_lock(${BINDINGS_LOCK}, warren_lock_space())`);
         await client.query('DELETE FROM bindings WHERE queue = $1 AND exchange = $2', [queue, exchange]);
         await client.query(
           'INSERT INTO bindings (queue, exchange, binding_key) SELECT $1, $2, unnest($3::text[])',

@@ -22,6 +22,8 @@ import { ErrorCodes, WarrenError } from '../../../protocol/index.js';
 export const ALLOCATION_LOCK = 0x5761726e; // 'Warn'
 /** Held shared by every batch transaction from its start to its end: who is writing right now. */
 export const WRITERS_LOCK = ALLOCATION_LOCK + 1;
+/** Held while a collector rewrites its queue's remembered binding keys (collectors start together). */
+export const BINDINGS_LOCK = ALLOCATION_LOCK + 2;
 /** The advisory lock key of migrations and partition creation (one key, database-wide). */
 export const SCHEMA_LOCK = 0x77617272656e;
 
