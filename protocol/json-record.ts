@@ -58,9 +58,19 @@ function dotted(obj: Record<string, unknown>, outer: string, inner: string, used
   return nested[inner];
 }
 
-/** The keys a part may come from, in priority order (first found wins). */
-const PART_KEYS = new Set<string>([
-  ...MESSAGE_KEYS,
+/** Reads one JSON log object: its record parts, the rest as fields. */
+export function readJsonRecord(obj: Record<string, unknown>): JsonRecordParts {
+  // Fast path (Warren's own records, most loggers): the hot collector path avoids sets and dotted look-ups.
+  return readsPlainly(obj) ? readPlain(obj) : readGeneral(obj);
+}
+
+/**
+ * The keys readPlain reads. Any other key needs readGeneral: Docker's `log`, ECS objects and dotted
+ * keys (`service.name`, `log.level`, …), and foreign keys, which become fields.
+ */
+const PLAIN_KEYS = new Set<string>([
+  'msg',
+  'message',
   ...LEVEL_KEYS,
   ...TIME_KEYS,
   'id',
@@ -73,34 +83,12 @@ const PART_KEYS = new Set<string>([
   'fields',
   'v',
 ]);
-/** ECS objects and dotted keys a part may come from when the plain keys are absent. */
-const ECS_KEYS = new Set([
-  'log',
-  'host',
-  'service',
-  'process',
-  'log.level',
-  'host.name',
-  'service.name',
-  'process.pid',
-]);
 
-/** Reads one JSON log object: its record parts, the rest as fields. */
-export function readJsonRecord(obj: Record<string, unknown>): JsonRecordParts {
-  // Fast path (Warren's own records, most loggers): the hot collector path avoids sets and dotted look-ups.
-  return readsPlainly(obj) ? readPlain(obj) : readGeneral(obj);
-}
-
-/**
- * Whether the one-pass read gives what readGeneral would: only part keys, none of them ECS. `host`
- * as text is the plain part every Warren record has; only as an object is it ECS's `host.name`.
- */
+/** Whether readPlain reads the object as readGeneral would. */
 export function readsPlainly(obj: Record<string, unknown>): boolean {
-  for (const key in obj) {
-    if (!PART_KEYS.has(key)) return false;
-    if (ECS_KEYS.has(key) && !(key === 'host' && typeof obj.host === 'string')) return false;
-  }
-  return true;
+  for (const key in obj) if (!PLAIN_KEYS.has(key)) return false;
+  // `host` as text is the part every Warren record has; as an object it is ECS's `host.name`.
+  return !isPlainObject(obj.host);
 }
 
 /** Only plain part keys: each read directly, in the same priority as readGeneral. */

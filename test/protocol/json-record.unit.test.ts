@@ -160,6 +160,9 @@ describe('the one-pass read of plain-keyed objects', () => {
       { ...shipped, level: 'verbose', severity: 'nope', msg: 7 },
       { ...shipped, fields: {}, message: 'both', pid: '12' },
       { host: 'h', msg: 'm', facility: 'nofacility', ts: 'not a time', id: '' },
+      { ...shipped, host: 42, hostname: 'other' },
+      { ...shipped, host: null },
+      { ...shipped, host: ['a', 'b'] },
     ];
     for (const obj of plain) {
       expect(readsPlainly(obj), JSON.stringify(obj)).toBe(true);
