@@ -1,6 +1,7 @@
 /**
  * The collector owner's own measurements (the proof helper's `npm run bench` owns the official ones):
  *   node <build>/test/collector/measure.js fts [records]            writer rate and size: no FTS, FTS detail=none/column/full, with and without columnsize
+ *   node <build>/test/collector/measure.js indexes [records]        writer rate and size: the time, key and host indexes as shipped and with seq named (v1–v6)
  *   node <build>/test/collector/measure.js drain [records] [per]    bin/logcollect draining a pre-filled queue: records/s, peak RSS
  *   node <build>/test/collector/measure.js latency [rate] [seconds] [per]  publish-to-queryable p50/p99 at a steady rate
  * Build first: `npx tsc -p tsconfig.json --outDir <build>` (bin/logcollect.js itself needs `npm run build`).
@@ -57,17 +58,7 @@ function messages(prefix: string, count: number, per: number): Published[] {
 }
 
 function measureFts(count: number): void {
-  const decoded: StoredRecord[] = [];
-  for (const m of messages('fts', count, 100)) {
-    decoded.push(
-      ...decodeMessage({
-        routingKey: m.key,
-        content: Buffer.from(m.body),
-        contentType: m.options?.contentType,
-      }).records,
-    );
-  }
-  const variants: [string, string | null][] = [
+  measureWriter(count, [
     ['FTS detail=none, columnsize=0 (shipped)', null],
     [
       'FTS detail=none (schema v1)',
@@ -85,14 +76,40 @@ function measureFts(count: number): void {
       'FTS detail=full',
       "DROP TABLE records_fts; CREATE VIRTUAL TABLE records_fts USING fts5(msg, content='records', content_rowid='seq');",
     ],
-  ];
-  const run = (sql: string | null): { rate: number; bytes: number } => {
+  ]);
+}
+
+function measureIndexes(count: number): void {
+  measureWriter(count, [
+    ['(ts), (key_id, ts), (host, ts) (shipped, v7)', null],
+    [
+      '(ts, seq), (key_id, ts, seq), (host, ts, seq) (v1-v6)',
+      'DROP INDEX records_ts; DROP INDEX records_key_ts; DROP INDEX records_host_ts; CREATE INDEX records_ts ON records(ts, seq); CREATE INDEX records_key_ts ON records(key_id, ts, seq); CREATE INDEX records_host_ts ON records(host, ts, seq) WHERE host IS NOT NULL;',
+    ],
+  ]);
+}
+
+/** The writer alone, one fresh store per variant (SQL run on it first; null: as shipped), interleaved rounds. */
+function measureWriter(count: number, variants: [string, string | null][]): void {
+  const decoded: StoredRecord[] = [];
+  for (const m of messages('fts', count, 100)) {
+    decoded.push(
+      ...decodeMessage({
+        routingKey: m.key,
+        content: Buffer.from(m.body),
+        contentType: m.options?.contentType,
+      }).records,
+    );
+  }
+  const run = (sql: string | null): { rate: number; cpu: number; bytes: number } => {
     const { dir, remove } = tempDir();
     const db = openDatabase(path.join(dir, 'w.db'));
     if (sql !== null) db.exec(sql);
     const writer = createBatchWriter(db);
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     for (let i = 0; i < decoded.length; i += 5000) writer.write(decoded.slice(i, i + 5000));
+    const cpuUsed = process.cpuUsage(cpuBefore);
     const seconds = (performance.now() - started) / 1000;
     db.pragma('wal_checkpoint(TRUNCATE)');
     const bytes =
@@ -100,24 +117,24 @@ function measureFts(count: number): void {
       (db.pragma('page_size', { simple: true }) as number);
     db.close();
     remove();
-    return { rate: count / seconds, bytes };
+    return { rate: count / seconds, cpu: (cpuUsed.user + cpuUsed.system) / 1e6 / (count / 1e5), bytes };
   };
   run(null); // warm-up
   // Interleaved rounds, median per variant: the machine is shared, so load drifts between runs.
-  const results = new Map<string, { rates: number[]; bytes: number }>();
+  const results = new Map<string, { rates: number[]; cpus: number[]; bytes: number }>();
   for (let round = 0; round < 3; round++) {
     for (const [label, sql] of variants) {
-      const { rate, bytes } = run(sql);
-      const entry = results.get(label) ?? { rates: [], bytes };
+      const { rate, cpu, bytes } = run(sql);
+      const entry = results.get(label) ?? { rates: [], cpus: [], bytes };
       entry.rates.push(rate);
+      entry.cpus.push(cpu);
       results.set(label, entry);
     }
   }
-  for (const [label, { rates, bytes }] of results) {
-    const sorted = [...rates].sort((x, y) => x - y);
-    const median = sorted[1] ?? NaN;
+  for (const [label, { rates, cpus, bytes }] of results) {
+    const median = [...rates].sort((x, y) => x - y)[1] ?? NaN;
     console.log(
-      `${label.padEnd(40)} ${Math.round(median).toString().padStart(8)} records/s median (${rates.map((r) => Math.round(r / 1000)).join(', ')} k)  ${(bytes / 1e6).toFixed(1)} MB`,
+      `${label.padEnd(40)} ${Math.round(median).toString().padStart(8)} records/s median (${rates.map((r) => Math.round(r / 1000)).join(', ')} k)  CPU s per 100k ${cpus.map((c) => c.toFixed(2)).join(', ')}  ${(bytes / 1e6).toFixed(1)} MB`,
     );
   }
 }
@@ -231,6 +248,7 @@ async function measureLatency(rate: number, seconds: number, per: number): Promi
 }
 
 if (command === 'fts') measureFts(Number(a ?? 300_000));
+else if (command === 'indexes') measureIndexes(Number(a ?? 300_000));
 else if (command === 'drain') await measureDrain(Number(a ?? 400_000), Number(b ?? 500));
 else if (command === 'latency') await measureLatency(Number(a ?? 10_000), Number(b ?? 20), Number(c ?? 1));
 else console.error(`unknown command '${command}': fts | drain | latency`);

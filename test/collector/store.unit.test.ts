@@ -190,6 +190,11 @@ describe('store', () => {
     expect(db.prepare("SELECT rowid FROM records_fts WHERE records_fts MATCH 'v1'").pluck().all()).toEqual([
       1,
     ]);
+    // v7: the time, key and host indexes end with the rowid alone (seq is the rowid).
+    const indexColumns = db.prepare('SELECT name FROM pragma_index_info(?) ORDER BY seqno').pluck();
+    expect(indexColumns.all('records_ts')).toEqual(['ts']);
+    expect(indexColumns.all('records_key_ts')).toEqual(['key_id', 'ts']);
+    expect(indexColumns.all('records_host_ts')).toEqual(['host', 'ts']);
     const writer = createBatchWriter(db);
     expect(
       writer.write([
