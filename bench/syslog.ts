@@ -2,14 +2,16 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { setFigure, type BenchContext } from './lib/context.js';
+import { ratio, setFigure, type BenchContext } from './lib/context.js';
 import { brokerPid, cpuMeter } from './lib/cpu.js';
 import { progress } from './lib/progress.js';
+import { syslogNgSqliteBurst, type PeerBurst } from './syslog-peer.js';
 import { StoreReader, startAgent, startCollector, waitCollectorReady } from './lib/pipeline.js';
 import { filler, rng } from './lib/records.js';
 import { joined, median, roundsNote } from './lib/stats.js';
 import { deleteTopology, uniqueName } from '../testkit/broker.js';
 import { freePort } from '../testkit/net.js';
+import { SYSLOG_NG_SQLITE_PACKAGES, syslogNgSqliteAvailable } from '../testkit/foreign.js';
 import { binAvailable } from '../testkit/processes.js';
 import { waitUntil } from '../testkit/wait.js';
 
@@ -20,6 +22,10 @@ export const SYSLOG_KEYS = [
   'syslog_collector_rss_mb',
   'syslog_spooled_while_connected',
   'syslog_broker_growth_mb',
+  'syslog_peer_logs_per_s',
+  'syslog_peer_cpu_s_per_100k',
+  'syslog_peer_rss_mb',
+  'syslog_e2e_vs_peer',
 ] as const;
 
 /** 17 facilities × 5 severities = the 85 routing keys of issue 15's workload. */
@@ -130,12 +136,21 @@ export async function syslogBench(context: BenchContext): Promise<void> {
   }
   const count = context.quick ? 200_000 : 1_000_000;
   const chunks = rfc3164Lines(count);
+  const withPeer = syslogNgSqliteAvailable();
   const bursts: Burst[] = [];
+  const peers: PeerBurst[] = [];
   for (let round = 1; round <= context.repeats; round++) {
     const result = await burst(chunks, count);
     bursts.push(result);
     progress(
       `syslog e2e round ${round}/${context.repeats}: ${Math.round(count / result.storedS)} records/s (sender done after ${result.sentS.toFixed(1)} s, all stored after ${result.storedS.toFixed(1)} s); CPU s per 100k: ${PARTS.map((part) => `${part} ${result.cpu[part].toFixed(2)}`).join(', ')}; peak RSS agent ${result.agentRssMb?.toFixed(1) ?? '?'} MiB, collector ${result.collectorRssMb?.toFixed(0) ?? '?'} MiB; spooled ${String(result.spooled)}`,
+    );
+    if (!withPeer) continue;
+    // The peer right after each Warren burst: both see the machine in the same state.
+    const peer = await syslogNgSqliteBurst(chunks, count, sendChunks);
+    peers.push(peer);
+    progress(
+      `syslog-ng -> SQLite round ${round}/${context.repeats}: ${Math.round(count / peer.storedS)} records/s (sender done after ${peer.sentS.toFixed(1)} s, all committed after ${peer.storedS.toFixed(1)} s); CPU s per 100k ${peer.cpuPer100k.toFixed(2)}; peak RSS ${peer.peakRssMb?.toFixed(1) ?? '?'} MiB`,
     );
   }
   const rates = bursts.map((b) => count / b.storedS);
@@ -153,6 +168,25 @@ export async function syslogBench(context: BenchContext): Promise<void> {
   context.notes.syslog_cpu_s_per_100k = `${roundsNote('median', cpus, 2)}; ${parts}`;
   const agentPeaks = bursts.map((b) => b.agentRssMb ?? Number.NaN);
   context.notes.syslog_agent_rss_mb = roundsNote('largest', agentPeaks, 1);
+  reportPeer(context, peers, count, withPeer ? '' : `not measured: apt-get install ${SYSLOG_NG_SQLITE_PACKAGES}`);
+}
+
+/** The peer's figures, and Warren's rate against it (both medians of the same rounds). */
+function reportPeer(context: BenchContext, peers: readonly PeerBurst[], count: number, missing: string): void {
+  if (peers.length === 0) {
+    for (const key of SYSLOG_KEYS.filter((k) => k.startsWith('syslog_peer') || k === 'syslog_e2e_vs_peer'))
+      context.notes[key] = missing;
+    return;
+  }
+  const rates = peers.map((p) => count / p.storedS);
+  const cpus = peers.map((p) => p.cpuPer100k);
+  setFigure(context, 'syslog_peer_logs_per_s', median(rates), rates);
+  setFigure(context, 'syslog_peer_cpu_s_per_100k', median(cpus), cpus);
+  setFigure(context, 'syslog_peer_rss_mb', largest(peers.map((p) => p.peakRssMb)));
+  context.notes.syslog_peer_logs_per_s = roundsNote('median', rates, 0);
+  context.notes.syslog_peer_cpu_s_per_100k = roundsNote('median', cpus, 2);
+  ratio(context, 'syslog_e2e_vs_peer', 'syslog_e2e_logs_per_s', 'syslog_peer_logs_per_s');
+  context.notes.syslog_e2e_vs_peer = "median of Warren's bursts / median of the peer's, alternating in this run";
 }
 
 /** One burst on fresh processes, a fresh store and an exchange of its own. */

@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { accessSync, constants, existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -48,6 +48,18 @@ function findExecutable(name: string): string | undefined {
 function succeeds(command: string, args: string[]): { ok: boolean; stdout: string } {
   const result = spawnSync(command, args, { encoding: 'utf8', timeout: 10_000 });
   return { ok: result.status === 0, stdout: result.stdout ?? '' };
+}
+
+/** syslog-ng's sql() destination with libdbi's SQLite driver: issue 15's fastest peer in `npm run bench`. */
+export const SYSLOG_NG_SQLITE_PACKAGES = 'syslog-ng-core syslog-ng-mod-sql libdbd-sqlite3';
+
+/** Whether syslog-ng can write SQLite here: its sql module and libdbi's sqlite3 driver (under /usr/lib/<arch>/dbd). */
+export function syslogNgSqliteAvailable(): boolean {
+  const syslogNg = findExecutable('syslog-ng');
+  if (syslogNg === undefined || !succeeds(syslogNg, ['--module-registry']).stdout.includes('Module: afsql'))
+    return false;
+  const libDirs = ['/usr/lib', ...readdirSync('/usr/lib').map((name) => path.join('/usr/lib', name))];
+  return libDirs.some((dir) => existsSync(path.join(dir, 'dbd', 'libdbdsqlite3.so')));
 }
 
 /** Which clients can run here: a binary alone is not enough for syslog-ng (amqp module) or pika. */
@@ -202,6 +214,7 @@ export interface SyslogNgOptions {
 
 export interface RunningSyslogNg {
   readonly port: number;
+  readonly pid: number;
   readonly configFile: string;
   /** Sends syslog frames (`<PRI>1 ...` or `<PRI>Mmm dd ...`), one message each. */
   send(frames: readonly string[], transport?: 'udp' | 'tcp'): Promise<void>;
@@ -276,10 +289,18 @@ async function sendUdp(port: number, frames: readonly string[]): Promise<void> {
   }
 }
 
-/** Starts `syslog-ng -F` with its own config and state files in `options.dir`, once it listens. */
+/** Starts `syslog-ng -F` publishing to the broker, with its config and state files in `options.dir`. */
 export async function runSyslogNg(options: SyslogNgOptions): Promise<RunningSyslogNg> {
-  const configFile = path.join(options.dir, 'syslog-ng.conf');
-  await writeFile(configFile, syslogNgConfig(options));
+  return startSyslogNg(options.dir, syslogNgConfig(options), options.sourcePort);
+}
+
+/**
+ * Starts `syslog-ng -F` with this config and its state files in `dir` (an absolute path), once a
+ * TCP source of the config listens on `sourcePort` of 127.0.0.1.
+ */
+export async function startSyslogNg(dir: string, config: string, sourcePort: number): Promise<RunningSyslogNg> {
+  const configFile = path.join(dir, 'syslog-ng.conf');
+  await writeFile(configFile, config);
   const child = spawn(
     findExecutable('syslog-ng') ?? 'syslog-ng',
     [
@@ -287,9 +308,9 @@ export async function runSyslogNg(options: SyslogNgOptions): Promise<RunningSysl
       '-e',
       '--no-caps',
       `--cfgfile=${configFile}`,
-      `--pidfile=${path.join(options.dir, 'syslog-ng.pid')}`,
-      `--persist-file=${path.join(options.dir, 'syslog-ng.persist')}`,
-      `--control=${path.join(options.dir, 'syslog-ng.ctl')}`,
+      `--pidfile=${path.join(dir, 'syslog-ng.pid')}`,
+      `--persist-file=${path.join(dir, 'syslog-ng.persist')}`,
+      `--control=${path.join(dir, 'syslog-ng.ctl')}`,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -305,18 +326,19 @@ export async function runSyslogNg(options: SyslogNgOptions): Promise<RunningSysl
   };
 
   const deadline = Date.now() + 10_000;
-  while (!(await tcpAccepts(options.sourcePort))) {
+  while (!(await tcpAccepts(sourcePort))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();
-      throw new Error(`syslog-ng did not start listening on 127.0.0.1:${options.sourcePort}:\n${output}`);
+      throw new Error(`syslog-ng did not start listening on 127.0.0.1:${sourcePort}:\n${output}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return {
-    port: options.sourcePort,
+    port: sourcePort,
+    pid: child.pid ?? 0,
     configFile,
     send: (frames, transport = 'tcp') =>
-      transport === 'tcp' ? sendTcp(options.sourcePort, frames) : sendUdp(options.sourcePort, frames),
+      transport === 'tcp' ? sendTcp(sourcePort, frames) : sendUdp(sourcePort, frames),
     output: () => output,
     stop,
   };

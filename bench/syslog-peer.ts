@@ -1,0 +1,104 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { cpuSeconds } from './lib/cpu.js';
+import { startSyslogNg } from '../testkit/foreign.js';
+import { freePort } from '../testkit/net.js';
+import { waitUntil } from '../testkit/wait.js';
+
+/**
+ * Issue 15's fastest peer, run on the same lines in the same bench run as Warren's burst (this
+ * machine's noise moves one burst by ±10%, so a figure measured on another day is no yardstick):
+ * syslog-ng's TCP network() source with flow control (the sender is slowed, nothing dropped) into
+ * its sql() destination on SQLite: its four default indexes (date, facility, host, program), no
+ * full-text index, commits of 5,000 lines, WAL, synchronous=FULL (every commit fsynced, as Warren's).
+ */
+const BATCH_LINES = 5_000;
+const TABLE = 'messages';
+
+function peerConfig(dir: string, port: number): string {
+  return `@version: 3.38
+options { keep-hostname(yes); stats-freq(0); log-fifo-size(200000); };
+# The window is shared by max-connections: 20,000 lines each, above a commit's 5,000 (a window
+# below the batch stalls every commit until batch-timeout).
+source s_bench { network(ip("127.0.0.1") port(${port}) transport("tcp") log-iw-size(200000) max-connections(10)); };
+destination d_sqlite {
+  sql(type(sqlite3) database("peer.db") host("") username("") password("")
+      dbd-option("sqlite3_dbdir" "${dir}")
+      table("${TABLE}")
+      columns("date", "facility", "level", "host", "program", "pid", "message")
+      values("\${ISODATE}", "\${FACILITY}", "\${LEVEL}", "\${HOST}", "\${PROGRAM}", "\${PID}", "\${MSGONLY}")
+      indexes("date", "facility", "host", "program")
+      flags(explicit-commits) batch-lines(${BATCH_LINES}) batch-timeout(100)
+      session-statements("PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL"));
+};
+log { source(s_bench); destination(d_sqlite); flags(flow-control); };
+`;
+}
+
+export interface PeerBurst {
+  /** Seconds until the sender had written every line, and until every row was committed. */
+  sentS: number;
+  storedS: number;
+  cpuPer100k: number;
+  peakRssMb: number | null;
+}
+
+function peakRssMb(pid: number): number | null {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match === null ? null : Number(match[1]) / 1024;
+  } catch {
+    return null;
+  }
+}
+
+/** The highest rowid syslog-ng has committed so far: 0 until its file and table exist. */
+function committedRows(file: string): { rows: () => number; close: () => void } {
+  let db: Database.Database | undefined;
+  return {
+    rows: () => {
+      try {
+        db ??= new Database(file, { readonly: true, fileMustExist: true });
+        return db.prepare(`SELECT coalesce(max(rowid), 0) FROM ${TABLE}`).pluck().get() as number;
+      } catch {
+        return 0;
+      }
+    },
+    close: () => db?.close(),
+  };
+}
+
+/** One burst of `chunks` (newline-framed lines) over one TCP connection into a fresh syslog-ng and store. */
+export async function syslogNgSqliteBurst(
+  chunks: readonly string[],
+  count: number,
+  send: (socket: net.Socket, chunks: readonly string[]) => Promise<void>,
+): Promise<PeerBurst> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'warren-bench-peer-'));
+  const port = await freePort();
+  const syslogNg = await startSyslogNg(dir, peerConfig(dir, port), port);
+  const committed = committedRows(path.join(dir, 'peer.db'));
+  try {
+    const socket = await new Promise<net.Socket>((resolve, reject) => {
+      const attempt = net.connect(port, '127.0.0.1', () => resolve(attempt));
+      attempt.once('error', reject);
+    });
+    const before = cpuSeconds(syslogNg.pid) ?? 0;
+    const started = performance.now();
+    await send(socket, chunks);
+    const sentAt = performance.now();
+    await waitUntil('every line committed by syslog-ng', () => committed.rows() >= count, 600_000, 20);
+    const storedS = (performance.now() - started) / 1000;
+    const cpu = (cpuSeconds(syslogNg.pid) ?? before) - before;
+    const peak = peakRssMb(syslogNg.pid);
+    socket.end();
+    return { sentS: (sentAt - started) / 1000, storedS, cpuPer100k: cpu / (count / 100_000), peakRssMb: peak };
+  } finally {
+    committed.close();
+    await syslogNg.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
