@@ -58,7 +58,17 @@ function messages(prefix: string, count: number, per: number): Published[] {
 }
 
 function measureFts(count: number): void {
-  measureWriter(count, [
+  const decoded: StoredRecord[] = [];
+  for (const m of messages('fts', count, 100)) {
+    decoded.push(
+      ...decodeMessage({
+        routingKey: m.key,
+        content: Buffer.from(m.body),
+        contentType: m.options?.contentType,
+      }).records,
+    );
+  }
+  measureWriter(decoded, [
     ['FTS detail=none, columnsize=0 (shipped)', null],
     [
       'FTS detail=none (schema v1)',
@@ -79,8 +89,42 @@ function measureFts(count: number): void {
   ]);
 }
 
+/**
+ * Records as issue 15's syslog burst stores them: messages of 60 lines (ids `<message_id>:<n>`,
+ * stored as runs) over 85 routing keys and 7 hosts, ~100-byte messages.
+ */
+function syslogLikeRecords(count: number): StoredRecord[] {
+  const facilities =
+    'kern user mail daemon auth syslog lpr news uucp cron authpriv ftp local0 local1 local2 local3 local4'.split(
+      ' ',
+    );
+  const severities = ['critical', 'error', 'warning', 'notice', 'info'] as const;
+  const start = Date.now();
+  const out: StoredRecord[] = [];
+  for (let n = 0; n < count; n++) {
+    // A message holds one key's lines in a row, as the collector receives them.
+    const message = Math.floor(n / 60);
+    const key = message % 85;
+    const facility = facilities[key % facilities.length] ?? 'user';
+    const severity = severities[Math.floor(key / facilities.length)] ?? 'info';
+    out.push({
+      id: `web-${message % 7}:${message}:${n % 60}`,
+      ts: new Date(start + Math.floor(n / 70)).toISOString(),
+      facility,
+      severity,
+      host: `web-${message % 7}`,
+      app: 'app',
+      pid: 1000 + (n % 50),
+      msg: `session ${n % 977} opened for user u${n % 313} from 10.0.${n % 255}.${n % 7} port ${40000 + (n % 20000)} request ${n} took ${n % 1000} ms`,
+      fields: { sender: '127.0.0.1' },
+      routing_key: `${facility}.${severity}`,
+    });
+  }
+  return out;
+}
+
 function measureIndexes(count: number): void {
-  measureWriter(count, [
+  measureWriter(syslogLikeRecords(count), [
     ['(ts), (key_id, ts), (host, ts) (shipped, v7)', null],
     [
       '(ts, seq), (key_id, ts, seq), (host, ts, seq) (v1-v6)',
@@ -90,17 +134,8 @@ function measureIndexes(count: number): void {
 }
 
 /** The writer alone, one fresh store per variant (SQL run on it first; null: as shipped), interleaved rounds. */
-function measureWriter(count: number, variants: [string, string | null][]): void {
-  const decoded: StoredRecord[] = [];
-  for (const m of messages('fts', count, 100)) {
-    decoded.push(
-      ...decodeMessage({
-        routingKey: m.key,
-        content: Buffer.from(m.body),
-        contentType: m.options?.contentType,
-      }).records,
-    );
-  }
+function measureWriter(decoded: readonly StoredRecord[], variants: [string, string | null][]): void {
+  const count = decoded.length;
   const run = (sql: string | null): { rate: number; cpu: number; bytes: number } => {
     const { dir, remove } = tempDir();
     const db = openDatabase(path.join(dir, 'w.db'));
