@@ -168,11 +168,21 @@ export async function syslogBench(context: BenchContext): Promise<void> {
   context.notes.syslog_cpu_s_per_100k = `${roundsNote('median', cpus, 2)}; ${parts}`;
   const agentPeaks = bursts.map((b) => b.agentRssMb ?? Number.NaN);
   context.notes.syslog_agent_rss_mb = roundsNote('largest', agentPeaks, 1);
-  reportPeer(context, peers, count, withPeer ? '' : `not measured: apt-get install ${SYSLOG_NG_SQLITE_PACKAGES}`);
+  reportPeer(
+    context,
+    peers,
+    count,
+    withPeer ? '' : `not measured: apt-get install ${SYSLOG_NG_SQLITE_PACKAGES}`,
+  );
 }
 
 /** The peer's figures, and Warren's rate against it (both medians of the same rounds). */
-function reportPeer(context: BenchContext, peers: readonly PeerBurst[], count: number, missing: string): void {
+function reportPeer(
+  context: BenchContext,
+  peers: readonly PeerBurst[],
+  count: number,
+  missing: string,
+): void {
   if (peers.length === 0) {
     for (const key of SYSLOG_KEYS.filter((k) => k.startsWith('syslog_peer') || k === 'syslog_e2e_vs_peer'))
       context.notes[key] = missing;
@@ -186,7 +196,8 @@ function reportPeer(context: BenchContext, peers: readonly PeerBurst[], count: n
   context.notes.syslog_peer_logs_per_s = roundsNote('median', rates, 0);
   context.notes.syslog_peer_cpu_s_per_100k = roundsNote('median', cpus, 2);
   ratio(context, 'syslog_e2e_vs_peer', 'syslog_e2e_logs_per_s', 'syslog_peer_logs_per_s');
-  context.notes.syslog_e2e_vs_peer = "median of Warren's bursts / median of the peer's, alternating in this run";
+  context.notes.syslog_e2e_vs_peer =
+    "median of Warren's bursts / median of the peer's, alternating in this run";
 }
 
 /** One burst on fresh processes, a fresh store and an exchange of its own. */

@@ -298,7 +298,11 @@ export async function runSyslogNg(options: SyslogNgOptions): Promise<RunningSysl
  * Starts `syslog-ng -F` with this config and its state files in `dir` (an absolute path), once a
  * TCP source of the config listens on `sourcePort` of 127.0.0.1.
  */
-export async function startSyslogNg(dir: string, config: string, sourcePort: number): Promise<RunningSyslogNg> {
+export async function startSyslogNg(
+  dir: string,
+  config: string,
+  sourcePort: number,
+): Promise<RunningSyslogNg> {
   const configFile = path.join(dir, 'syslog-ng.conf');
   await writeFile(configFile, config);
   const child = spawn(
