@@ -16,6 +16,7 @@ import { waitUntil } from '../testkit/wait.js';
  * full-text index, commits of 5,000 lines, WAL, synchronous=FULL (every commit fsynced, as Warren's).
  */
 const BATCH_LINES = 5_000;
+const STALL_MS = 30_000;
 const TABLE = 'messages';
 
 function peerConfig(dir: string, port: number): string {
@@ -91,9 +92,36 @@ export async function syslogNgSqliteBurst(
     });
     const before = cpuSeconds(syslogNg.pid) ?? 0;
     const started = performance.now();
-    await send(socket, chunks);
-    const sentAt = performance.now();
-    await waitUntil('every line committed by syslog-ng', () => committed.highest() >= count, 600_000, 20);
+    let sentAt = Number.NaN;
+    // Sent while the rows are watched: with flow control a syslog-ng that stopped committing also
+    // stops reading, and a send awaited first would wait forever.
+    const sending = send(socket, chunks).then(() => (sentAt = performance.now()));
+    // A syslog-ng that stops committing (an SQL error it retries, a missing driver) says why on
+    // stderr: give up after STALL_MS without a new row rather than wait out the whole timeout.
+    let seen = 0;
+    let progressAt = Date.now();
+    try {
+      await waitUntil(
+        'every line committed by syslog-ng',
+        () => {
+          const highest = committed.highest();
+          if (highest > seen) [seen, progressAt] = [highest, Date.now()];
+          else if (Date.now() - progressAt > STALL_MS)
+            throw new Error(
+              `syslog-ng committed no row for ${STALL_MS / 1000} s (${seen} of ${count}); it said:\n${syslogNg.output().slice(-2000)}`,
+            );
+          return highest >= count;
+        },
+        600_000,
+        20,
+      );
+    } catch (err) {
+      // The send may wait for a 'drain' that never comes: it is left behind with the socket.
+      socket.destroy();
+      void sending.catch(() => undefined);
+      throw err;
+    }
+    await sending;
     const storedS = (performance.now() - started) / 1000;
     const cpu = (cpuSeconds(syslogNg.pid) ?? before) - before;
     const peak = peakRssMb(syslogNg.pid);
