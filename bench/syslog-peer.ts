@@ -1,11 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { cpuSeconds } from './lib/cpu.js';
+import { connectSyslog, sendChunks } from './lib/syslog-sender.js';
 import { startSyslogNg } from '../testkit/foreign.js';
 import { freePort } from '../testkit/net.js';
+import { peakRssMb } from '../testkit/processes.js';
 import { waitUntil } from '../testkit/wait.js';
 
 /**
@@ -47,15 +48,6 @@ export interface PeerBurst {
   peakRssMb: number | null;
 }
 
-function peakRssMb(pid: number): number | null {
-  try {
-    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match === null ? null : Number(match[1]) / 1024;
-  } catch {
-    return null;
-  }
-}
-
 /** syslog-ng's table as a reader sees it: 0 rows until its file and table exist. */
 function committedRows(file: string): { highest: () => number; count: () => number; close: () => void } {
   let db: Database.Database | undefined;
@@ -76,26 +68,19 @@ function committedRows(file: string): { highest: () => number; count: () => numb
 }
 
 /** One burst of `chunks` (newline-framed lines) over one TCP connection into a fresh syslog-ng and store. */
-export async function syslogNgSqliteBurst(
-  chunks: readonly string[],
-  count: number,
-  send: (socket: net.Socket, chunks: readonly string[]) => Promise<void>,
-): Promise<PeerBurst> {
+export async function syslogNgSqliteBurst(chunks: readonly string[], count: number): Promise<PeerBurst> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'warren-bench-peer-'));
   const port = await freePort();
   const syslogNg = await startSyslogNg(dir, peerConfig(dir, port), port);
   const committed = committedRows(path.join(dir, 'peer.db'));
   try {
-    const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const attempt = net.connect(port, '127.0.0.1', () => resolve(attempt));
-      attempt.once('error', reject);
-    });
+    const socket = await connectSyslog(port);
     const before = cpuSeconds(syslogNg.pid) ?? 0;
     const started = performance.now();
     let sentAt = Number.NaN;
     // Sent while the rows are watched: with flow control a syslog-ng that stopped committing also
     // stops reading, and a send awaited first would wait forever.
-    const sending = send(socket, chunks).then(() => (sentAt = performance.now()));
+    const sending = sendChunks(socket, chunks).then(() => (sentAt = performance.now()));
     // A syslog-ng that stops committing (an SQL error it retries, a missing driver) says why on
     // stderr: give up after STALL_MS without a new row rather than wait out the whole timeout.
     let seen = 0;

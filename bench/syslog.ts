@@ -1,5 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import net from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ratio, setFigure, type BenchContext } from './lib/context.js';
@@ -7,13 +6,20 @@ import { brokerPid, cpuMeter } from './lib/cpu.js';
 import { progress } from './lib/progress.js';
 import { syslogNgSqliteBurst, type PeerBurst } from './syslog-peer.js';
 import { StoreReader, startAgent, startCollector, waitCollectorReady } from './lib/pipeline.js';
-import { filler, rng } from './lib/records.js';
+import { connectSyslog, rfc3164Lines, sendChunks } from './lib/syslog-sender.js';
 import { joined, median, roundsNote } from './lib/stats.js';
 import { deleteTopology, uniqueName } from '../testkit/broker.js';
 import { freePort } from '../testkit/net.js';
 import { SYSLOG_NG_SQLITE_PACKAGES, syslogNgSqliteAvailable } from '../testkit/foreign.js';
-import { binAvailable } from '../testkit/processes.js';
+import { binAvailable, rssMb } from '../testkit/processes.js';
 import { waitUntil } from '../testkit/wait.js';
+
+const PEER_KEYS = [
+  'syslog_peer_logs_per_s',
+  'syslog_peer_cpu_s_per_100k',
+  'syslog_peer_rss_mb',
+  'syslog_e2e_vs_peer',
+] as const;
 
 export const SYSLOG_KEYS = [
   'syslog_e2e_logs_per_s',
@@ -22,46 +28,8 @@ export const SYSLOG_KEYS = [
   'syslog_collector_rss_mb',
   'syslog_spooled_while_connected',
   'syslog_broker_growth_mb',
-  'syslog_peer_logs_per_s',
-  'syslog_peer_cpu_s_per_100k',
-  'syslog_peer_rss_mb',
-  'syslog_e2e_vs_peer',
+  ...PEER_KEYS,
 ] as const;
-
-/** 17 facilities × 5 severities = the 85 routing keys of issue 15's workload. */
-const FACILITY_CODES = [0, 1, 2, 3, 4, 5, 6, 9, 10, 16, 17, 18, 19, 20, 21, 22, 23];
-const SEVERITY_CODES = [2, 3, 4, 5, 6];
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** RFC 3164 lines of about 200 bytes, newline-framed, cycling through the 85 keys. */
-export function rfc3164Lines(count: number): string[] {
-  const random = rng(3164);
-  const chunks: string[] = [];
-  const CHUNK = 2_000;
-  const now = new Date();
-  const stamp = `${MONTHS[now.getMonth()] ?? 'Jan'} ${String(now.getDate()).padStart(2, ' ')} ${now.toTimeString().slice(0, 8)}`;
-  for (let n = 0; n < count; n += CHUNK) {
-    let chunk = '';
-    for (let i = n; i < Math.min(count, n + CHUNK); i++) {
-      const facility = FACILITY_CODES[i % FACILITY_CODES.length] ?? 1;
-      const severity = SEVERITY_CODES[Math.floor(i / FACILITY_CODES.length) % SEVERITY_CODES.length] ?? 6;
-      chunk += `<${facility * 8 + severity}>${stamp} web-${i % 7} app[${1000 + (i % 50)}]: ${filler(`syslog ${i}`, 150, random)}\n`;
-    }
-    chunks.push(chunk);
-  }
-  return chunks;
-}
-
-/** Resident memory of a process now, MiB (for the broker, whose growth during the burst is reported). */
-function rssMb(pid: number | null): number | null {
-  if (pid === null) return null;
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match === null ? null : Number(match[1]) / 1024;
-  } catch {
-    return null;
-  }
-}
 
 /** A figure (`spooled`, `confirmed`, …) of the newest stats line logship wrote on stderr (on SIGUSR1): `logship: stats (read=… spooled=…)`. */
 export function statsFigure(stderr: string, name: 'spooled' | 'confirmed'): number | null {
@@ -71,33 +39,6 @@ export function statsFigure(stderr: string, name: 'spooled' | 'confirmed'): numb
     .at(-1);
   const match = last === undefined ? null : new RegExp(`${name}=(\\d+)`).exec(last);
   return match === null ? null : Number(match[1]);
-}
-
-/** One TCP connection to `logship --syslog tcp://127.0.0.1:<port>`, once it listens. */
-export async function connectSyslog(port: number): Promise<net.Socket> {
-  let socket: net.Socket | undefined;
-  await waitUntil(
-    'logship to listen for syslog',
-    () =>
-      new Promise<boolean>((resolve) => {
-        const attempt = net.connect(port, '127.0.0.1', () => {
-          socket = attempt;
-          resolve(true);
-        });
-        attempt.once('error', () => resolve(false));
-      }),
-    30_000,
-    100,
-  );
-  if (socket === undefined) throw new Error('no syslog connection');
-  return socket;
-}
-
-/** Writes the chunks as fast as the receiver takes them (TCP back-pressure, as a syslog sender). */
-export async function sendChunks(socket: net.Socket, chunks: readonly string[]): Promise<void> {
-  for (const chunk of chunks) {
-    if (!socket.write(chunk)) await new Promise((resolve) => socket.once('drain', resolve));
-  }
 }
 
 /** One burst's figures (CPU in seconds per 100k records). */
@@ -147,7 +88,7 @@ export async function syslogBench(context: BenchContext): Promise<void> {
     );
     if (!withPeer) continue;
     // The peer right after each Warren burst: both see the machine in the same state.
-    const peer = await syslogNgSqliteBurst(chunks, count, sendChunks);
+    const peer = await syslogNgSqliteBurst(chunks, count);
     peers.push(peer);
     progress(
       `syslog-ng -> SQLite round ${round}/${context.repeats}: ${Math.round(count / peer.storedS)} records/s (sender done after ${peer.sentS.toFixed(1)} s, all committed after ${peer.storedS.toFixed(1)} s); CPU s per 100k ${peer.cpuPer100k.toFixed(2)}; peak RSS ${peer.peakRssMb?.toFixed(1) ?? '?'} MiB`,
@@ -168,26 +109,14 @@ export async function syslogBench(context: BenchContext): Promise<void> {
   context.notes.syslog_cpu_s_per_100k = `${roundsNote('median', cpus, 2)}; ${parts}`;
   const agentPeaks = bursts.map((b) => b.agentRssMb ?? Number.NaN);
   context.notes.syslog_agent_rss_mb = roundsNote('largest', agentPeaks, 1);
-  reportPeer(
-    context,
-    peers,
-    count,
-    withPeer ? '' : `not measured: apt-get install ${SYSLOG_NG_SQLITE_PACKAGES}`,
-  );
+  if (withPeer) reportPeer(context, peers, count);
+  else
+    for (const key of PEER_KEYS)
+      context.notes[key] = `not measured: apt-get install ${SYSLOG_NG_SQLITE_PACKAGES}`;
 }
 
 /** The peer's figures, and Warren's rate against it (both medians of the same rounds). */
-function reportPeer(
-  context: BenchContext,
-  peers: readonly PeerBurst[],
-  count: number,
-  missing: string,
-): void {
-  if (peers.length === 0) {
-    for (const key of SYSLOG_KEYS.filter((k) => k.startsWith('syslog_peer') || k === 'syslog_e2e_vs_peer'))
-      context.notes[key] = missing;
-    return;
-  }
+function reportPeer(context: BenchContext, peers: readonly PeerBurst[], count: number): void {
   const rates = peers.map((p) => count / p.storedS);
   const cpus = peers.map((p) => p.cpuPer100k);
   setFigure(context, 'syslog_peer_logs_per_s', median(rates), rates);
@@ -218,9 +147,12 @@ async function burst(chunks: readonly string[], count: number): Promise<Burst> {
     await waitCollectorReady(collector, exchange);
     const sender = await connectSyslog(port);
     const broker = brokerPid();
-    const brokerBefore = rssMb(broker);
+    const brokerBefore = broker === null ? null : rssMb(broker);
     let brokerPeak = brokerBefore ?? 0;
-    const sampler = setInterval(() => (brokerPeak = Math.max(brokerPeak, rssMb(broker) ?? 0)), 200);
+    const sampler = setInterval(
+      () => (brokerPeak = Math.max(brokerPeak, (broker === null ? null : rssMb(broker)) ?? 0)),
+      200,
+    );
     const meter = cpuMeter({ agent: agent.pid, collector: collector.pid, broker });
     const started = performance.now();
     await sendChunks(sender, chunks);
