@@ -286,4 +286,4 @@ if (command === 'fts') measureFts(Number(a ?? 300_000));
 else if (command === 'indexes') measureIndexes(Number(a ?? 300_000));
 else if (command === 'drain') await measureDrain(Number(a ?? 400_000), Number(b ?? 500));
 else if (command === 'latency') await measureLatency(Number(a ?? 10_000), Number(b ?? 20), Number(c ?? 1));
-else console.error(`unknown command '${command}': fts | drain | latency`);
+else console.error(`unknown command '${command}': fts | indexes | drain | latency`);
