@@ -1,7 +1,7 @@
 /**
  * The collector owner's own measurements (the proof helper's `npm run bench` owns the official ones):
  *   node <build>/test/collector/measure.js fts [records]            writer rate and size: no FTS, FTS detail=none/column/full, with and without columnsize
- *   node <build>/test/collector/measure.js indexes [records]        writer rate and size: the time, key and host indexes as shipped and with seq named (v1–v6)
+ *   node <build>/test/collector/measure.js indexes [records]        writer rate and size: the indexes as shipped, with the id column UNIQUE (v1–v7), with seq named (v1–v6)
  *   node <build>/test/collector/measure.js drain [records] [per]    bin/logcollect draining a pre-filled queue: records/s, peak RSS
  *   node <build>/test/collector/measure.js latency [rate] [seconds] [per]  publish-to-queryable p50/p99 at a steady rate
  * Build first: `npx tsc -p tsconfig.json --outDir <build>` (bin/logcollect.js itself needs `npm run build`).
@@ -19,6 +19,7 @@ import { runBin, stopBin } from '../../testkit/processes.js';
 import { tempDir } from '../../testkit/temp.js';
 import { waitUntil } from '../../testkit/wait.js';
 import { RECORD_ID_SQL } from '../../collector/store/message-runs.js';
+import { MIGRATIONS } from '../../collector/store/schema.js';
 
 const [command = 'fts', a, b, c] = process.argv.slice(2);
 const WORDS =
@@ -125,7 +126,17 @@ function syslogLikeRecords(count: number): StoredRecord[] {
 
 function measureIndexes(count: number): void {
   measureWriter(syslogLikeRecords(count), [
-    ['(ts), (key_id, ts), (host, ts) (shipped, v7)', null],
+    ['shipped (v8)', null],
+    [
+      'id UNIQUE on the column: an entry per id-less record too (v1-v7)',
+      `DROP TABLE records_fts; DROP TABLE records;
+       CREATE TABLE records (seq INTEGER PRIMARY KEY, id TEXT UNIQUE, ts INTEGER NOT NULL, key_id INTEGER NOT NULL,
+         facility TEXT NOT NULL, severity INTEGER NOT NULL, host TEXT, app TEXT, pid INTEGER, msg TEXT NOT NULL, fields TEXT);
+       CREATE INDEX records_ts ON records(ts); CREATE INDEX records_key_ts ON records(key_id, ts);
+       CREATE INDEX records_host_ts ON records(host, ts) WHERE host IS NOT NULL;
+       CREATE VIRTUAL TABLE records_fts USING fts5(msg, content='records', content_rowid='seq', detail='none', columnsize=0);
+       ${MIGRATIONS[2] ?? ''}`,
+    ],
     [
       '(ts, seq), (key_id, ts, seq), (host, ts, seq) (v1-v6)',
       'DROP INDEX records_ts; DROP INDEX records_key_ts; DROP INDEX records_host_ts; CREATE INDEX records_ts ON records(ts, seq); CREATE INDEX records_key_ts ON records(key_id, ts, seq); CREATE INDEX records_host_ts ON records(host, ts, seq) WHERE host IS NOT NULL;',
@@ -136,15 +147,17 @@ function measureIndexes(count: number): void {
 /** The writer alone, one fresh store per variant (SQL run on it first; null: as shipped), interleaved rounds. */
 function measureWriter(decoded: readonly StoredRecord[], variants: [string, string | null][]): void {
   const count = decoded.length;
-  const run = (sql: string | null): { rate: number; cpu: number; bytes: number } => {
+  const run = (sql: string | null): { rate: number; cpu: number; bytes: number; written: number } => {
     const { dir, remove } = tempDir();
     const db = openDatabase(path.join(dir, 'w.db'));
     if (sql !== null) db.exec(sql);
     const writer = createBatchWriter(db);
     const started = performance.now();
     const cpuBefore = process.cpuUsage();
+    const writtenBefore = bytesWritten();
     for (let i = 0; i < decoded.length; i += 5000) writer.write(decoded.slice(i, i + 5000));
     const cpuUsed = process.cpuUsage(cpuBefore);
+    const written = bytesWritten() - writtenBefore;
     const seconds = (performance.now() - started) / 1000;
     db.pragma('wal_checkpoint(TRUNCATE)');
     const bytes =
@@ -152,26 +165,36 @@ function measureWriter(decoded: readonly StoredRecord[], variants: [string, stri
       (db.pragma('page_size', { simple: true }) as number);
     db.close();
     remove();
-    return { rate: count / seconds, cpu: (cpuUsed.user + cpuUsed.system) / 1e6 / (count / 1e5), bytes };
+    return {
+      rate: count / seconds,
+      cpu: (cpuUsed.user + cpuUsed.system) / 1e6 / (count / 1e5),
+      bytes,
+      written: written / (count / 1e5),
+    };
   };
   run(null); // warm-up
   // Interleaved rounds, median per variant: the machine is shared, so load drifts between runs.
-  const results = new Map<string, { rates: number[]; cpus: number[]; bytes: number }>();
+  const results = new Map<string, { rates: number[]; cpus: number[]; bytes: number; written: number }>();
   for (let round = 0; round < 3; round++) {
     for (const [label, sql] of variants) {
-      const { rate, cpu, bytes } = run(sql);
-      const entry = results.get(label) ?? { rates: [], cpus: [], bytes };
+      const { rate, cpu, bytes, written } = run(sql);
+      const entry = results.get(label) ?? { rates: [], cpus: [], bytes, written };
       entry.rates.push(rate);
       entry.cpus.push(cpu);
       results.set(label, entry);
     }
   }
-  for (const [label, { rates, cpus, bytes }] of results) {
+  for (const [label, { rates, cpus, bytes, written }] of results) {
     const median = [...rates].sort((x, y) => x - y)[1] ?? NaN;
     console.log(
-      `${label.padEnd(40)} ${Math.round(median).toString().padStart(8)} records/s median (${rates.map((r) => Math.round(r / 1000)).join(', ')} k)  CPU s per 100k ${cpus.map((c) => c.toFixed(2)).join(', ')}  ${(bytes / 1e6).toFixed(1)} MB`,
+      `${label.padEnd(40)} ${Math.round(median).toString().padStart(8)} records/s median (${rates.map((r) => Math.round(r / 1000)).join(', ')} k)  CPU s per 100k ${cpus.map((c) => c.toFixed(2)).join(', ')}  ${(bytes / 1e6).toFixed(1)} MB  written ${(written / 1e6).toFixed(1)} MB per 100k`,
     );
   }
+}
+
+/** Bytes this process has passed to write(2) and its kind so far (WAL frames, checkpoints): the same for the same work, unlike CPU time on a shared machine. */
+function bytesWritten(): number {
+  return Number(/^wchar: (\d+)/m.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? NaN);
 }
 
 function rssOf(pid: number | undefined): number {

@@ -195,6 +195,16 @@ describe('store', () => {
     expect(indexColumns.all('records_ts')).toEqual(['ts']);
     expect(indexColumns.all('records_key_ts')).toEqual(['key_id', 'ts']);
     expect(indexColumns.all('records_host_ts')).toEqual(['host', 'ts']);
+    // v8: ids are unique through a partial index, and the column's automatic index (an entry for
+    // every id-less record too) is gone; the copied table still feeds the FTS index.
+    expect(
+      db
+        .prepare("SELECT name, \"unique\", partial FROM pragma_index_list('records') WHERE name LIKE '%id%'")
+        .all(),
+    ).toEqual([{ name: 'records_id', unique: 1, partial: 1 }]);
+    // rank 1: the index is also compared with the content table's rows (throws if they differ).
+    const checkFts = db.prepare("INSERT INTO records_fts (records_fts, rank) VALUES ('integrity-check', 1)");
+    expect(() => checkFts.run()).not.toThrow();
     const writer = createBatchWriter(db);
     expect(
       writer.write([
