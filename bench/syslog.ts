@@ -147,12 +147,10 @@ async function burst(chunks: readonly string[], count: number): Promise<Burst> {
     await waitCollectorReady(collector, exchange);
     const sender = await connectSyslog(port);
     const broker = brokerPid();
-    const brokerBefore = broker === null ? null : rssMb(broker);
+    const brokerRss = (): number | null => (broker === null ? null : rssMb(broker));
+    const brokerBefore = brokerRss();
     let brokerPeak = brokerBefore ?? 0;
-    const sampler = setInterval(
-      () => (brokerPeak = Math.max(brokerPeak, (broker === null ? null : rssMb(broker)) ?? 0)),
-      200,
-    );
+    const sampler = setInterval(() => (brokerPeak = Math.max(brokerPeak, brokerRss() ?? 0)), 200);
     const meter = cpuMeter({ agent: agent.pid, collector: collector.pid, broker });
     const started = performance.now();
     await sendChunks(sender, chunks);

@@ -53,21 +53,25 @@ function succeeds(command: string, args: string[]): { ok: boolean; stdout: strin
 /** syslog-ng's sql() destination with libdbi's SQLite driver: issue 15's fastest peer in `npm run bench`. */
 export const SYSLOG_NG_SQLITE_PACKAGES = 'syslog-ng-core syslog-ng-mod-sql libdbd-sqlite3';
 
+/** Whether syslog-ng is installed with this module (`afamqp`, `afsql`): the package of a module may be missing. */
+function syslogNgHasModule(module: string): boolean {
+  const syslogNg = findExecutable('syslog-ng');
+  return (
+    syslogNg !== undefined && succeeds(syslogNg, ['--module-registry']).stdout.includes(`Module: ${module}`)
+  );
+}
+
 /** Whether syslog-ng can write SQLite here: its sql module and libdbi's sqlite3 driver (under /usr/lib/<arch>/dbd). */
 export function syslogNgSqliteAvailable(): boolean {
-  const syslogNg = findExecutable('syslog-ng');
-  if (syslogNg === undefined || !succeeds(syslogNg, ['--module-registry']).stdout.includes('Module: afsql'))
-    return false;
+  if (!syslogNgHasModule('afsql')) return false;
   const libDirs = ['/usr/lib', ...readdirSync('/usr/lib').map((name) => path.join('/usr/lib', name))];
   return libDirs.some((dir) => existsSync(path.join(dir, 'dbd', 'libdbdsqlite3.so')));
 }
 
 /** Which clients can run here: a binary alone is not enough for syslog-ng (amqp module) or pika. */
 export function foreignClientsAvailable(): Record<ForeignClient, boolean> {
-  const syslogNg = findExecutable('syslog-ng');
   return {
-    syslogNg:
-      syslogNg !== undefined && succeeds(syslogNg, ['--module-registry']).stdout.includes('Module: afamqp'),
+    syslogNg: syslogNgHasModule('afamqp'),
     pika: existsSync(SYSTEM_PYTHON) && succeeds(SYSTEM_PYTHON, ['-c', 'import pika']).ok,
     logger: findExecutable('logger') !== undefined,
     amqpPublish: findExecutable('amqp-publish') !== undefined,
@@ -337,9 +341,15 @@ export async function startSyslogNg(
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  // No pid means it never started (something else answered on the port): no process to measure.
+  const pid = child.pid;
+  if (pid === undefined) {
+    await stop();
+    throw new Error(`syslog-ng did not start, though 127.0.0.1:${sourcePort} accepts:\n${output}`);
+  }
   return {
     port: sourcePort,
-    pid: child.pid ?? 0,
+    pid,
     configFile,
     send: (frames, transport = 'tcp') =>
       transport === 'tcp' ? sendTcp(sourcePort, frames) : sendUdp(sourcePort, frames),

@@ -129,13 +129,9 @@ function measureIndexes(count: number): void {
     ['shipped (v8)', null],
     [
       'id UNIQUE on the column: an entry per id-less record too (v1-v7)',
-      `DROP TABLE records_fts; DROP TABLE records;
-       CREATE TABLE records (seq INTEGER PRIMARY KEY, id TEXT UNIQUE, ts INTEGER NOT NULL, key_id INTEGER NOT NULL,
-         facility TEXT NOT NULL, severity INTEGER NOT NULL, host TEXT, app TEXT, pid INTEGER, msg TEXT NOT NULL, fields TEXT);
-       CREATE INDEX records_ts ON records(ts); CREATE INDEX records_key_ts ON records(key_id, ts);
-       CREATE INDEX records_host_ts ON records(host, ts) WHERE host IS NOT NULL;
-       CREATE VIRTUAL TABLE records_fts USING fts5(msg, content='records', content_rowid='seq', detail='none', columnsize=0);
-       ${MIGRATIONS[2] ?? ''}`,
+      // The store as v7 made it: every table dropped, then the migrations up to v7.
+      `DROP TABLE records_fts; DROP TABLE records; DROP TABLE routing_keys; DROP TABLE bindings;
+       DROP TABLE unsettled_messages; DROP TABLE messages; ${MIGRATIONS.slice(0, 7).join('\n')}`,
     ],
     [
       '(ts, seq), (key_id, ts, seq), (host, ts, seq) (v1-v6)',
