@@ -15,6 +15,9 @@ export class RecordEncoder {
   private readonly originTail: string;
   private lastMs = -1;
   private lastIso = '';
+  /** The last shared fields object written, and its JSON. */
+  private lastFields: Record<string, unknown> | undefined;
+  private lastFieldsJson = '';
 
   constructor(
     private readonly origin: Origin,
@@ -47,17 +50,33 @@ export class RecordEncoder {
         : record.host === undefined && record.app === undefined && record.pid === undefined
           ? this.originTail
           : `,"host":${JSON.stringify(record.host ?? this.origin.host)},"app":${JSON.stringify(record.app ?? this.origin.app)},"pid":${record.pid ?? this.origin.pid}`;
-    const fields = record.fields === undefined ? '' : `,"fields":${safeStringify(record.fields)}`;
+    const fields = record.fields === undefined ? '' : `,"fields":${this.fieldsJson(record.fields)}`;
     return `{"ts":"${record.ts ?? this.isoNow()}"${origin},"msg":${JSON.stringify(record.msg)}${fields}}`;
+  }
+
+  /** A shared (frozen, flat) fields object is the same JSON every time: written once, not per record. */
+  private fieldsJson(fields: Record<string, unknown>): string {
+    if (fields === this.lastFields) return this.lastFieldsJson;
+    const json = safeStringify(fields);
+    if (SHARED_FIELDS.has(fields)) {
+      this.lastFields = fields;
+      this.lastFieldsJson = json;
+    }
+    return json;
   }
 }
 
-/** A relayed record's own host, app and pid, and none of the shipper's. */
-function relayedOrigin(record: ParsedRecord): string {
-  const host = record.host === undefined ? '' : `,"host":${JSON.stringify(record.host)}`;
-  const app = record.app === undefined ? '' : `,"app":${JSON.stringify(record.app)}`;
-  const pid = record.pid === undefined ? '' : `,"pid":${record.pid}`;
-  return host + app + pid;
+/** Fields objects made by sharedFields: frozen, with text values only, so their JSON never changes. */
+const SHARED_FIELDS = new WeakSet<object>();
+
+/**
+ * Fields for many records alike (a syslog relay's `sender`, one per connection): the encoder
+ * writes their JSON once instead of once per record (~9% of a relayed record's encoding).
+ */
+export function sharedFields<T extends Record<string, string>>(fields: T): Readonly<T> {
+  const frozen = Object.freeze({ ...fields });
+  SHARED_FIELDS.add(frozen);
+  return frozen;
 }
 
 /** Fields from applications may hold cycles or BigInts; they become a note instead of a crash. */
@@ -76,4 +95,12 @@ function safeStringify(fields: Record<string, unknown>): string {
   } catch (err) {
     return JSON.stringify({ unserializable: err instanceof Error ? err.message : String(err) });
   }
+}
+
+/** A relayed record's own host, app and pid, and none of the shipper's. */
+function relayedOrigin(record: ParsedRecord): string {
+  const host = record.host === undefined ? '' : `,"host":${JSON.stringify(record.host)}`;
+  const app = record.app === undefined ? '' : `,"app":${JSON.stringify(record.app)}`;
+  const pid = record.pid === undefined ? '' : `,"pid":${record.pid}`;
+  return host + app + pid;
 }

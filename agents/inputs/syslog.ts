@@ -1,6 +1,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { ErrorCodes, WarrenError, errorMessage } from '../../protocol/index.js';
+import { sharedFields } from '../encoder.js';
 import { SyslogFramer } from '../parse/frames.js';
 import { decodeUtf8 } from '../parse/line.js';
 import { parseSyslog } from '../parse/syslog.js';
@@ -42,12 +43,16 @@ export function parseSyslogUrl(text: string): SyslogAddress {
 export function createSyslogInput(context: InputContext, address: SyslogAddress, maxBytes: number): Input {
   const name = `syslog ${address.protocol}://${address.host}:${address.port}`;
   // A relay: the record keeps its sender's origin, never logship's, and says where it came from.
-  const handle = (text: string, sender: string | undefined): void => {
+  const handle = (text: string, sender: SenderFields | undefined): void => {
     try {
       const record = parseSyslog(text);
       record.relayed = true;
       // The parser's fields are this record's own: added to, not copied (once per record adds up).
-      if (sender !== undefined) (record.fields ??= {}).sender = sender;
+      // Without any, the sender's one frozen object is shared, and encoded once (encoder.ts).
+      if (sender !== undefined) {
+        if (record.fields === undefined) record.fields = sender;
+        else record.fields.sender = sender.sender;
+      }
       context.sink.log(record);
     } catch (err) {
       context.logger.warn({ err: errorMessage(err) }, 'cannot ship a syslog frame');
@@ -69,8 +74,8 @@ export function createSyslogInput(context: InputContext, address: SyslogAddress,
       }
       // Several newline-separated frames may share a datagram (pino-socket sends them so).
       const text = decodeUtf8(msg, 0, Math.min(msg.length, maxBytes)).text;
-      for (const frame of text.split(/\r?\n/))
-        if (frame.trim() !== '') handle(frame, senderAddress(from.address));
+      const sender = senderFields(from.address);
+      for (const frame of text.split(/\r?\n/)) if (frame.trim() !== '') handle(frame, sender);
     });
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
@@ -85,7 +90,7 @@ export function createSyslogInput(context: InputContext, address: SyslogAddress,
   async function listenTcp(): Promise<void> {
     const server = net.createServer((socket) => {
       sockets.add(socket);
-      const sender = socket.remoteAddress === undefined ? undefined : senderAddress(socket.remoteAddress);
+      const sender = socket.remoteAddress === undefined ? undefined : senderFields(socket.remoteAddress);
       const framer = new SyslogFramer((text) => handle(text, sender), maxBytes);
       framers.set(socket, framer);
       socket.on('data', (chunk: Buffer) => {
@@ -140,6 +145,13 @@ export function createSyslogInput(context: InputContext, address: SyslogAddress,
       }
     },
   };
+}
+
+/** `fields.sender` of a relayed record, shared by the records of one connection or datagram. */
+type SenderFields = Readonly<{ sender: string }>;
+
+function senderFields(address: string): SenderFields {
+  return sharedFields({ sender: senderAddress(address) });
 }
 
 /** A sender's address as people write it: an IPv4 peer of a dual-stack socket without `::ffff:`. */

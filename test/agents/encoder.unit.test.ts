@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RecordEncoder } from '../../agents/encoder.js';
+import { RecordEncoder, sharedFields } from '../../agents/encoder.js';
 import { CONTENT_TYPE_NDJSON, decodeMessage, encodeBatch, ndjsonBody } from '../../protocol/index.js';
 
 describe('agent encoding through the protocol codec', () => {
@@ -22,5 +22,22 @@ describe('agent encoding through the protocol codec', () => {
 
   it('frames like encodeBatch: one newline after every line', () => {
     expect(ndjsonBody(['{"msg":"a"}', '{"msg":"b"}'])).toEqual(encodeBatch([{ msg: 'a' }, { msg: 'b' }]));
+  });
+
+  it('writes shared fields once per object, and an application fields object as it is at each call', () => {
+    const encoder = new RecordEncoder({ host: 'web-01', app: 'api', pid: 7 }, () => 0);
+    const fieldsOf = (line: string): unknown => (JSON.parse(line) as { fields?: unknown }).fields;
+    const sender = sharedFields({ sender: '10.0.0.1' });
+    expect(Object.isFrozen(sender)).toBe(true);
+    expect(fieldsOf(encoder.encode({ msg: 'a', fields: sender }))).toEqual({ sender: '10.0.0.1' });
+    expect(fieldsOf(encoder.encode({ msg: 'b', fields: sender }))).toEqual({ sender: '10.0.0.1' });
+    // An application may log one object again after changing it: each line says what it held then.
+    const mutable: Record<string, unknown> = { n: 1 };
+    expect(fieldsOf(encoder.encode({ msg: 'c', fields: mutable }))).toEqual({ n: 1 });
+    mutable.n = 2;
+    expect(fieldsOf(encoder.encode({ msg: 'd', fields: mutable }))).toEqual({ n: 2 });
+    expect(fieldsOf(encoder.encode({ msg: 'e', fields: sharedFields({ sender: '10.0.0.2' }) }))).toEqual({
+      sender: '10.0.0.2',
+    });
   });
 });
