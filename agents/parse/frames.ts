@@ -66,8 +66,34 @@ export class SyslogFramer {
         this.truncatedText = undefined;
       }
       if (this.buf.length === 0) return;
+      if (this.takeLines()) continue;
       if (!this.next()) return;
     }
+  }
+
+  /**
+   * The common case, as next() reads it: whole newline-framed lines that start with no digit (so
+   * with no octet count) and fit the cap, read at an offset with one view of the rest at the end,
+   * not one per line (a view per line was ~3% of a relay's CPU and most of its young garbage).
+   * False when the first frame is not such a line: next() takes it.
+   */
+  private takeLines(): boolean {
+    const buf = this.buf;
+    let pos = 0;
+    while (pos < buf.length) {
+      const first = buf[pos]!;
+      if (first >= 0x30 && first <= 0x39) break;
+      const nl = buf.indexOf(0x0a, pos);
+      if (nl < 0) break;
+      const end = nl > pos && buf[nl - 1] === 0x0d ? nl - 1 : nl;
+      if (end - pos > this.maxBytes) break;
+      const text = decodeUtf8(buf, pos, end).text;
+      pos = nl + 1;
+      if (text.trim() !== '') this.onFrame(text);
+    }
+    if (pos === 0) return false;
+    this.buf = buf.subarray(pos);
+    return true;
   }
 
   /** Skips the rest of an over-long line up to its newline; true once it is shipped, cut and marked. */

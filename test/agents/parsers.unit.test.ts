@@ -214,7 +214,7 @@ describe('syslog TCP framing', () => {
 
   it('gives the same frames wherever the reads split the stream', () => {
     const octet = '<14>1 - h app - - - counted\nwith a newline';
-    const stream = `<14>a: one\r\n${Buffer.byteLength(octet)} ${octet}<13>b: two\n12 <1>bad count\n<14>c: ${'x'.repeat(30)}\n<11>d: end`;
+    const stream = `<14>a: one\r\n\r\n  \n${Buffer.byteLength(octet)} ${octet}<13>b: two\n12 <1>bad count\n<14>c: ${'x'.repeat(30)}\n<11>d: end`;
     const whole = frames([stream], 24);
     expect(whole.length).toBe(6);
     for (let a = 1; a < stream.length; a++)
