@@ -15,9 +15,6 @@ export class RecordEncoder {
   private readonly originTail: string;
   private lastMs = -1;
   private lastIso = '';
-  /** The last shared fields object written, and its JSON. */
-  private lastFields: Record<string, unknown> | undefined;
-  private lastFieldsJson = '';
 
   constructor(
     private readonly origin: Origin,
@@ -50,24 +47,16 @@ export class RecordEncoder {
         : record.host === undefined && record.app === undefined && record.pid === undefined
           ? this.originTail
           : `,"host":${JSON.stringify(record.host ?? this.origin.host)},"app":${JSON.stringify(record.app ?? this.origin.app)},"pid":${record.pid ?? this.origin.pid}`;
-    const fields = record.fields === undefined ? '' : `,"fields":${this.fieldsJson(record.fields)}`;
+    const fields =
+      record.fields === undefined
+        ? ''
+        : `,"fields":${SHARED_FIELDS_JSON.get(record.fields) ?? safeStringify(record.fields)}`;
     return `{"ts":"${record.ts ?? this.isoNow()}"${origin},"msg":${JSON.stringify(record.msg)}${fields}}`;
-  }
-
-  /** A shared (frozen, flat) fields object is the same JSON every time: written once, not per record. */
-  private fieldsJson(fields: Record<string, unknown>): string {
-    if (fields === this.lastFields) return this.lastFieldsJson;
-    const json = safeStringify(fields);
-    if (SHARED_FIELDS.has(fields)) {
-      this.lastFields = fields;
-      this.lastFieldsJson = json;
-    }
-    return json;
   }
 }
 
-/** Fields objects made by sharedFields: frozen, with text values only, so their JSON never changes. */
-const SHARED_FIELDS = new WeakSet<object>();
+/** The JSON of each fields object sharedFields made: frozen, with text values only, it never changes. */
+const SHARED_FIELDS_JSON = new WeakMap<object, string>();
 
 /**
  * Fields for many records alike (a syslog relay's `sender`, one per connection): the encoder
@@ -75,7 +64,7 @@ const SHARED_FIELDS = new WeakSet<object>();
  */
 export function sharedFields<T extends Record<string, string>>(fields: T): Readonly<T> {
   const frozen = Object.freeze({ ...fields });
-  SHARED_FIELDS.add(frozen);
+  SHARED_FIELDS_JSON.set(frozen, JSON.stringify(frozen));
   return frozen;
 }
 

@@ -20,6 +20,7 @@ import { RecordEncoder } from './encoder.js';
 import { acquireLane, type Lane } from './lane.js';
 import { Publisher } from './publisher.js';
 import type { ParsedRecord } from './record.js';
+import { routingKeyCache } from './routing-keys.js';
 import { Spool } from './spool.js';
 import { createStats, type Stats } from './stats.js';
 
@@ -148,8 +149,6 @@ const SEQUENCE_BLOCK = 1_000_000;
  * only reached by UDP bursts. Past them (or --memory) garbage is collected (CLI only).
  */
 const BUFFER_HELD_BYTES = 12 * 1024 * 1024;
-/** Facilities whose routing keys are kept made (a host's logs name a few dozen). */
-const MAX_CACHED_FACILITIES = 1024;
 /** Spool writes are fsync'd at least this often, and the delivered position saved. */
 const SPOOL_SYNC_MS = 100;
 
@@ -171,8 +170,7 @@ export class Shipper {
   private syncTimer: NodeJS.Timeout | undefined;
   private closed: Promise<CloseResult> | undefined;
   private hurried = false;
-  /** Routing keys by facility and severity (inputs only make valid ones). */
-  private readonly routingKeys = new Map<string, Map<string, string>>();
+  private readonly routingKey = routingKeyCache();
 
   constructor(readonly config: ShipperConfig) {}
 
@@ -272,23 +270,6 @@ export class Shipper {
     const severity = record.severity ?? this.config.severity;
     this.stats.read++;
     batcher.add(this.routingKey(facility, severity), encoder.encode(record), seq);
-  }
-
-  /** `facility.severity`, made once per pair: built per record it was a string and a flattening each (~5% of a relayed record's path). */
-  private routingKey(facility: string, severity: string): string {
-    let bySeverity = this.routingKeys.get(facility);
-    if (bySeverity === undefined) {
-      // Bounded: inputs that name facilities per record (JSON lines) must not grow it without end.
-      if (this.routingKeys.size >= MAX_CACHED_FACILITIES) this.routingKeys.clear();
-      bySeverity = new Map();
-      this.routingKeys.set(facility, bySeverity);
-    }
-    let key = bySeverity.get(severity);
-    if (key === undefined) {
-      key = `${facility}.${severity}`;
-      bySeverity.set(severity, key);
-    }
-    return key;
   }
 
   /**

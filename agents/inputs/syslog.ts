@@ -5,6 +5,7 @@ import { sharedFields } from '../encoder.js';
 import { SyslogFramer } from '../parse/frames.js';
 import { decodeUtf8 } from '../parse/line.js';
 import { parseSyslog } from '../parse/syslog.js';
+import type { ParsedRecord } from '../record.js';
 import type { Input, InputContext } from './input.js';
 
 export interface SyslogAddress {
@@ -42,18 +43,9 @@ export function parseSyslogUrl(text: string): SyslogAddress {
  */
 export function createSyslogInput(context: InputContext, address: SyslogAddress, maxBytes: number): Input {
   const name = `syslog ${address.protocol}://${address.host}:${address.port}`;
-  // A relay: the record keeps its sender's origin, never logship's, and says where it came from.
   const handle = (text: string, sender: SenderFields | undefined): void => {
     try {
-      const record = parseSyslog(text);
-      record.relayed = true;
-      // The parser's fields are this record's own: added to, not copied (once per record adds up).
-      // Without any, the sender's one frozen object is shared, and encoded once (encoder.ts).
-      if (sender !== undefined) {
-        if (record.fields === undefined) record.fields = sender;
-        else record.fields.sender = sender.sender;
-      }
-      context.sink.log(record);
+      context.sink.log(relayedRecord(text, sender));
     } catch (err) {
       context.logger.warn({ err: errorMessage(err) }, 'cannot ship a syslog frame');
     }
@@ -148,9 +140,24 @@ export function createSyslogInput(context: InputContext, address: SyslogAddress,
 }
 
 /** `fields.sender` of a relayed record, shared by the records of one connection or datagram. */
-type SenderFields = Readonly<{ sender: string }>;
+export type SenderFields = Readonly<{ sender: string }>;
 
-function senderFields(address: string): SenderFields {
+/**
+ * One frame as a relay ships it: the record keeps its sender's origin, never logship's, and says
+ * where it came from. The parser's fields are the record's own: added to, not copied (once per
+ * record adds up); without any, the sender's one frozen object is shared, and encoded once.
+ */
+export function relayedRecord(text: string, sender: SenderFields | undefined): ParsedRecord {
+  const record = parseSyslog(text);
+  record.relayed = true;
+  if (sender !== undefined) {
+    if (record.fields === undefined) record.fields = sender;
+    else record.fields.sender = sender.sender;
+  }
+  return record;
+}
+
+export function senderFields(address: string): SenderFields {
   return sharedFields({ sender: senderAddress(address) });
 }
 

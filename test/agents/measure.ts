@@ -9,9 +9,11 @@
  */
 import { rfc3164Lines } from '../../bench/lib/syslog-sender.js';
 import { DEFAULT_BATCH_LIMITS, Batcher } from '../../agents/batcher.js';
-import { RecordEncoder, sharedFields } from '../../agents/encoder.js';
+import { RecordEncoder } from '../../agents/encoder.js';
+import { relayedRecord, senderFields } from '../../agents/inputs/syslog.js';
 import { SyslogFramer } from '../../agents/parse/frames.js';
-import { parseSyslog } from '../../agents/parse/syslog.js';
+import { routingKeyCache } from '../../agents/routing-keys.js';
+import { SHIPPER_DEFAULTS } from '../../agents/shipper.js';
 
 const [command = 'relay', count = '300000'] = process.argv.slice(2);
 const lines = Number(count);
@@ -38,7 +40,8 @@ function frameAll(onFrame: (text: string) => void): void {
 /** What inputs/syslog.ts and the shipper do per line of one TCP connection, up to the sealed batch. */
 function relay(): () => void {
   const encoder = new RecordEncoder({ host: 'relay', app: 'logship', pid: 1 });
-  const sender = sharedFields({ sender: '127.0.0.1' });
+  const sender = senderFields('127.0.0.1');
+  const routingKey = routingKeyCache();
   // A linger longer than the run: batches seal by size, as in a burst; close() ends the timer.
   const batcher = new Batcher({ ...DEFAULT_BATCH_LIMITS, lingerMs: 3_600_000 }, 'measure:1', (batch) =>
     batcher.recycle(batch),
@@ -46,15 +49,13 @@ function relay(): () => void {
   let seq = 0;
   return () => {
     frameAll((text) => {
-      const record = parseSyslog(text);
-      record.relayed = true;
-      if (record.fields === undefined) record.fields = sender;
-      else record.fields.sender = sender.sender;
-      batcher.add(
-        `${record.facility ?? 'user'}.${record.severity ?? 'notice'}`,
-        encoder.encode(record),
-        seq++,
+      const record = relayedRecord(text, sender);
+      // As the shipper does, with its defaults for what a frame leaves out.
+      const key = routingKey(
+        record.facility ?? SHIPPER_DEFAULTS.facility,
+        record.severity ?? SHIPPER_DEFAULTS.severity,
       );
+      batcher.add(key, encoder.encode(record), seq++);
     });
     batcher.close();
   };
