@@ -4,9 +4,14 @@
  *   node <build>/test/collector/measure.js indexes [records]        writer rate and size: the indexes as shipped, with the id column UNIQUE (v1–v7), with seq named (v1–v6)
  *   node <build>/test/collector/measure.js drain [records] [per]    bin/logcollect draining a pre-filled queue: records/s, peak RSS
  *   node <build>/test/collector/measure.js latency [rate] [seconds] [per]  publish-to-queryable p50/p99 at a steady rate
+ *   node <build>/test/collector/measure.js instructions [records]  the writer's instructions per record under valgrind
+ *     (callgrind): inside SQLite, and with the binding of values; the same for the same code, where CPU
+ *     time moves ±20% between runs on this machine, so a change of 1% shows. Needs valgrind (apt).
  * Build first: `npx tsc -p tsconfig.json --outDir <build>` (bin/logcollect.js itself needs `npm run build`).
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import pino from 'pino';
 import { createCollector } from '../../collector/collector.js';
@@ -94,13 +99,12 @@ function measureFts(count: number): void {
  * Records as issue 15's syslog burst stores them: messages of 60 lines (ids `<message_id>:<n>`,
  * stored as runs) over 85 routing keys and 7 hosts, ~100-byte messages.
  */
-function syslogLikeRecords(count: number): StoredRecord[] {
+function syslogLikeRecords(count: number, start = Date.now()): StoredRecord[] {
   const facilities =
     'kern user mail daemon auth syslog lpr news uucp cron authpriv ftp local0 local1 local2 local3 local4'.split(
       ' ',
     );
   const severities = ['critical', 'error', 'warning', 'notice', 'info'] as const;
-  const start = Date.now();
   const out: StoredRecord[] = [];
   for (let n = 0; n < count; n++) {
     // A message holds one key's lines in a row, as the collector receives them.
@@ -186,6 +190,50 @@ function measureWriter(decoded: readonly StoredRecord[], variants: [string, stri
       `${label.padEnd(40)} ${Math.round(median).toString().padStart(8)} records/s median (${rates.map((r) => Math.round(r / 1000)).join(', ')} k)  CPU s per 100k ${cpus.map((c) => c.toFixed(2)).join(', ')}  ${(bytes / 1e6).toFixed(1)} MB  written ${(written / 1e6).toFixed(1)} MB per 100k`,
     );
   }
+}
+
+/** The shipped writer over syslog-like records once, 5,000 a transaction (what `instructions` counts). */
+function writeOnce(count: number): void {
+  // A fixed start: the same records every run, so the same instructions.
+  const decoded = syslogLikeRecords(count, Date.UTC(2026, 0, 1));
+  const { dir, remove } = tempDir();
+  const db = openDatabase(path.join(dir, 'w.db'));
+  const writer = createBatchWriter(db);
+  for (let i = 0; i < decoded.length; i += 5000) writer.write(decoded.slice(i, i + 5000));
+  db.close();
+  remove();
+}
+
+/** Instructions per record the writer runs inside `fn` (a callgrind toggle), counted by valgrind. */
+function instructionsIn(fn: string, count: number): number {
+  const self = fileURLToPath(import.meta.url);
+  const run = spawnSync(
+    'valgrind',
+    [
+      '--tool=callgrind',
+      `--toggle-collect=${fn}`,
+      '--callgrind-out-file=/dev/null',
+      process.execPath,
+      self,
+      'write-once',
+      String(count),
+    ],
+    { encoding: 'utf8' },
+  );
+  const collected = /Collected : (\d+)/.exec(run.stderr);
+  if (run.error !== undefined || collected === null)
+    throw new Error(
+      `valgrind did not count (is it installed? apt-get install valgrind): ${run.error?.message ?? run.stderr.slice(-300)}`,
+    );
+  return Number(collected[1]) / count;
+}
+
+function measureInstructions(count: number): void {
+  const sqlite = instructionsIn('sqlite3_step', count);
+  const withBinding = instructionsIn('*JS_run*', count);
+  console.log(
+    `writer, ${count} syslog-like records: ${Math.round(sqlite)} instructions per record inside SQLite, ${Math.round(withBinding)} with binding the values`,
+  );
 }
 
 /** Bytes this process has passed to write(2) and its kind so far (WAL frames, checkpoints): the same for the same work, unlike CPU time on a shared machine. */
@@ -304,5 +352,7 @@ async function measureLatency(rate: number, seconds: number, per: number): Promi
 if (command === 'fts') measureFts(Number(a ?? 300_000));
 else if (command === 'indexes') measureIndexes(Number(a ?? 300_000));
 else if (command === 'drain') await measureDrain(Number(a ?? 400_000), Number(b ?? 500));
+else if (command === 'instructions') measureInstructions(Number(a ?? 50_000));
+else if (command === 'write-once') writeOnce(Number(a ?? 50_000));
 else if (command === 'latency') await measureLatency(Number(a ?? 10_000), Number(b ?? 20), Number(c ?? 1));
-else console.error(`unknown command '${command}': fts | indexes | drain | latency`);
+else console.error(`unknown command '${command}': fts | indexes | drain | latency | instructions`);
