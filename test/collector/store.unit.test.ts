@@ -2,12 +2,12 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ErrorCodes, type StoredRecord } from '../../protocol/index.js';
+import { ErrorCodes, severityRank, type StoredRecord } from '../../protocol/index.js';
 import { parseRetentionRule } from '../../collector/config.js';
 import { NEW_STORE_PAGE_SIZE, openDatabase, schemaVersion } from '../../collector/store/database.js';
 import { createRetention, ruleFor } from '../../collector/store/retention.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../collector/store/schema.js';
-import { createBatchWriter } from '../../collector/store/writer.js';
+import { RUN_CHUNK, createBatchWriter } from '../../collector/store/writer.js';
 import { checkpointIfLarge } from '../../collector/store/checkpoint.js';
 import { COLUMNS, columnsOf, type Row } from '../../collector/store/rows.js';
 import { createQueryStore } from '../../collector/store/sqlite-query-store.js';
@@ -428,6 +428,39 @@ describe('message runs (schema v6)', () => {
     expect(writer.write([...broken, ...message('c', [0, 1])])).toMatchObject({ stored: 7, duplicates: 0 });
     expect(ids(db)).toEqual(['b:0', 'b:1', 'b:3', null, 'own', 'c:0', 'c:1']);
     expect(writer.write(broken.filter((r) => r.id !== null))).toMatchObject({ stored: 0, duplicates: 4 });
+  });
+
+  it(`stores runs ${RUN_CHUNK} records to an insert: every id, column and FTS row exact across chunks and interruptions`, () => {
+    const { db } = store();
+    const writer = createBatchWriter(db);
+    const lines = (count: number): number[] => Array.from({ length: count }, (_, n) => n);
+    const batch = [
+      // Two chunks and a rest, then a record with its own id and an id-less one cut the held rows short.
+      ...message('a', lines(2 * RUN_CHUNK + 7), 'kern.critical'),
+      record('own', 'app.info', T0, 'own line'),
+      ...message('b', lines(RUN_CHUNK - 1)),
+      record(null, 'app.info', T0, 'idless line'),
+      ...message('c', lines(RUN_CHUNK + 1), 'kern.critical'),
+    ];
+    const expected = batch.map((r) => r.id);
+    expect(writer.write(batch)).toMatchObject({ stored: batch.length, duplicates: 0, lastSeq: batch.length });
+    expect(ids(db)).toEqual(expected);
+    const columns = db.prepare(
+      'SELECT r.msg, k.routing_key, r.ts, r.facility, r.severity FROM records r JOIN routing_keys k ON k.key_id = r.key_id ORDER BY r.seq',
+    );
+    expect(columns.raw().all()).toEqual(
+      batch.map((r) => [r.msg, r.routing_key, Date.parse(r.ts), r.facility, severityRank(r.severity)]),
+    );
+    const hits = db.prepare("SELECT count(*) FROM records_fts WHERE records_fts MATCH 'line'").pluck();
+    expect(hits.get()).toBe(batch.length);
+    // The same batch again with one more message: that message is new, and so is the id-less record
+    // (the writer has no id to know it by; the redelivery ledger keeps such messages from doubling).
+    expect(writer.write([...batch, ...message('d', lines(RUN_CHUNK))])).toMatchObject({
+      stored: RUN_CHUNK + 1,
+      duplicates: batch.length - 1,
+      lastSeq: batch.length + RUN_CHUNK + 1,
+    });
+    expect(hits.get()).toBe(batch.length + RUN_CHUNK + 1);
   });
 
   it('dedupes against ids an older Warren stored in their rows', () => {
