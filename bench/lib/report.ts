@@ -311,6 +311,12 @@ export const FIGURES: readonly FigureSpec[] = [
     target: { op: '>=', value: 1, source: 'issue 15: the fastest index-less peer (~78k/s when filed)' },
   },
   {
+    key: 'syslog_cpu_vs_peer',
+    label:
+      "Warren's CPU per record / syslog-ng's, same run (issue 15 set 2.0 s when the peer took 1.30: 1.54x); this machine's speed moves both",
+    unit: 'x',
+  },
+  {
     key: 'agent_syslog_lines_per_s',
     label: 'logship alone: the same burst, to an exchange no collector serves, until all is confirmed',
     unit: 'logs/s',
