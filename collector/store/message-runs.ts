@@ -70,6 +70,29 @@ function runSeqFinder(db: Db): (id: string) => number | null {
   };
 }
 
+/** The longest line number read digit by digit: past 15 digits a double could round. */
+const MAX_LINE_DIGITS = 15;
+
+/**
+ * Whether `id` is `${prefix}:${line}`, read in place: the run's next id was built per record to
+ * compare it, a string made and thrown away for nearly every record stored (~2% of the collector).
+ */
+export function isLine(id: string, prefix: string, line: number): boolean {
+  const colon = prefix.length;
+  const digits = id.length - colon - 1;
+  if (digits < 1 || digits > MAX_LINE_DIGITS || id.charCodeAt(colon) !== 58 || !id.startsWith(prefix))
+    return false;
+  // `${line}` has no leading zero unless it is 0 itself.
+  if (digits > 1 && id.charCodeAt(colon + 1) === 48) return false;
+  let value = 0;
+  for (let at = colon + 1; at < id.length; at++) {
+    const digit = id.charCodeAt(at) - 48;
+    if (digit < 0 || digit > 9) return false;
+    value = value * 10 + digit;
+  }
+  return value === line;
+}
+
 export function messageRuns(db: Db): MessageRuns {
   const insert = db.prepare(
     'INSERT OR IGNORE INTO messages (first_seq, last_seq, message_id) VALUES (?, ?, ?)',
@@ -91,7 +114,7 @@ export function messageRuns(db: Db): MessageRuns {
       };
       return {
         place(id, nextSeq) {
-          if (open !== null && id === `${open.prefix}:${open.next}`) {
+          if (open !== null && id !== null && isLine(id, open.prefix, open.next)) {
             open.next++;
             return 'run';
           }

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCodes, severityRank, type StoredRecord } from '../../protocol/index.js';
 import { parseRetentionRule } from '../../collector/config.js';
 import { NEW_STORE_PAGE_SIZE, openDatabase, schemaVersion } from '../../collector/store/database.js';
+import { isLine } from '../../collector/store/message-runs.js';
 import { createRetention, ruleFor } from '../../collector/store/retention.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../collector/store/schema.js';
 import { RUN_CHUNK, createBatchWriter } from '../../collector/store/writer.js';
@@ -461,6 +462,36 @@ describe('message runs (schema v6)', () => {
       lastSeq: batch.length + RUN_CHUNK + 1,
     });
     expect(hits.get()).toBe(batch.length + RUN_CHUNK + 1);
+  });
+
+  it('knows a run’s next id in place exactly when it is `<prefix>:<line>`', () => {
+    const ids = [
+      'm:0',
+      'm:1',
+      'm:01',
+      'm:10',
+      'm:1x',
+      'm:',
+      'm1',
+      'n:1',
+      'm::1',
+      'm:-1',
+      'm:1.0',
+      'm: 1',
+      'mm:1',
+    ];
+    for (const prefix of ['m', 'm:', 'mm']) {
+      for (const line of [0, 1, 10]) {
+        for (const id of ids)
+          expect([id, prefix, line, isLine(id, prefix, line)]).toEqual([
+            id,
+            prefix,
+            line,
+            id === `${prefix}:${line}`,
+          ]);
+      }
+    }
+    expect(isLine(`m:${'9'.repeat(16)}`, 'm', 1e16)).toBe(false);
   });
 
   it('dedupes against ids an older Warren stored in their rows', () => {
