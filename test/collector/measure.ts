@@ -6,7 +6,10 @@
  *   node <build>/test/collector/measure.js latency [rate] [seconds] [per]  publish-to-queryable p50/p99 at a steady rate
  *   node <build>/test/collector/measure.js instructions [records]  the writer's instructions per record under valgrind
  *     (callgrind): inside SQLite, and with the binding of values; the same for the same code, where CPU
- *     time moves ±20% between runs on this machine, so a change of 1% shows. Needs valgrind (apt).
+ *     time moves ±20% between runs on this machine. Needs valgrind (apt).
+ *   node <build>/test/collector/measure.js alternate <buildA> <buildB> [records] [rounds]  two builds'
+ *     writers in one process, taking turns per 5,000-record batch on stores of their own: CPU s per
+ *     100k each, per round (the machine's state hits both alike).
  * Build first: `npx tsc -p tsconfig.json --outDir <build>` (bin/logcollect.js itself needs `npm run build`).
  */
 import { spawnSync } from 'node:child_process';
@@ -239,6 +242,54 @@ function measureInstructions(count: number): void {
   );
 }
 
+interface WriterModules {
+  openDatabase: typeof openDatabase;
+  createBatchWriter: typeof createBatchWriter;
+}
+
+async function measureAlternate(builds: string[], count: number, rounds: number): Promise<void> {
+  const writers = await Promise.all(
+    builds.map(async (build): Promise<WriterModules> => {
+      const base = path.resolve(build, 'collector/store');
+      const database = (await import(path.join(base, 'database.js'))) as WriterModules;
+      const writer = (await import(path.join(base, 'writer.js'))) as WriterModules;
+      return { openDatabase: database.openDatabase, createBatchWriter: writer.createBatchWriter };
+    }),
+  );
+  const decoded = JSON.parse(
+    JSON.stringify(syslogLikeRecords(count, Date.UTC(2026, 0, 1))),
+  ) as StoredRecord[];
+  const perRound = builds.map((): number[] => []);
+  for (let round = 0; round < rounds; round++) {
+    const stores = writers.map((modules) => {
+      const { dir, remove } = tempDir();
+      const db = modules.openDatabase(path.join(dir, 'w.db'));
+      return { db, remove, writer: modules.createBatchWriter(db), micros: 0 };
+    });
+    for (let i = 0; i < decoded.length; i += 5000) {
+      const batch = decoded.slice(i, i + 5000);
+      // Who goes first alternates too: the second writer meets a warmer cache.
+      const order = (i / 5000) % 2 === 0 ? stores : [...stores].reverse();
+      for (const store of order) {
+        const before = process.cpuUsage();
+        store.writer.write(batch);
+        const used = process.cpuUsage(before);
+        store.micros += used.user + used.system;
+      }
+    }
+    stores.forEach((store, index) => {
+      store.db.close();
+      store.remove();
+      perRound[index]?.push(store.micros / 1e6 / (count / 1e5));
+    });
+  }
+  builds.forEach((build, index) =>
+    console.log(
+      `${build}: CPU s per 100k per round ${(perRound[index] ?? []).map((s) => s.toFixed(3)).join(' ')}`,
+    ),
+  );
+}
+
 /** Bytes this process has passed to write(2) and its kind so far (WAL frames, checkpoints): the same for the same work, unlike CPU time on a shared machine. */
 function bytesWritten(): number {
   return Number(/^wchar: (\d+)/m.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? NaN);
@@ -356,6 +407,9 @@ if (command === 'fts') measureFts(Number(a ?? 300_000));
 else if (command === 'indexes') measureIndexes(Number(a ?? 300_000));
 else if (command === 'drain') await measureDrain(Number(a ?? 400_000), Number(b ?? 500));
 else if (command === 'instructions') measureInstructions(Number(a ?? 50_000));
+else if (command === 'alternate')
+  await measureAlternate([a ?? '', b ?? ''], Number(c ?? 300_000), Number(process.argv[6] ?? 4));
 else if (command === 'write-once') writeOnce(Number(a ?? 50_000));
 else if (command === 'latency') await measureLatency(Number(a ?? 10_000), Number(b ?? 20), Number(c ?? 1));
-else console.error(`unknown command '${command}': fts | indexes | drain | latency | instructions`);
+else
+  console.error(`unknown command '${command}': fts | indexes | drain | latency | instructions | alternate`);
