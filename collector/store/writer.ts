@@ -49,8 +49,8 @@ const RECORD_ROW = `(${Array<string>(VALUES_PER_RECORD).fill('?').join(', ')})`;
 /**
  * Records of runs are inserted RUN_CHUNK to a statement. Stored without an id, such a record cannot
  * conflict, so its seq (max+1) is known before the insert; and better-sqlite3 makes a result object
- * per run() call, which with the call itself was ~9% of the writer's CPU at one record a call
- * (issue 15; 64 rows a call, 2 alternating writers in one process). Larger chunks gain little more.
+ * per run() call. One call per 64 records took the writer's instructions per record down 15% and its
+ * CPU 10–19% (issue 15, `measure.js instructions` and `alternate`); larger chunks gain little more.
  */
 export const RUN_CHUNK = 64;
 
