@@ -41,6 +41,51 @@ export function createTsParser(): (ts: string) => number {
   };
 }
 
+type Primitive = string | number | boolean | null | undefined;
+
+function isPrimitive(value: unknown): value is Primitive {
+  return value === null || (typeof value !== 'object' && typeof value !== 'function');
+}
+
+/**
+ * A record's fields as JSON text. Neighbours mostly carry equal flat fields (a syslog relay's
+ * `{sender}`, an application's constant context), so the last text is reused while each object has
+ * the same keys, in the same order, with the same primitive values as the one it was made from
+ * (kept as copies, so a later change to that object cannot leak in): a compare instead of a
+ * `JSON.stringify` per record. Objects holding objects are always stringified.
+ */
+export function createFieldsEncoder(): (fields: Record<string, unknown> | undefined) => string | null {
+  let keys: string[] | null = null;
+  let values: Primitive[] = [];
+  let text: string | null = null;
+  const sameAsLast = (fields: Record<string, unknown>): boolean => {
+    if (keys === null) return false;
+    let at = 0;
+    for (const key in fields) {
+      if (at === keys.length || key !== keys[at] || fields[key] !== values[at]) return false;
+      at++;
+    }
+    return at === keys.length;
+  };
+  return (fields) => {
+    if (fields === undefined) return null;
+    if (sameAsLast(fields)) return text;
+    text = JSON.stringify(fields);
+    keys = [];
+    values = [];
+    for (const key in fields) {
+      const value = fields[key];
+      if (!isPrimitive(value)) {
+        keys = null;
+        break;
+      }
+      keys.push(key);
+      values.push(value);
+    }
+    return text;
+  };
+}
+
 /** The records columns a write binds, in the order recordValues writes them. */
 const RECORD_COLUMNS = '(id, ts, key_id, facility, severity, host, app, pid, msg, fields)';
 const VALUES_PER_RECORD = 10;
@@ -62,6 +107,7 @@ function recordValues(
   id: string | null,
   ts: number,
   keyId: number,
+  fields: string | null,
 ): void {
   let at = row * VALUES_PER_RECORD;
   values[at++] = id;
@@ -73,7 +119,7 @@ function recordValues(
   values[at++] = record.app ?? null;
   values[at++] = record.pid ?? null;
   values[at++] = record.msg;
-  values[at] = record.fields === undefined ? null : JSON.stringify(record.fields);
+  values[at] = fields;
 }
 
 /**
@@ -102,6 +148,7 @@ export function createBatchWriter(db: Db): BatchWriter {
   const runs = messageRuns(db);
   const keyIds = new Map<string, number>();
   const tsMs = createTsParser();
+  const fieldsJson = createFieldsEncoder();
   const one = new Array<unknown>(VALUES_PER_RECORD);
   const held = new Array<unknown>(RUN_CHUNK * VALUES_PER_RECORD);
   let heldRows = 0;
@@ -153,7 +200,7 @@ export function createBatchWriter(db: Db): BatchWriter {
         }
         const ts = tsMs(record.ts);
         if (placement === 'run') {
-          recordValues(held, heldRows++, record, null, ts, keyId);
+          recordValues(held, heldRows++, record, null, ts, keyId, fieldsJson(record.fields));
           seq++;
           stored++;
           if (newestTs === null || ts > newestTs) newestTs = ts;
@@ -161,7 +208,7 @@ export function createBatchWriter(db: Db): BatchWriter {
           continue;
         }
         insertHeld(seq);
-        recordValues(one, 0, record, record.id, ts, keyId);
+        recordValues(one, 0, record, record.id, ts, keyId, fieldsJson(record.fields));
         const info = insertRecord.run(...one);
         if (info.changes === 0) {
           duplicates++;

@@ -8,7 +8,7 @@ import { NEW_STORE_PAGE_SIZE, openDatabase, schemaVersion } from '../../collecto
 import { isLine } from '../../collector/store/message-runs.js';
 import { createRetention, ruleFor } from '../../collector/store/retention.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../collector/store/schema.js';
-import { RUN_CHUNK, createBatchWriter } from '../../collector/store/writer.js';
+import { RUN_CHUNK, createBatchWriter, createFieldsEncoder } from '../../collector/store/writer.js';
 import { checkpointIfLarge } from '../../collector/store/checkpoint.js';
 import { COLUMNS, columnsOf, type Row } from '../../collector/store/rows.js';
 import { createQueryStore } from '../../collector/store/sqlite-query-store.js';
@@ -251,6 +251,43 @@ describe('store', () => {
         message: expect.stringContaining('newer') as unknown,
       }),
     );
+  });
+});
+
+describe('fields encoder', () => {
+  it('gives JSON.stringify’s text for every object, reusing it only for equal flat fields', () => {
+    const encode = createFieldsEncoder();
+    const shared = { sender: '10.0.0.1', port: 514 };
+    const sequence: (Record<string, unknown> | undefined)[] = [
+      { sender: '10.0.0.1', port: 514 },
+      { sender: '10.0.0.1', port: 514 },
+      shared,
+      { port: 514, sender: '10.0.0.1' },
+      { sender: '10.0.0.1' },
+      { sender: '10.0.0.1', port: 514, extra: null },
+      { sender: '10.0.0.2', port: 514 },
+      undefined,
+      { nested: { a: 1 } },
+      { nested: { a: 1 } },
+      {},
+      {},
+      { n: -0 },
+      { n: 0 },
+      { n: Number.NaN },
+      { n: Number.NaN },
+      { 2: 'b', 1: 'a' },
+      { 1: 'a', 2: 'b' },
+    ];
+    for (const fields of sequence) {
+      expect(encode(fields)).toBe(fields === undefined ? null : JSON.stringify(fields));
+    }
+    // The object its text was made from changes afterwards: the next equal-looking one is not fooled.
+    shared.port = 515;
+    expect(encode({ sender: '10.0.0.2', port: 514 })).toBe('{"sender":"10.0.0.2","port":514}');
+    const reused = { sender: '10.0.0.2', port: 514 };
+    encode(reused);
+    reused.port = 9;
+    expect(encode({ sender: '10.0.0.2', port: 9 })).toBe('{"sender":"10.0.0.2","port":9}');
   });
 });
 

@@ -6,7 +6,7 @@ import type { IngestStore, WriteResult } from '../store.js';
 import { checkPg, inTransaction, openPgPool } from './pool.js';
 import { createPgRetention } from './retention.js';
 import { indexWords } from './words.js';
-import { createTsParser } from '../writer.js';
+import { createFieldsEncoder, createTsParser } from '../writer.js';
 import { BINDINGS_LOCK, createPartitions, DAY_MS, listPartitions, migratePg } from './schema.js';
 
 export interface PgStoreOptions {
@@ -84,6 +84,7 @@ export async function openPgStore(
   };
 
   const tsMs = createTsParser();
+  const fieldsJson = createFieldsEncoder();
 
   async function insertBatch(
     records: readonly StoredRecord[],
@@ -125,7 +126,7 @@ export async function openPgStore(
             records.map((record) => record.app ?? null),
             records.map((record) => record.pid ?? null),
             records.map((record) => record.msg),
-            records.map((record) => (record.fields === undefined ? null : JSON.stringify(record.fields))),
+            records.map((record) => fieldsJson(record.fields)),
             records.map((record) => indexWords(record.msg)),
           ],
         );
