@@ -128,7 +128,7 @@ function reportPeer(context: BenchContext, peers: readonly PeerBurst[], count: n
   ratio(context, 'syslog_e2e_vs_peer', 'syslog_e2e_logs_per_s', 'syslog_peer_logs_per_s');
   context.notes.syslog_e2e_vs_peer =
     "median of Warren's bursts / median of the peer's, alternating in this run";
-  // The same C daemon took 1.30-2.60 s per 100k on this machine on different days: the CPU target
+  // The same C daemon took 1.30-2.64 s per 100k on this machine on different days: the CPU target
   // is absolute, this says how far Warren is from the peer on the machine as it was.
   ratio(context, 'syslog_cpu_vs_peer', 'syslog_cpu_s_per_100k', 'syslog_peer_cpu_s_per_100k');
   context.notes.syslog_cpu_vs_peer =

@@ -177,6 +177,7 @@ export function createBatchWriter(db: Db): BatchWriter {
       newKeys: Map<string, number>,
       ledger: LedgerChanges | undefined,
     ): WriteResult => {
+      // A batch that threw midway left its held rows behind, and rolled back their runs with them.
       heldRows = 0;
       if (ledger !== undefined) writeLedger(ledger);
       let stored = 0;

@@ -195,13 +195,17 @@ function measureWriter(decoded: readonly StoredRecord[], variants: [string, stri
   }
 }
 
+/**
+ * syslogLikeRecords from a fixed start, so every run writes the same records, and through JSON, as
+ * the collector decodes them: flat strings, where the template-built ones would be flattened when bound.
+ */
+function fixedSyslogLikeRecords(count: number): StoredRecord[] {
+  return JSON.parse(JSON.stringify(syslogLikeRecords(count, Date.UTC(2026, 0, 1)))) as StoredRecord[];
+}
+
 /** The shipped writer over syslog-like records once, 5,000 a transaction (what `instructions` counts). */
 function writeOnce(count: number): void {
-  // A fixed start: the same records every run, so the same instructions. Through JSON, as the
-  // collector decodes them: flat strings, where the template-built ones would be flattened when bound.
-  const decoded = JSON.parse(
-    JSON.stringify(syslogLikeRecords(count, Date.UTC(2026, 0, 1))),
-  ) as StoredRecord[];
+  const decoded = fixedSyslogLikeRecords(count);
   const { dir, remove } = tempDir();
   const db = openDatabase(path.join(dir, 'w.db'));
   const writer = createBatchWriter(db);
@@ -256,9 +260,7 @@ async function measureAlternate(builds: string[], count: number, rounds: number)
       return { openDatabase: database.openDatabase, createBatchWriter: writer.createBatchWriter };
     }),
   );
-  const decoded = JSON.parse(
-    JSON.stringify(syslogLikeRecords(count, Date.UTC(2026, 0, 1))),
-  ) as StoredRecord[];
+  const decoded = fixedSyslogLikeRecords(count);
   const perRound = builds.map((): number[] => []);
   for (let round = 0; round < rounds; round++) {
     const stores = writers.map((modules) => {
