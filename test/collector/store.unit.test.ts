@@ -501,6 +501,26 @@ describe('message runs (schema v6)', () => {
     expect(hits.get()).toBe(batch.length + RUN_CHUNK + 1);
   });
 
+  it('keeps nothing of a batch whose chunk breaks a constraint midway, and goes on from where it was', () => {
+    const { db } = store();
+    const writer = createBatchWriter(db);
+    const lines = (count: number): number[] => Array.from({ length: count }, (_, n) => n);
+    writer.write(message('a', lines(3)));
+    // An unreadable time is bound as NULL (NaN), so the chunk's 31st row fails ts NOT NULL: the
+    // chunk's insert (OR FAIL, no statement journal) stops there and the batch's transaction rolls back.
+    const broken = message('b', lines(RUN_CHUNK + 5));
+    broken[30] = { ...broken[30]!, ts: 'not a time' };
+    expect(() => writer.write(broken)).toThrow(/NOT NULL/);
+    const count = db.prepare('SELECT count(*) FROM records').pluck();
+    const hits = db.prepare("SELECT count(*) FROM records_fts WHERE records_fts MATCH 'line'").pluck();
+    expect(count.get()).toBe(3);
+    expect(hits.get()).toBe(3);
+    const good = message('c', lines(RUN_CHUNK + 1));
+    expect(writer.write(good)).toMatchObject({ stored: RUN_CHUNK + 1, lastSeq: RUN_CHUNK + 4 });
+    expect(ids(db)).toEqual([...message('a', lines(3)), ...good].map((r) => r.id));
+    expect(hits.get()).toBe(RUN_CHUNK + 4);
+  });
+
   it('knows a run’s next id in place exactly when it is `<prefix>:<line>`', () => {
     const ids = [
       'm:0',
