@@ -400,6 +400,8 @@ describe('message runs (schema v6)', () => {
     (db.prepare(`SELECT ${COLUMNS} FROM records r ORDER BY r.seq`).all() as Row[]).map((row) => row.id);
   const message = (prefix: string, lines: number[], key = 'app.info'): StoredRecord[] =>
     lines.map((n) => record(`${prefix}:${n}`, key, T0 + n, `${prefix} line ${n}`));
+  /** Line numbers 0 … count-1 of one message. */
+  const lines = (count: number): number[] => Array.from({ length: count }, (_, n) => n);
 
   it('stores a message’s records as one run without their ids, and reads every id back', () => {
     const { db, dbPath } = store();
@@ -471,7 +473,6 @@ describe('message runs (schema v6)', () => {
   it(`stores runs ${RUN_CHUNK} records to an insert: every id, column and FTS row exact across chunks and interruptions`, () => {
     const { db } = store();
     const writer = createBatchWriter(db);
-    const lines = (count: number): number[] => Array.from({ length: count }, (_, n) => n);
     const batch = [
       // Two chunks and a rest, then a record with its own id and an id-less one cut the held rows short.
       ...message('a', lines(2 * RUN_CHUNK + 7), 'kern.critical'),
@@ -504,7 +505,6 @@ describe('message runs (schema v6)', () => {
   it('keeps nothing of a batch whose chunk breaks a constraint midway, and goes on from where it was', () => {
     const { db } = store();
     const writer = createBatchWriter(db);
-    const lines = (count: number): number[] => Array.from({ length: count }, (_, n) => n);
     writer.write(message('a', lines(3)));
     // An unreadable time is bound as NULL (NaN), so the chunk's 31st row fails ts NOT NULL: the
     // chunk's insert (OR FAIL, no statement journal) stops there and the batch's transaction rolls back.
