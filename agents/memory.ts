@@ -13,11 +13,10 @@ const RELIEF_SPACING = 10;
 
 /**
  * Node frees a Buffer's memory only when V8 collects its wrapper, and V8 lets tens of MiB of
- * such garbage pile up first: amqplib copies every message body into a frame buffer, and those
- * copies reach the old generation (1M records made 270 MiB of them; at the peak half the agent's
- * buffer memory was dead copies only a full collection frees). The logship process (never a
- * library user's, such as the pino transport's host) asks for a full collection when buffer
- * memory passes a bound.
+ * such garbage pile up first: buffers that outlive two young collections (amqplib's frame copies
+ * did, until the publisher framed a message only when the socket could take it; bodies the pool
+ * does not keep still do) wait for a full one. The logship process (never a library user's, such
+ * as the pino transport's host) asks for a full collection when buffer memory passes a bound.
  */
 export function enableBufferRelief(): void {
   v8.setFlagsFromString('--expose-gc');

@@ -20,8 +20,12 @@ export interface FileInputOptions {
 }
 
 const READ_CHUNK = 256 * 1024;
-/** Positions are saved this often (only what is confirmed or fsync'd in the spool). */
-const SAVE_MS = 1000;
+/**
+ * Positions are saved this often, when they moved (only what is confirmed or fsync'd in the spool):
+ * as often as the spool is fsync'd, since a line safe in the spool but not yet in the saved position
+ * is read again after a SIGKILL, and sent twice (issue 15, fourteenth round: 1 s did that).
+ */
+const SAVE_MS = 100;
 
 interface Checkpoint {
   /** Records logged before this point have sequences below `seq`. */
@@ -253,6 +257,8 @@ export function createFileInput(context: InputContext, options: FileInputOptions
   let pollTimer: NodeJS.Timeout | undefined;
   let globTimer: NodeJS.Timeout | undefined;
   let saveTimer: NodeJS.Timeout | undefined;
+  /** What was last written to the state file: an unchanged position is not written again. */
+  let lastSaved = '';
   let stopped = false;
   const literal = options.patterns.filter((p) => !isDynamicPattern(p)).map((p) => path.resolve(p));
   const dynamic = options.patterns.filter((p) => isDynamicPattern(p));
@@ -327,8 +333,11 @@ export function createFileInput(context: InputContext, options: FileInputOptions
       if (position !== undefined) positions[file] = position;
     }
     if (Object.keys(positions).length === 0) return;
+    const text = JSON.stringify(positions);
+    if (text === lastSaved) return;
     try {
       store.save(positions);
+      lastSaved = text;
     } catch (err) {
       context.logger.warn({ err: errorMessage(err) }, 'cannot save file positions');
     }

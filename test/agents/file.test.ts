@@ -118,6 +118,32 @@ describe('file input', () => {
     expect(second.shipper.stats.read).toBe(90);
   });
 
+  it('saves its position within moments of the broker confirming, so a kill then would not send those lines again', async () => {
+    const { sink, dir } = await sinkAndDir();
+    const file = path.join(dir, 'app.log');
+    fs.writeFileSync(file, '');
+    const agent = await startAgent(sink, dir, ['--file', file, '--from-start']);
+    const savedOffset = (): number | undefined => {
+      try {
+        const saved = JSON.parse(fs.readFileSync(path.join(dir, 'spool', 'files.json'), 'utf8')) as Record<
+          string,
+          { offset: number } | undefined
+        >;
+        return saved[file]?.offset;
+      } catch {
+        return undefined;
+      }
+    };
+    // Rounds at varied moments: a once-a-second save would miss most of the 400 ms allowances.
+    for (const [round, pauseMs] of [0, 170, 330, 90].entries()) {
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      append(file, range(round * 10, round * 10 + 10));
+      const size = fs.statSync(file).size;
+      await waitUntil('confirmed', () => agent.shipper.stats.confirmed >= (round + 1) * 10);
+      await waitUntil(`round ${round}'s position saved`, () => savedOffset() === size, 400, 10);
+    }
+  });
+
   it.each([
     ['the followed name', (file: string) => file],
     ['a glob that also matches the rotated name', (file: string) => `${file}*`],
