@@ -168,6 +168,7 @@ export class Shipper {
   private seq = 0;
   private seqEnd = 0;
   private syncTimer: NodeJS.Timeout | undefined;
+  private readonly syncedListeners: (() => void)[] = [];
   private closed: Promise<CloseResult> | undefined;
   private hurried = false;
   private readonly routingKey = routingKeyCache();
@@ -287,6 +288,11 @@ export class Shipper {
 
   onResume(listener: () => void): void {
     this.delivery?.onResume(listener);
+  }
+
+  /** Told after each spool fsync (every SPOOL_SYNC_MS), when what was spooled or confirmed is safe. */
+  onSynced(listener: () => void): void {
+    this.syncedListeners.push(listener);
   }
 
   /** A lossy input could not hand over a record; counted and reported. */
@@ -422,6 +428,7 @@ export class Shipper {
       this.config.logger.warn({ err: errorMessage(err) }, 'cannot save the spool position');
     }
     this.delivery?.retryOverflow();
+    for (const listener of this.syncedListeners) listener();
     relieveBuffers(Math.min(this.config.memoryBytes, BUFFER_HELD_BYTES));
   }
 }

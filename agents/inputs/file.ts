@@ -20,12 +20,6 @@ export interface FileInputOptions {
 }
 
 const READ_CHUNK = 256 * 1024;
-/**
- * Positions are saved this often, when they moved (only what is confirmed or fsync'd in the spool):
- * as often as the spool is fsync'd, since a line safe in the spool but not yet in the saved position
- * is read again after a SIGKILL, and sent twice (issue 15, fourteenth round: 1 s did that).
- */
-const SAVE_MS = 100;
 
 interface Checkpoint {
   /** Records logged before this point have sequences below `seq`. */
@@ -256,7 +250,6 @@ export function createFileInput(context: InputContext, options: FileInputOptions
   };
   let pollTimer: NodeJS.Timeout | undefined;
   let globTimer: NodeJS.Timeout | undefined;
-  let saveTimer: NodeJS.Timeout | undefined;
   /** What was last written to the state file: an unchanged position is not written again. */
   let lastSaved = '';
   let stopped = false;
@@ -357,13 +350,16 @@ export function createFileInput(context: InputContext, options: FileInputOptions
           expand(false).catch(() => undefined);
         }, options.globMs ?? 2000);
       }
-      saveTimer = setInterval(persist, SAVE_MS);
+      // Right after each spool fsync: a line safe in the spool but not in the saved position is read
+      // again after a SIGKILL and sent twice (a timer of its own, once a second, did that: issue 15).
+      context.sink.onSynced(() => {
+        if (!stopped) persist();
+      });
     },
     stop(): Promise<void> {
       stopped = true;
       if (pollTimer !== undefined) clearTimeout(pollTimer);
       if (globTimer !== undefined) clearInterval(globTimer);
-      if (saveTimer !== undefined) clearInterval(saveTimer);
       for (const follower of followers.values()) follower.stop();
       return Promise.resolve();
     },

@@ -10,6 +10,8 @@ export interface RecordSink {
   /** True while the spool is full: what a lossy input cannot hand over is dropped. */
   readonly spoolFull: boolean;
   onResume(listener: () => void): void;
+  /** Called after each spool fsync: records spooled or confirmed by then are safe (file positions). */
+  onSynced(listener: () => void): void;
   /** A lossy input could not hand records over. */
   dropped(count?: number): void;
   /** Smallest sequence a crash now would lose; undefined when none. */

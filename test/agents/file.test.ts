@@ -134,13 +134,13 @@ describe('file input', () => {
         return undefined;
       }
     };
-    // Rounds at varied moments: a once-a-second save would miss most of the 400 ms allowances.
-    for (const [round, pauseMs] of [0, 170, 330, 90].entries()) {
+    // Rounds at varied moments: a once-a-second save would miss about half of the 600 ms allowances.
+    for (const [round, pauseMs] of [0, 170, 330, 90, 260, 410].entries()) {
       await new Promise((resolve) => setTimeout(resolve, pauseMs));
       append(file, range(round * 10, round * 10 + 10));
       const size = fs.statSync(file).size;
       await waitUntil('confirmed', () => agent.shipper.stats.confirmed >= (round + 1) * 10);
-      await waitUntil(`round ${round}'s position saved`, () => savedOffset() === size, 400, 10);
+      await waitUntil(`round ${round}'s position saved`, () => savedOffset() === size, 600, 10);
     }
   });
 

@@ -16,6 +16,7 @@ function fakeSink(state: { accepting: boolean; spoolFull: boolean; safe: boolean
       return state.spoolFull;
     },
     onResume: () => undefined,
+    onSynced: () => undefined,
     dropped: () => undefined,
     volatileFrom: () => undefined,
     get nextSeq() {

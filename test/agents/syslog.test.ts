@@ -100,6 +100,7 @@ describe('syslog input', () => {
       spoolFull: true,
       log: (record) => logged.push(record),
       onResume: (listener) => (resume = listener),
+      onSynced: () => undefined,
       dropped: (count = 1) => (dropped += count),
       volatileFrom: () => undefined,
       nextSeq: 0,
